@@ -1,0 +1,15 @@
+# cohortlink_test(NAME SOURCES... DEPS ...)
+# One GoogleTest executable per *_test.cc, registered with gtest_discover_tests.
+function(cohortlink_test name)
+  if(NOT COHORTLINK_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    COHORTLINK_DATASETS_DIR="${COHORTLINK_DATASETS_DIR}"
+    COHORTLINK_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES ENVIRONMENT "COHORTLINK_DATASETS_DIR=${COHORTLINK_DATASETS_DIR}")
+endfunction()

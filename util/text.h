@@ -1,0 +1,31 @@
+#ifndef COHORTLINK_UTIL_TEXT_H_
+#define COHORTLINK_UTIL_TEXT_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace cohortlink::util {
+
+// Lower-case hexadecimal of `bytes`.
+std::string HexEncode(absl::string_view bytes);
+absl::StatusOr<std::string> HexDecode(absl::string_view hex);
+
+// Standard padded base64 (RFC 4648 section 4), as clkhash writes CLKs.
+std::string Base64Encode(absl::string_view bytes);
+// Accepts standard padded base64; rejects anything else.
+absl::StatusOr<std::string> Base64Decode(absl::string_view text);
+// URL-safe base64 without padding (RFC 4648 section 5), for secrets.
+std::string Base64UrlEncode(absl::string_view bytes);
+
+// Little-endian fixed-width integers.
+void PutFixed32(std::string* out, uint32_t v);
+void PutFixed64(std::string* out, uint64_t v);
+uint32_t DecodeFixed32(const char* p);
+uint64_t DecodeFixed64(const char* p);
+
+}  // namespace cohortlink::util
+
+#endif  // COHORTLINK_UTIL_TEXT_H_

@@ -1,0 +1,40 @@
+#include "util/text.h"
+
+#include "gtest/gtest.h"
+
+namespace cohortlink::util {
+namespace {
+
+TEST(TextTest, HexRoundTrip) {
+  EXPECT_EQ(HexEncode(std::string("\x00\xff\x10", 3)), "00ff10");
+  EXPECT_EQ(*HexDecode("00ff10"), std::string("\x00\xff\x10", 3));
+  EXPECT_FALSE(HexDecode("0").ok());
+  EXPECT_FALSE(HexDecode("zz").ok());
+}
+
+TEST(TextTest, Base64MatchesRfc4648) {
+  // RFC 4648 section 10 test vectors.
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(*Base64Decode("Zm9vYg=="), "foob");
+  EXPECT_FALSE(Base64Decode("Zm9vYg=").ok());
+}
+
+TEST(TextTest, Base64UrlHasNoPadding) {
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+}
+
+TEST(TextTest, FixedWidthRoundTrip) {
+  std::string s;
+  PutFixed32(&s, 0x01020304u);
+  PutFixed64(&s, 0x1122334455667788ull);
+  ASSERT_EQ(s.size(), 12u);
+  EXPECT_EQ(s[0], 0x04);
+  EXPECT_EQ(DecodeFixed32(s.data()), 0x01020304u);
+  EXPECT_EQ(DecodeFixed64(s.data() + 4), 0x1122334455667788ull);
+}
+
+}  // namespace
+}  // namespace cohortlink::util
