@@ -43,6 +43,7 @@ CsvReader::~CsvReader() {
 
 bool CsvReader::Refill() {
   if (eof_) return false;
+  consumed_ += pos_;
   buffer_.erase(0, pos_);
   pos_ = 0;
   size_t old = buffer_.size();

@@ -53,6 +53,8 @@ class CsvReader {
   absl::StatusOr<bool> Next(CsvRow* row);
 
   const std::string& name() const { return name_; }
+  // Input bytes consumed so far.
+  uint64_t bytes_read() const { return consumed_ + pos_; }
 
  private:
   CsvReader(std::FILE* file, bool owns, std::string data, std::string name,
@@ -73,6 +75,7 @@ class CsvReader {
   uint64_t line_ = 1;
   uint64_t column_ = 0;  // column of the last byte returned by Get()
   bool started_ = false;
+  uint64_t consumed_ = 0;  // bytes dropped from the front of buffer_
 };
 
 }  // namespace cohortlink::encoding

@@ -1,0 +1,17 @@
+#ifndef COHORTLINK_CLIENT_COMMANDS_H_
+#define COHORTLINK_CLIENT_COMMANDS_H_
+
+#include "CLI/CLI.hpp"
+#include "client/cli_util.h"
+
+namespace cohortlink::client {
+
+// Each adds its subcommand(s) to `app`; when chosen, the subcommand sets
+// ctx->run to the action to perform after parsing.
+void RegisterKeys(CLI::App& app, Context* ctx);
+void RegisterEncode(CLI::App& app, Context* ctx);
+void RegisterSchema(CLI::App& app, Context* ctx);
+
+}  // namespace cohortlink::client
+
+#endif  // COHORTLINK_CLIENT_COMMANDS_H_
