@@ -123,14 +123,16 @@ void FillDefaults(LinkageSchema* s) {
     if (t->kind().empty()) t->set_kind("qgram");
     if (t->q() == 0) t->set_q(2);
     if (!t->has_padded()) t->set_padded(true);
-    for (auto* h : {id.mutable_segment()->mutable_hardening()}) {
-      for (auto& r : *h->mutable_salt()) {
+    if (id.has_segment()) {
+      for (auto& r : *id.mutable_segment()->mutable_hardening()->mutable_salt()) {
         if (r.transform().empty()) r.set_transform("value");
       }
     }
   }
-  for (auto& r : *s->mutable_clk()->mutable_hardening()->mutable_salt()) {
-    if (r.transform().empty()) r.set_transform("value");
+  if (s->has_clk()) {
+    for (auto& r : *s->mutable_clk()->mutable_hardening()->mutable_salt()) {
+      if (r.transform().empty()) r.set_transform("value");
+    }
   }
   for (auto& rule : *s->mutable_blocking()) {
     for (auto& p : *rule.mutable_parts()) {
