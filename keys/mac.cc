@@ -1,9 +1,17 @@
+// The low-level digest API is deprecated in OpenSSL 3 but remains the only
+// way to copy a hash state without a heap allocation, which is what makes
+// HMAC with precomputed pads (RFC 2104, section 4) cheap per message.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "keys/mac.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -88,36 +96,109 @@ const char* HashName(HashAlgorithm hash) {
   return "";
 }
 
-Hmac::Hmac(MacCtxPtr ctx, size_t digest_size)
-    : ctx_(std::move(ctx)), digest_size_(digest_size) {}
+// HMAC with the inner and outer pad states computed once per key: each
+// message then costs two compression calls on copied state, no allocation.
+struct Hmac::State {
+  virtual ~State() = default;
+  virtual void Compute(absl::string_view data, uint8_t* out) const = 0;
+  virtual std::unique_ptr<State> Copy() const = 0;
+};
+
+namespace {
+
+template <typename Ctx, int (*Init)(Ctx*), int (*Update)(Ctx*, const void*, size_t),
+          int (*Final)(unsigned char*, Ctx*), size_t kDigest, size_t kBlock>
+class PadState : public Hmac::State {
+ public:
+  explicit PadState(absl::string_view key) {
+    unsigned char k[kBlock] = {0};
+    if (key.size() > kBlock) {
+      Ctx c;
+      Init(&c);
+      Update(&c, key.data(), key.size());
+      Final(k, &c);
+      OPENSSL_cleanse(&c, sizeof c);
+    } else {
+      std::memcpy(k, key.data(), key.size());
+    }
+    unsigned char pad[kBlock];
+    for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
+    Init(&inner_);
+    Update(&inner_, pad, kBlock);
+    for (size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
+    Init(&outer_);
+    Update(&outer_, pad, kBlock);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+  }
+  ~PadState() override {
+    OPENSSL_cleanse(&inner_, sizeof inner_);
+    OPENSSL_cleanse(&outer_, sizeof outer_);
+  }
+  void Compute(absl::string_view data, uint8_t* out) const override {
+    Ctx c = inner_;
+    Update(&c, data.data(), data.size());
+    unsigned char inner_digest[kDigest];
+    Final(inner_digest, &c);
+    c = outer_;
+    Update(&c, inner_digest, kDigest);
+    Final(out, &c);
+  }
+  std::unique_ptr<Hmac::State> Copy() const override {
+    return std::unique_ptr<Hmac::State>(new PadState(*this));
+  }
+
+ private:
+  PadState(const PadState&) = default;
+  Ctx inner_, outer_;
+};
+
+using Sha1Pads = PadState<SHA_CTX, SHA1_Init, SHA1_Update, SHA1_Final, 20, 64>;
+using Md5Pads = PadState<MD5_CTX, MD5_Init, MD5_Update, MD5_Final, 16, 64>;
+using Sha256Pads =
+    PadState<SHA256_CTX, SHA256_Init, SHA256_Update, SHA256_Final, 32, 64>;
+using Sha512Pads =
+    PadState<SHA512_CTX, SHA512_Init, SHA512_Update, SHA512_Final, 64, 128>;
+
+}  // namespace
+
+Hmac::Hmac(std::unique_ptr<State> state, size_t digest_size)
+    : state_(std::move(state)), digest_size_(digest_size) {}
+Hmac::~Hmac() = default;
 
 absl::StatusOr<std::unique_ptr<Hmac>> Hmac::Create(HashAlgorithm hash,
                                                    absl::string_view key) {
-  std::string digest(HashName(hash));
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest.data(),
-                                       0),
-      OSSL_PARAM_construct_end()};
-  auto ctx = NewMacContext("HMAC", key, params);
-  if (!ctx.ok()) return ctx.status();
-  return std::unique_ptr<Hmac>(new Hmac(*std::move(ctx), DigestSize(hash)));
+  std::unique_ptr<State> state;
+  switch (hash) {
+    case HashAlgorithm::kSha1:
+      state = std::make_unique<Sha1Pads>(key);
+      break;
+    case HashAlgorithm::kMd5:
+      state = std::make_unique<Md5Pads>(key);
+      break;
+    case HashAlgorithm::kSha256:
+      state = std::make_unique<Sha256Pads>(key);
+      break;
+    case HashAlgorithm::kSha512:
+      state = std::make_unique<Sha512Pads>(key);
+      break;
+  }
+  return std::unique_ptr<Hmac>(new Hmac(std::move(state), DigestSize(hash)));
 }
 
 absl::Status Hmac::Compute(absl::string_view data, uint8_t* out) {
-  return RunMac(ctx_->ctx, data, out, digest_size_);
+  state_->Compute(data, out);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Hmac::Compute(absl::string_view data) {
   std::string out(digest_size_, '\0');
-  absl::Status s = Compute(data, reinterpret_cast<uint8_t*>(out.data()));
-  if (!s.ok()) return s;
+  state_->Compute(data, reinterpret_cast<uint8_t*>(out.data()));
   return out;
 }
 
 absl::StatusOr<std::unique_ptr<Hmac>> Hmac::Clone() const {
-  auto ctx = DupMacContext(*ctx_);
-  if (!ctx.ok()) return ctx.status();
-  return std::unique_ptr<Hmac>(new Hmac(*std::move(ctx), digest_size_));
+  return std::unique_ptr<Hmac>(new Hmac(state_->Copy(), digest_size_));
 }
 
 Blake2bMac::Blake2bMac(MacCtxPtr ctx) : ctx_(std::move(ctx)) {}

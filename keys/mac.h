@@ -31,6 +31,7 @@ class Hmac {
  public:
   static absl::StatusOr<std::unique_ptr<Hmac>> Create(HashAlgorithm hash,
                                                       absl::string_view key);
+  ~Hmac();
   Hmac(const Hmac&) = delete;
   Hmac& operator=(const Hmac&) = delete;
 
@@ -41,9 +42,11 @@ class Hmac {
   absl::StatusOr<std::unique_ptr<Hmac>> Clone() const;
   size_t digest_size() const { return digest_size_; }
 
+  struct State;  // precomputed pad states (mac.cc)
+
  private:
-  Hmac(std::unique_ptr<MacContext, MacContextDeleter> ctx, size_t digest_size);
-  std::unique_ptr<MacContext, MacContextDeleter> ctx_;
+  Hmac(std::unique_ptr<State> state, size_t digest_size);
+  std::unique_ptr<State> state_;
   size_t digest_size_;
 };
 

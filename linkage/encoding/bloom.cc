@@ -10,10 +10,24 @@
 namespace cohortlink::encoding {
 namespace {
 
-// Big-endian integer value of `digest` modulo `l`.
+// Big-endian integer value of `digest` modulo `l` (l <= 2^32). A power of
+// two needs only the low bits; otherwise four bytes per division step.
 uint64_t DigestMod(const uint8_t* digest, size_t size, uint64_t l) {
+  if ((l & (l - 1)) == 0) {
+    uint64_t low = 0;
+    for (size_t i = size >= 8 ? size - 8 : 0; i < size; ++i) {
+      low = (low << 8) | digest[i];
+    }
+    return low & (l - 1);
+  }
   uint64_t r = 0;
-  for (size_t i = 0; i < size; ++i) r = ((r << 8) | digest[i]) % l;
+  size_t i = 0;
+  for (; i + 4 <= size; i += 4) {
+    uint64_t w = (uint64_t{digest[i]} << 24) | (uint64_t{digest[i + 1]} << 16) |
+                 (uint64_t{digest[i + 2]} << 8) | digest[i + 3];
+    r = ((r << 32) | w) % l;
+  }
+  for (; i < size; ++i) r = ((r << 8) | digest[i]) % l;
   return r;
 }
 
