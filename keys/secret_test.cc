@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "util/temp_dir.h"
 
 namespace cohortlink::keys {
 namespace {
@@ -15,18 +16,13 @@ namespace fs = std::filesystem;
 
 class SecretFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("secret_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text) {
     std::string p = (dir_ / name).string();
     std::ofstream(p, std::ios::binary) << text;
     return p;
   }
-  fs::path dir_;
+  util::TempDir tmp_{"secret_test"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(SecretFileTest, IgnoresExactlyOneTrailingNewline) {

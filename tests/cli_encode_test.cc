@@ -12,6 +12,7 @@
 #include "linkage/encoding/extract_file.h"
 #include "linkage/encoding/test_data.h"
 #include "tests/cli_runner.h"
+#include "util/temp_dir.h"
 
 namespace cohortlink {
 namespace {
@@ -40,10 +41,6 @@ constexpr char kSchema[] = R"({
 class CliEncodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cli_encode_test_" + std::to_string(::getpid()) +
-                                        "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     Write("schema.json", kSchema);
     Write("secret", "correct horse battery staple\n");
     Write("good.csv",
@@ -52,8 +49,6 @@ class CliEncodeTest : public ::testing::Test {
           "A2,\"John, Jr\",Smith,15/11/1985\n"
           "A3,Zo\xC3\xAB,M\xC3\xBCller,29/02/2000\n");
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string P(const std::string& name) const { return (dir_ / name).string(); }
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(P(name), std::ios::binary) << text;
@@ -74,7 +69,8 @@ class CliEncodeTest : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
+  util::TempDir tmp_{"cli_encode_test"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(CliEncodeTest, KeysSecretCreatesPrivateFileAndRefusesOverwrite) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "util/temp_dir.h"
 
 namespace cohortlink::util {
 namespace {
@@ -14,12 +15,6 @@ namespace fs = std::filesystem;
 
 class AtomicFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("atomic_file_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   int EntriesInDir() const {
     int n = 0;
     for (auto& e : fs::directory_iterator(dir_)) {
@@ -28,7 +23,8 @@ class AtomicFileTest : public ::testing::Test {
     }
     return n;
   }
-  fs::path dir_;
+  TempDir tmp_{"atomic_file_test"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(AtomicFileTest, CommitPublishesWithMode) {

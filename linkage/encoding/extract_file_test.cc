@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "util/temp_dir.h"
 
 namespace cohortlink::encoding {
 namespace {
@@ -14,12 +15,7 @@ namespace fs = std::filesystem;
 
 class ExtractFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("extract_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    path_ = (dir_ / "x.clx").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { path_ = tmp_.File("x.clx"); }
 
   std::string WriteSample(int n) {
     cohortlink::v1::ExtractHeader h;
@@ -59,7 +55,7 @@ class ExtractFileTest : public ::testing::Test {
     f.put(static_cast<char>(c ^ 1));
   }
 
-  fs::path dir_;
+  util::TempDir tmp_{"extract_file_test"};
   std::string path_;
 };
 

@@ -26,6 +26,14 @@ absl::Status Err(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
 }
 
+bool ValidName(const std::string& s);
+
+// Names of identifiers, rules and attributes: [a-z0-9_-]{1,64}.
+absl::Status CheckName(const std::string& path, const std::string& name) {
+  if (ValidName(name)) return absl::OkStatus();
+  return Err(path + ".name", "required: 1-64 characters of a-z, 0-9, '_' or '-'");
+}
+
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
@@ -159,10 +167,7 @@ absl::Status Validate(const LinkageSchema& s) {
   for (int i = 0; i < s.identifiers_size(); ++i) {
     const IdentifierSpec& id = s.identifiers(i);
     std::string path = absl::StrCat("identifiers[", i, "]");
-    if (!ValidName(id.name())) {
-      return Err(path + ".name",
-                 "required: 1-64 characters of a-z, 0-9, '_' or '-'");
-    }
+    RETURN_IF_ERROR(CheckName(path, id.name()));
     if (!names.insert(id.name()).second) {
       return Err(path + ".name", absl::StrCat("duplicate identifier '", id.name(), "'"));
     }
@@ -219,9 +224,7 @@ absl::Status Validate(const LinkageSchema& s) {
   std::set<std::string> rule_names;
   for (int i = 0; i < s.blocking_size(); ++i) {
     std::string path = absl::StrCat("blocking[", i, "]");
-    if (!ValidName(s.blocking(i).name())) {
-      return Err(path + ".name", "required: 1-64 characters of a-z, 0-9, '_' or '-'");
-    }
+    RETURN_IF_ERROR(CheckName(path, s.blocking(i).name()));
     if (!rule_names.insert(s.blocking(i).name()).second) {
       return Err(path + ".name", "duplicate rule name");
     }
@@ -245,9 +248,7 @@ absl::Status Validate(const LinkageSchema& s) {
   std::set<std::string> attrs;
   for (int i = 0; i < s.attributes_size(); ++i) {
     std::string path = absl::StrCat("attributes[", i, "]");
-    if (!ValidName(s.attributes(i).name())) {
-      return Err(path + ".name", "required: 1-64 characters of a-z, 0-9, '_' or '-'");
-    }
+    RETURN_IF_ERROR(CheckName(path, s.attributes(i).name()));
     if (!attrs.insert(s.attributes(i).name()).second) {
       return Err(path + ".name", "duplicate attribute");
     }
@@ -255,9 +256,7 @@ absl::Status Validate(const LinkageSchema& s) {
   for (int i = 0; i < s.derived_size(); ++i) {
     const auto& d = s.derived(i);
     std::string path = absl::StrCat("derived[", i, "]");
-    if (!ValidName(d.name())) {
-      return Err(path + ".name", "required: 1-64 characters of a-z, 0-9, '_' or '-'");
-    }
+    RETURN_IF_ERROR(CheckName(path, d.name()));
     if (!attrs.insert(d.name()).second) {
       return Err(path + ".name", "clashes with another attribute");
     }
