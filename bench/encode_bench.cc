@@ -24,8 +24,10 @@ namespace {
 const char* kCsv = COHORTLINK_DATASETS_DIR "/febrl/dataset4a.csv";
 
 std::string SchemaPath(int which) {
-  return which == 0 ? std::string(COHORTLINK_SOURCE_DIR "/examples/schemas/febrl-native.json")
-                    : std::string(COHORTLINK_DATASETS_DIR "/clkhash/febrl_schema_v3_final.json");
+  return which == 0 ? std::string(COHORTLINK_SOURCE_DIR
+                                  "/examples/schemas/febrl-native.json")
+                    : std::string(COHORTLINK_DATASETS_DIR
+                                  "/clkhash/febrl_schema_v3_final.json");
 }
 
 std::unique_ptr<RecordEncoder> MakeEncoder(int which, benchmark::State& state) {
@@ -84,7 +86,8 @@ void BM_EncodeFile(benchmark::State& state) {
   }
   auto enc = MakeEncoder(static_cast<int>(state.range(0)), state);
   if (!enc) return;
-  std::string out = (std::filesystem::temp_directory_path() / "encode_bench.clx").string();
+  std::string out =
+      (std::filesystem::temp_directory_path() / "encode_bench.clx").string();
   EncodeOptions opts;
   opts.threads = static_cast<int>(state.range(1));
   opts.csv.skip_initial_space = true;
@@ -102,8 +105,12 @@ void BM_EncodeFile(benchmark::State& state) {
   state.SetLabel(state.range(0) == 0 ? "native-4-field" : "clkhash-febrl-v3");
 }
 BENCHMARK(BM_EncodeFile)
-    ->Args({0, 1})->Args({0, 2})->Args({1, 1})->Args({1, 2})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Args({0, 1})
+    ->Args({0, 2})
+    ->Args({1, 1})
+    ->Args({1, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace cohortlink::encoding

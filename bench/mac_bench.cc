@@ -16,7 +16,8 @@ void BM_Hmac(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(HashName(algo));
 }
-BENCHMARK(BM_Hmac)->Arg(static_cast<int>(HashAlgorithm::kSha1))
+BENCHMARK(BM_Hmac)
+    ->Arg(static_cast<int>(HashAlgorithm::kSha1))
     ->Arg(static_cast<int>(HashAlgorithm::kMd5))
     ->Arg(static_cast<int>(HashAlgorithm::kSha256));
 

@@ -11,7 +11,8 @@ void PrintError(const absl::Status& status) {
   std::cerr << "cohortlink: error: " << status.message() << std::endl;
 }
 
-void PrintKeyValues(const std::vector<std::pair<std::string, std::string>>& kv) {
+void PrintKeyValues(
+    const std::vector<std::pair<std::string, std::string>>& kv) {
   size_t width = 0;
   for (const auto& [k, v] : kv) width = std::max(width, k.size());
   for (const auto& [k, v] : kv) {

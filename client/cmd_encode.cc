@@ -36,9 +36,10 @@ struct EncodeArgs {
 std::string LayoutSummary(const cohortlink::v1::FilterLayout& layout) {
   std::vector<std::string> parts;
   for (const auto& s : layout.segments()) {
-    std::string h = s.hardening().empty()
-                        ? ""
-                        : absl::StrCat(" [", absl::StrJoin(s.hardening(), ","), "]");
+    std::string h =
+        s.hardening().empty()
+            ? ""
+            : absl::StrCat(" [", absl::StrJoin(s.hardening(), ","), "]");
     parts.push_back(absl::StrCat(s.name(), " ", s.length_bits(), h));
   }
   return absl::StrJoin(parts, ", ");
@@ -48,7 +49,8 @@ absl::Status RunEncode(const EncodeArgs& a, const Context& ctx) {
   if (a.delimiter.size() != 1) {
     return absl::InvalidArgumentError("--delimiter must be one character");
   }
-  ASSIGN_OR_RETURN(encoding::LoadedSchema schema, encoding::LoadSchemaFile(a.schema));
+  ASSIGN_OR_RETURN(encoding::LoadedSchema schema,
+                   encoding::LoadSchemaFile(a.schema));
   ASSIGN_OR_RETURN(keys::SecretBytes secret, keys::LoadSecretFile(a.secret));
   encoding::EncoderOptions eopts;
   eopts.blip_seed = a.blip_seed;
@@ -60,8 +62,10 @@ absl::Status RunEncode(const EncodeArgs& a, const Context& ctx) {
   encoding::EncodeOptions opts;
   opts.format = a.format == "clkhash-json" ? OutputFormat::kClkhashJson
                                            : OutputFormat::kNative;
-  opts.threads = a.threads > 0 ? a.threads
-                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  opts.threads =
+      a.threads > 0
+          ? a.threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opts.csv.delimiter = a.delimiter[0];
   opts.csv.skip_initial_space = a.skip_initial_space;
   opts.has_header = !a.no_header;
@@ -79,7 +83,9 @@ absl::Status RunEncode(const EncodeArgs& a, const Context& ctx) {
   ASSIGN_OR_RETURN(encoding::EncodeResult r,
                    encoding::EncodeCsv(*encoder, a.input, a.output, opts));
   bar.Finish();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   double rate = secs > 0 ? r.records / secs : 0;
   const auto& h = r.header;
   std::string fp = util::HexEncode(h.schema_fingerprint()).substr(0, 16);
@@ -91,7 +97,8 @@ absl::Status RunEncode(const EncodeArgs& a, const Context& ctx) {
     (*f)["output"] = JsonString(a.output);
     (*f)["format"] = JsonString(a.format);
     (*f)["schema_kind"] = JsonString(h.schema_kind());
-    (*f)["schema_fingerprint"] = JsonString(util::HexEncode(h.schema_fingerprint()));
+    (*f)["schema_fingerprint"] =
+        JsonString(util::HexEncode(h.schema_fingerprint()));
     (*f)["key_check_value"] = JsonString(kcv);
     (*f)["filter_bits"] = JsonNumber(h.layout().total_bits());
     if (!r.content_digest.empty()) {
@@ -104,10 +111,11 @@ absl::Status RunEncode(const EncodeArgs& a, const Context& ctx) {
     return absl::OkStatus();
   }
   std::vector<std::pair<std::string, std::string>> kv = {
-      {"encoded", absl::StrFormat("%s records in %.2f s (%s records/s, %d threads)",
-                                  WithThousands(r.records), secs,
-                                  WithThousands(static_cast<uint64_t>(rate)),
-                                  opts.threads)},
+      {"encoded",
+       absl::StrFormat("%s records in %.2f s (%s records/s, %d threads)",
+                       WithThousands(r.records), secs,
+                       WithThousands(static_cast<uint64_t>(rate)),
+                       opts.threads)},
       {"output", absl::StrCat(a.output, opts.format == OutputFormat::kNative
                                             ? " (cohortlink extract)"
                                             : " (clkhash JSON)")},
@@ -116,9 +124,11 @@ absl::Status RunEncode(const EncodeArgs& a, const Context& ctx) {
       {"filters", LayoutSummary(h.layout())},
   };
   if (!r.content_digest.empty()) {
-    kv.push_back({"digest", absl::StrCat("sha256:", util::HexEncode(r.content_digest))});
+    kv.push_back(
+        {"digest", absl::StrCat("sha256:", util::HexEncode(r.content_digest))});
   }
-  if (!a.key_map.empty()) kv.push_back({"key map", a.key_map + " (keep it on this machine)"});
+  if (!a.key_map.empty())
+    kv.push_back({"key map", a.key_map + " (keep it on this machine)"});
   PrintKeyValues(kv);
   return absl::OkStatus();
 }
@@ -131,17 +141,22 @@ void RegisterEncode(CLI::App& app, Context* ctx) {
       "encode",
       "Encode a CSV extract into keyed Bloom filters (on this machine; raw "
       "identifiers are never written out)");
-  cmd->add_option("--schema", a->schema, "Linkage schema (cohortlink or clkhash JSON)")
-      ->required()->check(CLI::ExistingFile);
-  cmd->add_option("--secret", a->secret, "File holding the shared linkage secret")
+  cmd->add_option("--schema", a->schema,
+                  "Linkage schema (cohortlink or clkhash JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--secret", a->secret,
+                  "File holding the shared linkage secret")
       ->required();
   cmd->add_option("--input", a->input, "CSV extract to encode ('-' for stdin)")
       ->required();
-  cmd->add_option("--output", a->output, "Encoded extract to write")->required();
+  cmd->add_option("--output", a->output, "Encoded extract to write")
+      ->required();
   cmd->add_option("--format", a->format, "Output format")
       ->check(CLI::IsMember({"native", "clkhash-json"}))
       ->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Worker threads (default: all cores)")
+  cmd->add_option("--threads", a->threads,
+                  "Worker threads (default: all cores)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--no-header", a->no_header,
                 "The CSV has no header row (clkhash schemas only)");
@@ -161,7 +176,8 @@ void RegisterEncode(CLI::App& app, Context* ctx) {
   cmd->add_option("--report", a->report, "Summary format on stdout")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
-  cmd->callback([ctx, a] { ctx->run = [ctx, a] { return RunEncode(*a, *ctx); }; });
+  cmd->callback(
+      [ctx, a] { ctx->run = [ctx, a] { return RunEncode(*a, *ctx); }; });
 }
 
 }  // namespace cohortlink::client

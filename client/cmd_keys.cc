@@ -27,14 +27,18 @@ absl::Status RunSecret(const SecretArgs& a) {
 }  // namespace
 
 void RegisterKeys(CLI::App& app, Context* ctx) {
-  CLI::App* keys = app.add_subcommand("keys", "Manage secrets, keys and certificates");
+  CLI::App* keys =
+      app.add_subcommand("keys", "Manage secrets, keys and certificates");
   keys->require_subcommand(1);
   auto args = std::make_shared<SecretArgs>();
   CLI::App* secret = keys->add_subcommand(
       "secret", "Generate a linkage secret (256 random bits, base64url)");
-  secret->add_option("--out", args->out, "File to create (mode 0600; never overwritten)")
+  secret
+      ->add_option("--out", args->out,
+                   "File to create (mode 0600; never overwritten)")
       ->required();
-  secret->callback([ctx, args] { ctx->run = [args] { return RunSecret(*args); }; });
+  secret->callback(
+      [ctx, args] { ctx->run = [args] { return RunSecret(*args); }; });
 }
 
 }  // namespace cohortlink::client

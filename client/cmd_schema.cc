@@ -30,9 +30,11 @@ double ClkhashFill(const ClkhashSchema& s) {
   double bits = 0;
   for (const auto& f : s.features) {
     if (f.ignored) continue;
-    double tokens = f.comparison == ClkhashFeature::Comparison::kExact ? 1
-                    : 7 + (f.ngram > 1 ? f.ngram - 1 : 1 - f.ngram);
-    bits += f.bits_per_feature > 0 ? f.bits_per_feature : f.bits_per_token * tokens;
+    double tokens = f.comparison == ClkhashFeature::Comparison::kExact
+                        ? 1
+                        : 7 + (f.ngram > 1 ? f.ngram - 1 : 1 - f.ngram);
+    bits +=
+        f.bits_per_feature > 0 ? f.bits_per_feature : f.bits_per_token * tokens;
   }
   double hash_l = static_cast<double>(s.l) * (1 << s.xor_folds);
   double fill = 1 - std::exp(-bits / hash_l);
@@ -47,18 +49,21 @@ absl::Status CheckClkhash(const ClkhashSchema& s, const std::string& kind,
   auto* jf = json.mutable_struct_value()->mutable_fields();
   auto* features = (*jf)["features"].mutable_list_value();
   for (const auto& f : s.features) {
-    std::string cmp = f.ignored ? "-"
-                      : f.comparison == ClkhashFeature::Comparison::kExact
-                          ? "exact"
-                          : absl::StrCat(f.ngram, "-gram", f.positional ? " positional" : "");
+    std::string cmp =
+        f.ignored ? "-"
+        : f.comparison == ClkhashFeature::Comparison::kExact
+            ? "exact"
+            : absl::StrCat(f.ngram, "-gram", f.positional ? " positional" : "");
     std::string ins = f.ignored ? "-"
                       : f.bits_per_feature > 0
                           ? absl::StrCat(f.bits_per_feature, " bits/feature")
                           : absl::StrCat(f.bits_per_token, " bits/token");
     std::string hash = f.ignored ? "-"
-                       : f.hash == ClkhashFeature::Hash::kBlakeHash ? "blakeHash"
-                                                                   : "doubleHash";
-    rows.push_back({f.identifier, f.ignored ? "ignored" : "hashed", cmp, ins, hash});
+                       : f.hash == ClkhashFeature::Hash::kBlakeHash
+                           ? "blakeHash"
+                           : "doubleHash";
+    rows.push_back(
+        {f.identifier, f.ignored ? "ignored" : "hashed", cmp, ins, hash});
     google::protobuf::Value fv;
     auto* ff = fv.mutable_struct_value()->mutable_fields();
     (*ff)["identifier"] = JsonString(f.identifier);
@@ -79,25 +84,28 @@ absl::Status CheckClkhash(const ClkhashSchema& s, const std::string& kind,
     PrintJson(json);
     return absl::OkStatus();
   }
-  PrintKeyValues({{"schema", absl::StrCat(a.file, ": valid ", kind, " schema")},
-                  {"fingerprint", util::HexEncode(s.fingerprint)},
-                  {"clk", absl::StrCat(s.l, " bits, ", s.xor_folds, " XOR fold(s), ",
-                                       "expected fill ", Pct(fill),
-                                       " (typical 7-character values)")}});
+  PrintKeyValues(
+      {{"schema", absl::StrCat(a.file, ": valid ", kind, " schema")},
+       {"fingerprint", util::HexEncode(s.fingerprint)},
+       {"clk", absl::StrCat(s.l, " bits, ", s.xor_folds, " XOR fold(s), ",
+                            "expected fill ", Pct(fill),
+                            " (typical 7-character values)")}});
   std::cout << "\n";
   PrintTable({"feature", "use", "comparison", "insertion", "hash"}, rows);
   return absl::OkStatus();
 }
 
 absl::Status CheckNative(const NativeSchema& s, const SchemaArgs& a) {
-  ASSIGN_OR_RETURN(cohortlink::v1::FilterLayout layout, encoding::NativeLayout(s));
+  ASSIGN_OR_RETURN(cohortlink::v1::FilterLayout layout,
+                   encoding::NativeLayout(s));
   const auto& spec = s.spec;
   std::vector<std::vector<std::string>> ids;
   for (const auto& id : spec.identifiers()) {
-    std::string tokens = id.tokens().kind() == "qgram"
-                             ? absl::StrCat(id.tokens().q(), "-gram",
-                                            id.tokens().positional() ? " positional" : "")
-                             : id.tokens().kind();
+    std::string tokens =
+        id.tokens().kind() == "qgram"
+            ? absl::StrCat(id.tokens().q(), "-gram",
+                           id.tokens().positional() ? " positional" : "")
+            : id.tokens().kind();
     std::string seg = id.has_segment() ? "yes" : "-";
     ids.push_back({id.name(), id.column(), id.type(),
                    absl::StrJoin(id.normalise(), ","), tokens, seg,
@@ -105,22 +113,25 @@ absl::Status CheckNative(const NativeSchema& s, const SchemaArgs& a) {
   }
   std::vector<std::vector<std::string>> filters;
   for (const auto& f : layout.segments()) {
-    filters.push_back({f.name(),
-                       f.kind() == cohortlink::v1::FilterSegment::RECORD ? "record" : "field",
-                       absl::StrCat(f.length_bits()),
-                       f.hardening().empty() ? "none" : absl::StrJoin(f.hardening(), ","),
-                       f.blip_epsilon() > 0 ? absl::StrFormat("%.2f", f.blip_epsilon()) : "-",
-                       Pct(f.expected_fill())});
+    filters.push_back(
+        {f.name(),
+         f.kind() == cohortlink::v1::FilterSegment::RECORD ? "record" : "field",
+         absl::StrCat(f.length_bits()),
+         f.hardening().empty() ? "none" : absl::StrJoin(f.hardening(), ","),
+         f.blip_epsilon() > 0 ? absl::StrFormat("%.2f", f.blip_epsilon()) : "-",
+         Pct(f.expected_fill())});
   }
   std::vector<std::string> rules;
   for (const auto& r : spec.blocking()) {
     std::vector<std::string> parts;
-    for (const auto& p : r.parts()) parts.push_back(absl::StrCat(p.transform(), "(", p.identifier(), ")"));
+    for (const auto& p : r.parts())
+      parts.push_back(absl::StrCat(p.transform(), "(", p.identifier(), ")"));
     rules.push_back(absl::StrCat(r.name(), " = ", absl::StrJoin(parts, " + ")));
   }
   std::vector<std::string> attrs;
   for (const auto& at : spec.attributes()) attrs.push_back(at.name());
-  for (const auto& d : spec.derived()) attrs.push_back(absl::StrCat(d.name(), " (derived)"));
+  for (const auto& d : spec.derived())
+    attrs.push_back(absl::StrCat(d.name(), " (derived)"));
   if (a.format == "json") {
     google::protobuf::Value v;
     auto* f = v.mutable_struct_value()->mutable_fields();
@@ -147,26 +158,31 @@ absl::Status CheckNative(const NativeSchema& s, const SchemaArgs& a) {
     PrintJson(v);
     return absl::OkStatus();
   }
-  PrintKeyValues({{"schema", absl::StrCat(a.file, ": valid cohortlink schema \"",
-                                          spec.name(), "\"")},
-                  {"fingerprint", util::HexEncode(s.fingerprint)},
-                  {"record key", spec.record_key().column().empty()
-                                     ? "row number"
-                                     : absl::StrCat("HMAC of column \"",
-                                                    spec.record_key().column(), "\"")},
-                  {"filter bits", absl::StrCat(layout.total_bits(), " per record")},
-                  {"blocking", rules.empty() ? "none" : absl::StrJoin(rules, "; ")},
-                  {"attributes", attrs.empty() ? "none" : absl::StrJoin(attrs, ", ")}});
+  PrintKeyValues(
+      {{"schema", absl::StrCat(a.file, ": valid cohortlink schema \"",
+                               spec.name(), "\"")},
+       {"fingerprint", util::HexEncode(s.fingerprint)},
+       {"record key", spec.record_key().column().empty()
+                          ? "row number"
+                          : absl::StrCat("HMAC of column \"",
+                                         spec.record_key().column(), "\"")},
+       {"filter bits", absl::StrCat(layout.total_bits(), " per record")},
+       {"blocking", rules.empty() ? "none" : absl::StrJoin(rules, "; ")},
+       {"attributes", attrs.empty() ? "none" : absl::StrJoin(attrs, ", ")}});
   std::cout << "\nidentifiers\n";
-  PrintTable({"name", "column", "type", "normalise", "tokens", "segment", "clk"}, ids);
+  PrintTable(
+      {"name", "column", "type", "normalise", "tokens", "segment", "clk"}, ids);
   std::cout << "\nfilters (expected fill for a typical value)\n";
-  PrintTable({"filter", "level", "bits", "hardening", "epsilon", "fill"}, filters);
+  PrintTable({"filter", "level", "bits", "hardening", "epsilon", "fill"},
+             filters);
   return absl::OkStatus();
 }
 
 absl::Status RunCheck(const SchemaArgs& a) {
-  ASSIGN_OR_RETURN(encoding::LoadedSchema schema, encoding::LoadSchemaFile(a.file));
-  if (schema.is_native()) return CheckNative(std::get<NativeSchema>(schema.schema), a);
+  ASSIGN_OR_RETURN(encoding::LoadedSchema schema,
+                   encoding::LoadSchemaFile(a.file));
+  if (schema.is_native())
+    return CheckNative(std::get<NativeSchema>(schema.schema), a);
   return CheckClkhash(std::get<ClkhashSchema>(schema.schema), schema.kind(), a);
 }
 

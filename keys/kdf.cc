@@ -27,10 +27,10 @@ absl::StatusOr<SecretBytes> Derive(const char* name, OSSL_PARAM* params,
   KdfCtxPtr ctx(EVP_KDF_CTX_new(kdf.get()));
   if (!ctx) return OpenSslError("EVP_KDF_CTX_new");
   SecretBytes out(std::string(length, '\0'));
-  if (EVP_KDF_derive(ctx.get(),
-                     reinterpret_cast<unsigned char*>(
-                         out.mutable_bytes()->data()),
-                     length, params) != 1) {
+  if (EVP_KDF_derive(
+          ctx.get(),
+          reinterpret_cast<unsigned char*>(out.mutable_bytes()->data()), length,
+          params) != 1) {
     return OpenSslError(absl::StrCat(name, " derive"));
   }
   return out;
@@ -48,9 +48,9 @@ absl::StatusOr<SecretBytes> Hkdf(HashAlgorithm hash, absl::string_view ikm,
     return absl::InvalidArgumentError("HKDF hash must be SHA256 or SHA512");
   }
   if (length == 0 || length > 255 * hash_len) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "HKDF output of ", length, " bytes is out of range (1..",
-        255 * hash_len, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("HKDF output of ", length, " bytes is out of range (1..",
+                     255 * hash_len, ")"));
   }
   std::string digest(HashName(hash));
   OSSL_PARAM params[5];

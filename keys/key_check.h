@@ -2,9 +2,9 @@
 #define COHORTLINK_KEYS_KEY_CHECK_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cohortlink::keys {
 

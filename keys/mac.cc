@@ -6,10 +6,10 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/md5.h>
-#include <openssl/sha.h>
 #include <openssl/evp.h>
+#include <openssl/md5.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <cstring>
 #include <string>
@@ -106,7 +106,8 @@ struct Hmac::State {
 
 namespace {
 
-template <typename Ctx, int (*Init)(Ctx*), int (*Update)(Ctx*, const void*, size_t),
+template <typename Ctx, int (*Init)(Ctx*),
+          int (*Update)(Ctx*, const void*, size_t),
           int (*Final)(unsigned char*, Ctx*), size_t kDigest, size_t kBlock>
 class PadState : public Hmac::State {
  public:

@@ -22,9 +22,9 @@ TEST(HmacTest, KnownVectors) {
             "b617318655057264e28bc0b6fb378c8ef146be00");
   EXPECT_EQ(HmacHex(HashAlgorithm::kMd5, std::string(16, '\x0b'), "Hi There"),
             "9294727a3638bb1c13f48ef8158bfc9d");
-  EXPECT_EQ(HmacHex(HashAlgorithm::kSha256, "Jefe",
-                    "what do ya want for nothing?"),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(
+      HmacHex(HashAlgorithm::kSha256, "Jefe", "what do ya want for nothing?"),
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(HmacTest, ReuseAndCloneGiveSameResults) {

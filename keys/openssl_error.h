@@ -1,9 +1,8 @@
 #ifndef COHORTLINK_KEYS_OPENSSL_ERROR_H_
 #define COHORTLINK_KEYS_OPENSSL_ERROR_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace cohortlink::keys {
 

@@ -5,9 +5,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "keys/secret.h"
 
 namespace cohortlink::keys {
@@ -16,7 +15,6 @@ namespace cohortlink::keys {
 absl::StatusOr<SecretBytes> RandomBytes(size_t n);
 
 }  // namespace cohortlink::keys
-
 
 namespace cohortlink::keys {
 

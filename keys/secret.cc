@@ -40,12 +40,12 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 absl::StatusOr<SecretBytes> LoadSecretFile(const std::string& path) {
   auto contents = util::ReadFile(path);
   if (!contents.ok()) {
-    return absl::Status(contents.status().code(),
-                        absl::StrCat("secret file ", path, ": ",
-                                     contents.status().code() ==
-                                             absl::StatusCode::kNotFound
-                                         ? "not found"
-                                         : "cannot be read"));
+    return absl::Status(
+        contents.status().code(),
+        absl::StrCat("secret file ", path, ": ",
+                     contents.status().code() == absl::StatusCode::kNotFound
+                         ? "not found"
+                         : "cannot be read"));
   }
   SecretBytes secret(std::move(*contents));
   std::string* s = secret.mutable_bytes();

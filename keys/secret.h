@@ -2,10 +2,10 @@
 #define COHORTLINK_KEYS_SECRET_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cohortlink::keys {
 
@@ -47,7 +47,8 @@ absl::StatusOr<SecretBytes> GenerateSecret();
 
 // Writes `secret` plus a newline to `path` with mode 0600. Refuses to
 // overwrite an existing file (ALREADY_EXISTS).
-absl::Status WriteSecretFile(const std::string& path, const SecretBytes& secret);
+absl::Status WriteSecretFile(const std::string& path,
+                             const SecretBytes& secret);
 
 }  // namespace cohortlink::keys
 

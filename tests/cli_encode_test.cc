@@ -49,14 +49,20 @@ class CliEncodeTest : public ::testing::Test {
           "A2,\"John, Jr\",Smith,15/11/1985\n"
           "A3,Zo\xC3\xAB,M\xC3\xBCller,29/02/2000\n");
   }
-  std::string P(const std::string& name) const { return (dir_ / name).string(); }
+  std::string P(const std::string& name) const {
+    return (dir_ / name).string();
+  }
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(P(name), std::ios::binary) << text;
   }
-  testing::CliResult Run(std::vector<std::string> args) { return RunCli(args, dir_); }
-  testing::CliResult Encode(const std::string& csv, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"encode", "--schema", P("schema.json"), "--secret",
-                                     P("secret"), "--input", P(csv), "--output", P("out.clx")};
+  testing::CliResult Run(std::vector<std::string> args) {
+    return RunCli(args, dir_);
+  }
+  testing::CliResult Encode(const std::string& csv,
+                            std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"encode",   "--schema",  P("schema.json"),
+                                     "--secret", P("secret"), "--input",
+                                     P(csv),     "--output",  P("out.clx")};
     args.insert(args.end(), extra.begin(), extra.end());
     return Run(args);
   }
@@ -81,7 +87,8 @@ TEST_F(CliEncodeTest, KeysSecretCreatesPrivateFileAndRefusesOverwrite) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::string first = Slurp(P("new.secret"));
   EXPECT_EQ(first.size(), 44u);  // 43 base64url characters and a newline
-  EXPECT_EQ(r.out.find(first.substr(0, 43)), std::string::npos);  // never printed
+  EXPECT_EQ(r.out.find(first.substr(0, 43)),
+            std::string::npos);  // never printed
   auto again = Run({"keys", "secret", "--out", P("new.secret")});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
@@ -119,14 +126,16 @@ TEST_F(CliEncodeTest, EncodesNativeExtractInInputOrder) {
 TEST_F(CliEncodeTest, OutputDoesNotDependOnThreadCount) {
   std::string csv = "id,given_name,surname,dob\n";
   for (int i = 0; i < 5000; ++i) {
-    csv += "id" + std::to_string(i) + ",name" + std::to_string(i % 97) + ",sur" +
-           std::to_string(i % 31) + ",0" + std::to_string(1 + i % 9) + "/01/1970\n";
+    csv += "id" + std::to_string(i) + ",name" + std::to_string(i % 97) +
+           ",sur" + std::to_string(i % 31) + ",0" + std::to_string(1 + i % 9) +
+           "/01/1970\n";
   }
   Write("many.csv", csv);
   std::string digests[2];
   int threads[2] = {1, 3};
   for (int k = 0; k < 2; ++k) {
-    auto r = Encode("many.csv", {"--threads", std::to_string(threads[k]), "--report", "json"});
+    auto r = Encode("many.csv", {"--threads", std::to_string(threads[k]),
+                                 "--report", "json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto reader = encoding::ExtractReader::Open(P("out.clx"));
     ASSERT_TRUE(reader.ok());
@@ -138,19 +147,24 @@ TEST_F(CliEncodeTest, OutputDoesNotDependOnThreadCount) {
 }
 
 TEST_F(CliEncodeTest, MalformedCsvNamesLineAndColumnAndLeavesNothing) {
-  Write("bad.csv", "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,\"Jo\"hn,X,01/02/1990\n");
+  Write("bad.csv",
+        "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,\"Jo\"hn,X,01/"
+        "02/1990\n");
   auto r = Encode("bad.csv");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.csv:3:8: unexpected character after closing quote"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   ExpectNoOutput();
 }
 
 TEST_F(CliEncodeTest, WrongFieldCountNamesTheLine) {
-  Write("short.csv", "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,John\n");
+  Write("short.csv",
+        "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,John\n");
   auto r = Encode("short.csv");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("short.csv:3: row has 2 fields; the header has 4"), std::string::npos)
+  EXPECT_NE(r.err.find("short.csv:3: row has 2 fields; the header has 4"),
+            std::string::npos)
       << r.err;
   ExpectNoOutput();
 }
@@ -159,48 +173,63 @@ TEST_F(CliEncodeTest, UnknownColumnIsNamed) {
   Write("cols.csv", "id,first_name,surname,dob\nA1,Mary,Smith,01/02/1990\n");
   auto r = Encode("cols.csv");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("unknown column \"given_name\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown column \"given_name\""), std::string::npos)
+      << r.err;
   ExpectNoOutput();
 }
 
 TEST_F(CliEncodeTest, InvalidDateNamesRowAndColumnWithoutTheValue) {
-  Write("date.csv", "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,Ann,Lee,31/02/1990\n");
+  Write("date.csv",
+        "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,Ann,Lee,31/02/"
+        "1990\n");
   auto r = Encode("date.csv");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("date.csv:3: column 4 \"dob\""), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("31/02/1990"), std::string::npos) << "value leaked: " << r.err;
+  EXPECT_NE(r.err.find("date.csv:3: column 4 \"dob\""), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("31/02/1990"), std::string::npos)
+      << "value leaked: " << r.err;
   ExpectNoOutput();
 }
 
 TEST_F(CliEncodeTest, DuplicateRecordKeysNameBothLines) {
-  Write("dup.csv", "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,Ann,Lee,01/02/1990\nA1,Bob,Ray,01/02/1990\n");
+  Write("dup.csv",
+        "id,given_name,surname,dob\nA1,Mary,Smith,01/02/1990\nA2,Ann,Lee,01/02/"
+        "1990\nA1,Bob,Ray,01/02/1990\n");
   auto r = Encode("dup.csv");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("dup.csv:4: duplicate record key: the same id as line 2"),
-            std::string::npos) << r.err;
+  EXPECT_NE(
+      r.err.find("dup.csv:4: duplicate record key: the same id as line 2"),
+      std::string::npos)
+      << r.err;
   ExpectNoOutput();
 }
 
 TEST_F(CliEncodeTest, SecretProblemsAreClear) {
   Write("empty.secret", "\n");
-  auto r = Run({"encode", "--schema", P("schema.json"), "--secret", P("empty.secret"),
-                "--input", P("good.csv"), "--output", P("out.clx")});
+  auto r = Run({"encode", "--schema", P("schema.json"), "--secret",
+                P("empty.secret"), "--input", P("good.csv"), "--output",
+                P("out.clx")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is empty"), std::string::npos) << r.err;
-  r = Run({"encode", "--schema", P("schema.json"), "--secret", P("missing.secret"),
-           "--input", P("good.csv"), "--output", P("out.clx")});
+  r = Run({"encode", "--schema", P("schema.json"), "--secret",
+           P("missing.secret"), "--input", P("good.csv"), "--output",
+           P("out.clx")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("missing.secret: not found"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("missing.secret: not found"), std::string::npos)
+      << r.err;
   ExpectNoOutput();
 }
 
 TEST_F(CliEncodeTest, InvalidSchemaAndUnreadableInput) {
-  Write("bad-schema.json", R"({"cohortlink_schema": 1, "identifiers": [{"name": "a",
+  Write("bad-schema.json",
+        R"({"cohortlink_schema": 1, "identifiers": [{"name": "a",
       "segment": {"bits": 100, "insert": {"bits_per_token": 5}}}]})");
-  auto r = Run({"encode", "--schema", P("bad-schema.json"), "--secret", P("secret"),
-                "--input", P("good.csv"), "--output", P("out.clx")});
+  auto r =
+      Run({"encode", "--schema", P("bad-schema.json"), "--secret", P("secret"),
+           "--input", P("good.csv"), "--output", P("out.clx")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("identifiers[0].segment.bits"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("identifiers[0].segment.bits"), std::string::npos)
+      << r.err;
   r = Encode("nope.csv");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("nope.csv"), std::string::npos) << r.err;
@@ -232,7 +261,8 @@ TEST_F(CliEncodeTest, UsageErrorsExitTwoAndHelpExitsZero) {
 TEST_F(CliEncodeTest, SchemaCheckSummarisesAndSpeaksJson) {
   auto r = Run({"schema", "check", P("schema.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("valid cohortlink schema \"cli-test\""), std::string::npos);
+  EXPECT_NE(r.out.find("valid cohortlink schema \"cli-test\""),
+            std::string::npos);
   EXPECT_NE(r.out.find("given_name"), std::string::npos);
   r = Run({"schema", "check", P("schema.json"), "--format", "json"});
   ASSERT_EQ(r.exit_code, 0);
@@ -242,10 +272,12 @@ TEST_F(CliEncodeTest, SchemaCheckSummarisesAndSpeaksJson) {
 TEST_F(CliEncodeTest, ClkhashJsonMatchesAnonlinkClient) {
   REQUIRE_DATASET("anonlink-client/novt_clk_1.json");
   Write("ncvr.secret", "secret");
-  auto r = Run({"encode", "--schema", testing::DatasetPath("ncvr/novt_schema.json"),
-                "--secret", P("ncvr.secret"), "--input",
-                testing::DatasetPath("ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_1_nump_10.csv"),
-                "--output", P("clks.json"), "--format", "clkhash-json"});
+  auto r =
+      Run({"encode", "--schema", testing::DatasetPath("ncvr/novt_schema.json"),
+           "--secret", P("ncvr.secret"), "--input",
+           testing::DatasetPath(
+               "ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_1_nump_10.csv"),
+           "--output", P("clks.json"), "--format", "clkhash-json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Compare the base64 strings in order, ignoring JSON whitespace.
   auto strings = [](const std::string& text) {
@@ -259,7 +291,8 @@ TEST_F(CliEncodeTest, ClkhashJsonMatchesAnonlinkClient) {
     return out;
   };
   auto ours = strings(Slurp(P("clks.json")));
-  auto theirs = strings(Slurp(testing::DatasetPath("anonlink-client/novt_clk_1.json")));
+  auto theirs =
+      strings(Slurp(testing::DatasetPath("anonlink-client/novt_clk_1.json")));
   ASSERT_EQ(ours.size(), 5000u);
   EXPECT_TRUE(ours == theirs);
 }

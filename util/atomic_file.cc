@@ -30,8 +30,9 @@ absl::Status ErrnoStatus(int err, absl::string_view what) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(
-    std::string path, unsigned mode, bool overwrite) {
+absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(std::string path,
+                                                               unsigned mode,
+                                                               bool overwrite) {
   if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
     return absl::AlreadyExistsError(
         absl::StrCat(path, ": already exists (refusing to overwrite)"));

@@ -33,8 +33,8 @@ uint64_t DigestMod(const uint8_t* digest, size_t size, uint64_t l) {
 
 class DoubleHasher : public TokenHasher {
  public:
-  DoubleHasher(std::unique_ptr<keys::Hmac> sha1, std::unique_ptr<keys::Hmac> md5,
-               bool prevent_singularity)
+  DoubleHasher(std::unique_ptr<keys::Hmac> sha1,
+               std::unique_ptr<keys::Hmac> md5, bool prevent_singularity)
       : sha1_(std::move(sha1)),
         md5_(std::move(md5)),
         prevent_singularity_(prevent_singularity) {}
@@ -62,8 +62,8 @@ class DoubleHasher : public TokenHasher {
   absl::StatusOr<std::unique_ptr<TokenHasher>> Clone() const override {
     ASSIGN_OR_RETURN(auto sha1, sha1_->Clone());
     ASSIGN_OR_RETURN(auto md5, md5_->Clone());
-    return std::unique_ptr<TokenHasher>(
-        new DoubleHasher(std::move(sha1), std::move(md5), prevent_singularity_));
+    return std::unique_ptr<TokenHasher>(new DoubleHasher(
+        std::move(sha1), std::move(md5), prevent_singularity_));
   }
 
  private:
@@ -92,12 +92,14 @@ class BlakeHasher : public TokenHasher {
         if (native_) {
           uint32_t w;
           std::memcpy(&w, digest + 4 * i, 4);
-          if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap32(w);
+          if constexpr (std::endian::native == std::endian::big)
+            w = __builtin_bswap32(w);
           v = w;
         } else {
           uint16_t w;
           std::memcpy(&w, digest + 2 * i, 2);
-          if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap16(w);
+          if constexpr (std::endian::native == std::endian::big)
+            w = __builtin_bswap16(w);
           v = w;
         }
         SetBit(filter, v % l);
@@ -155,8 +157,8 @@ std::vector<uint32_t> BitsPerToken(size_t num_tokens, uint32_t bits_per_token,
 absl::StatusOr<std::unique_ptr<TokenHasher>> NewDoubleHasher(
     absl::string_view key_sha1, absl::string_view key_md5,
     bool prevent_singularity) {
-  ASSIGN_OR_RETURN(auto sha1, keys::Hmac::Create(keys::HashAlgorithm::kSha1,
-                                                 key_sha1));
+  ASSIGN_OR_RETURN(auto sha1,
+                   keys::Hmac::Create(keys::HashAlgorithm::kSha1, key_sha1));
   ASSIGN_OR_RETURN(auto md5,
                    keys::Hmac::Create(keys::HashAlgorithm::kMd5, key_md5));
   return std::unique_ptr<TokenHasher>(

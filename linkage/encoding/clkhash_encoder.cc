@@ -64,7 +64,8 @@ absl::StatusOr<std::unique_ptr<ClkhashEncoder>> ClkhashEncoder::Create(
   for (size_t i = 0; i < n; ++i) {
     const ClkhashFeature& f = schema.features[i];
     if (f.ignored) continue;
-    absl::string_view k0 = km.substr((2 * i) * schema.key_size, schema.key_size);
+    absl::string_view k0 =
+        km.substr((2 * i) * schema.key_size, schema.key_size);
     absl::string_view k1 =
         km.substr((2 * i + 1) * schema.key_size, schema.key_size);
     if (f.hash == ClkhashFeature::Hash::kDoubleHash) {
@@ -115,14 +116,14 @@ absl::Status ClkhashEncoder::FormatValue(const ClkhashFeature& f,
         DecodeUtf8(raw, &cps);
         int64_t len = static_cast<int64_t>(cps.size());
         if (f.min_length && len < *f.min_length) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "value has ", len, " characters; at least ", *f.min_length,
-              " expected"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("value has ", len, " characters; at least ",
+                           *f.min_length, " expected"));
         }
         if (f.max_length && len > *f.max_length) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "value has ", len, " characters; at most ", *f.max_length,
-              " expected"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("value has ", len, " characters; at most ",
+                           *f.max_length, " expected"));
         }
         if (f.case_style == "upper" && ToUpper(raw) != raw) {
           return absl::InvalidArgumentError("value is not upper case");

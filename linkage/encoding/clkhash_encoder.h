@@ -3,11 +3,11 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "linkage/encoding/bloom.h"
 #include "linkage/encoding/clkhash_schema.h"
 

@@ -28,8 +28,8 @@ absl::StatusOr<std::shared_ptr<const PythonRegex>> PythonRegex::Compile(
     const std::string& pattern) {
   // ICU's syntax is Perl's, as is Python's, except for Python's named-group
   // spelling and its \Z (end of text), which ICU spells \z.
-  std::string icu_pattern = absl::StrReplaceAll(
-      pattern, {{"(?P<", "(?<"}, {"\\Z", "\\z"}});
+  std::string icu_pattern =
+      absl::StrReplaceAll(pattern, {{"(?P<", "(?<"}, {"\\Z", "\\z"}});
   UErrorCode err = U_ZERO_ERROR;
   UParseError perr;
   auto impl = std::make_unique<Impl>();
@@ -69,7 +69,8 @@ absl::Status ParseFormat(const JsonObject& f, ClkhashFeature* out) {
     out->type = ClkhashFeature::Type::kString;
     bool has_pattern = f.Has("pattern");
     if (has_pattern) {
-      RETURN_IF_ERROR(f.AllowOnly({"type", "encoding", "pattern", "description"}));
+      RETURN_IF_ERROR(
+          f.AllowOnly({"type", "encoding", "pattern", "description"}));
     } else {
       RETURN_IF_ERROR(f.AllowOnly({"type", "encoding", "case", "minLength",
                                    "maxLength", "description"}));
@@ -180,7 +181,8 @@ absl::Status ParseHashing(int version, const JsonObject& h, int64_t v1_k,
                           const ClkhashFeature::Hash* v1_hash,
                           bool v1_prevent_singularity, ClkhashFeature* out) {
   if (version == 1) {
-    RETURN_IF_ERROR(h.AllowOnly({"ngram", "positional", "weight", "missingValue"}));
+    RETURN_IF_ERROR(
+        h.AllowOnly({"ngram", "positional", "weight", "missingValue"}));
     ASSIGN_OR_RETURN(int64_t n, h.GetInt("ngram"));
     if (n < 0) return h.Error("ngram", "must be >= 0");
     out->ngram = static_cast<int>(n);
@@ -193,8 +195,8 @@ absl::Status ParseHashing(int version, const JsonObject& h, int64_t v1_k,
     return ParseMissing(h, out);
   }
   if (version == 2) {
-    RETURN_IF_ERROR(h.AllowOnly({"hash", "strategy", "ngram", "positional",
-                                 "missingValue"}));
+    RETURN_IF_ERROR(h.AllowOnly(
+        {"hash", "strategy", "ngram", "positional", "missingValue"}));
     ASSIGN_OR_RETURN(int64_t n, h.GetInt("ngram"));
     if (n < 1) return h.Error("ngram", "must be >= 1");
     out->ngram = static_cast<int>(n);
@@ -202,15 +204,18 @@ absl::Status ParseHashing(int version, const JsonObject& h, int64_t v1_k,
     ASSIGN_OR_RETURN(JsonObject strategy, h.GetObject("strategy"));
     bool has_k = strategy.Has("k"), has_bits = strategy.Has("numBits");
     if (has_k == has_bits) {
-      return h.Error("strategy", "must contain exactly one of \"k\" or \"numBits\"");
+      return h.Error("strategy",
+                     "must contain exactly one of \"k\" or \"numBits\"");
     }
     if (has_k) {
       ASSIGN_OR_RETURN(out->bits_per_token, PositiveCount(strategy, "k"));
     } else {
-      ASSIGN_OR_RETURN(out->bits_per_feature, PositiveCount(strategy, "numBits"));
+      ASSIGN_OR_RETURN(out->bits_per_feature,
+                       PositiveCount(strategy, "numBits"));
     }
   } else {
-    RETURN_IF_ERROR(h.AllowOnly({"hash", "strategy", "comparison", "missingValue"}));
+    RETURN_IF_ERROR(
+        h.AllowOnly({"hash", "strategy", "comparison", "missingValue"}));
     ASSIGN_OR_RETURN(JsonObject strategy, h.GetObject("strategy"));
     if (strategy.Has("bitsPerToken")) {
       RETURN_IF_ERROR(strategy.AllowOnly({"bitsPerToken"}));
@@ -263,8 +268,8 @@ absl::Status ParseKdf(const JsonObject& kdf, ClkhashSchema* out) {
   } else {
     return kdf.Error("hash", "must be \"SHA256\" or \"SHA512\"");
   }
-  for (auto [key, dest] : {std::pair{"salt", &out->kdf_salt},
-                           std::pair{"info", &out->kdf_info}}) {
+  for (auto [key, dest] :
+       {std::pair{"salt", &out->kdf_salt}, std::pair{"info", &out->kdf_info}}) {
     if (!kdf.Has(key)) continue;
     ASSIGN_OR_RETURN(std::string b64, kdf.GetString(key));
     auto raw = util::Base64Decode(b64);
@@ -299,8 +304,9 @@ absl::StatusOr<ClkhashSchema> ParseClkhashSchema(const Value& doc) {
   ASSIGN_OR_RETURN(out.l, clk.GetInt("l"));
   if (out.l < 1) return clk.Error("l", "must be >= 1");
   if (out.l % 8 != 0) {
-    return clk.Error("l", "must be a multiple of 8 (CLKs are serialised as "
-                          "bytes)");
+    return clk.Error("l",
+                     "must be a multiple of 8 (CLKs are serialised as "
+                     "bytes)");
   }
   // clkhash reads "xor_folds" although its documentation says "xorFolds".
   ASSIGN_OR_RETURN(int64_t folds, clk.GetInt("xor_folds", 0));
@@ -324,9 +330,9 @@ absl::StatusOr<ClkhashSchema> ParseClkhashSchema(const Value& doc) {
 
   ASSIGN_OR_RETURN(auto* features, root.GetList("features"));
   for (int i = 0; i < features->values_size(); ++i) {
-    ASSIGN_OR_RETURN(JsonObject f,
-                     JsonObject::Of(features->values(i),
-                                    absl::StrCat("features[", i, "]")));
+    ASSIGN_OR_RETURN(
+        JsonObject f,
+        JsonObject::Of(features->values(i), absl::StrCat("features[", i, "]")));
     ClkhashFeature feat;
     ASSIGN_OR_RETURN(feat.identifier, f.GetString("identifier"));
     ASSIGN_OR_RETURN(feat.ignored, f.GetBool("ignored", false));
@@ -347,9 +353,11 @@ absl::StatusOr<ClkhashSchema> ParseClkhashSchema(const Value& doc) {
     if (feat.hash == ClkhashFeature::Hash::kBlakeHash) {
       int64_t hash_l = out.l << out.xor_folds;
       if ((hash_l & (hash_l - 1)) != 0) {
-        return hashing.Error("hash", absl::StrCat(
-            "blakeHash needs l * 2^xor_folds to be a power of two, not ",
-            hash_l));
+        return hashing.Error(
+            "hash",
+            absl::StrCat(
+                "blakeHash needs l * 2^xor_folds to be a power of two, not ",
+                hash_l));
       }
     }
     out.features.push_back(std::move(feat));
@@ -358,10 +366,11 @@ absl::StatusOr<ClkhashSchema> ParseClkhashSchema(const Value& doc) {
   size_t hash_len = keys::DigestSize(out.kdf_hash);
   if (static_cast<size_t>(out.key_size) * 2 * out.features.size() >
       255 * hash_len) {
-    return kdf.Error("keySize", absl::StrCat(
-        "too large: HKDF can derive at most ", 255 * hash_len,
-        " bytes, and this schema needs 2 keys of ", out.key_size,
-        " bytes for each of ", out.features.size(), " features"));
+    return kdf.Error(
+        "keySize",
+        absl::StrCat("too large: HKDF can derive at most ", 255 * hash_len,
+                     " bytes, and this schema needs 2 keys of ", out.key_size,
+                     " bytes for each of ", out.features.size(), " features"));
   }
   out.fingerprint = keys::Sha256::Digest(
       absl::StrCat("clkhash-schema\n", CanonicalJson(doc)));

@@ -24,11 +24,12 @@ absl::StatusOr<ClkhashSchema> FromText(const std::string& json) {
 
 TEST(ClkhashSchemaTest, AcceptsGoodSchemasOfEveryVersion) {
   REQUIRE_DATASET("clkhash/good-schema-v1.json");
-  for (const char* f : {"clkhash/good-schema-v1.json", "clkhash/good-schema-v2.json",
-                        "clkhash/febrl_schema_v3_final.json",
-                        "clkhash/ignorant-schema-v3.json", "clkhash/simple-schema.json",
-                        "clkhash/randomnames-schema-num-bits-v2.json",
-                        "ncvr/novt_schema.json"}) {
+  for (const char* f :
+       {"clkhash/good-schema-v1.json", "clkhash/good-schema-v2.json",
+        "clkhash/febrl_schema_v3_final.json", "clkhash/ignorant-schema-v3.json",
+        "clkhash/simple-schema.json",
+        "clkhash/randomnames-schema-num-bits-v2.json",
+        "ncvr/novt_schema.json"}) {
     auto s = Load(f);
     EXPECT_TRUE(s.ok()) << f << ": " << s.status();
   }
@@ -81,13 +82,16 @@ TEST(ClkhashSchemaTest, RefusesNumericComparisonsClearly) {
 }
 
 TEST(ClkhashSchemaTest, ErrorsNameThePath) {
-  auto s = FromText(R"({"version":3,"clkConfig":{"l":1024,"kdf":{"type":"HKDF"}},
+  auto s =
+      FromText(R"({"version":3,"clkConfig":{"l":1024,"kdf":{"type":"HKDF"}},
       "features":[{"identifier":"a","format":{"type":"string"},
       "hashing":{"comparison":{"type":"ngram","n":2},
                  "strategy":{"bitsPerToken":"ten"}}}]})");
-  EXPECT_EQ(s.status().message(),
-            "features[0].hashing.strategy.bitsPerToken: expected an integer >= 1");
-  auto blake = FromText(R"({"version":3,"clkConfig":{"l":1000,"kdf":{"type":"HKDF"}},
+  EXPECT_EQ(
+      s.status().message(),
+      "features[0].hashing.strategy.bitsPerToken: expected an integer >= 1");
+  auto blake =
+      FromText(R"({"version":3,"clkConfig":{"l":1000,"kdf":{"type":"HKDF"}},
       "features":[{"identifier":"a","format":{"type":"string"},
       "hashing":{"comparison":{"type":"ngram","n":2},
                  "strategy":{"bitsPerToken":10}}}]})");

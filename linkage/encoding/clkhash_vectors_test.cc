@@ -28,7 +28,8 @@ Value LoadJson(const std::string& rel) {
 
 std::vector<std::string> Clks(const Value& doc) {
   std::vector<std::string> out;
-  for (const Value& v : doc.struct_value().fields().at("clks").list_value().values()) {
+  for (const Value& v :
+       doc.struct_value().fields().at("clks").list_value().values()) {
     out.push_back(v.string_value());
   }
   return out;
@@ -45,14 +46,23 @@ TEST(ClkhashVectorsTest, RegressionVectorV1SchemaNonAscii) {
   ASSERT_TRUE(enc.ok()) << enc.status();
 
   std::vector<std::string> expected = {
-      f.at("expected_clks_base64_from_repo").struct_value().fields().at("0").string_value(),
-      f.at("expected_clks_base64_from_repo").struct_value().fields().at("1").string_value(),
+      f.at("expected_clks_base64_from_repo")
+          .struct_value()
+          .fields()
+          .at("0")
+          .string_value(),
+      f.at("expected_clks_base64_from_repo")
+          .struct_value()
+          .fields()
+          .at("1")
+          .string_value(),
       f.at("expected_clk_row2_computed_here_not_in_repo").string_value()};
   const auto& rows = f.at("rows").list_value().values();
   ASSERT_EQ(rows.size(), 3);
   for (int r = 0; r < 3; ++r) {
     std::vector<std::string> fields;
-    for (const Value& v : rows[r].list_value().values()) fields.push_back(v.string_value());
+    for (const Value& v : rows[r].list_value().values())
+      fields.push_back(v.string_value());
     std::string clk;
     ASSERT_TRUE((*enc)->Encode(fields, &clk).ok()) << "row " << r;
     EXPECT_EQ(util::Base64Encode(clk), expected[r]) << "row " << r;

@@ -17,15 +17,16 @@ absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(
         new CsvReader(stdin, false, "", "<stdin>", options));
   }
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return util::ErrnoStatus(errno, absl::StrCat("cannot open ", path));
+  if (f == nullptr)
+    return util::ErrnoStatus(errno, absl::StrCat("cannot open ", path));
   return std::unique_ptr<CsvReader>(new CsvReader(f, true, "", path, options));
 }
 
 std::unique_ptr<CsvReader> CsvReader::FromString(std::string data,
                                                  std::string name,
                                                  CsvOptions options) {
-  return std::unique_ptr<CsvReader>(new CsvReader(
-      nullptr, false, std::move(data), std::move(name), options));
+  return std::unique_ptr<CsvReader>(
+      new CsvReader(nullptr, false, std::move(data), std::move(name), options));
 }
 
 CsvReader::CsvReader(std::FILE* file, bool owns, std::string data,
@@ -123,7 +124,8 @@ absl::StatusOr<bool> CsvReader::Next(CsvRow* row) {
         if (c == '\n' || c == '\r') {
           // Line ends inside quotes are data; keep them as written.
           field.push_back(static_cast<char>(c));
-          if (c == '\r' && Peek() == '\n') field.push_back(static_cast<char>(Get()));
+          if (c == '\r' && Peek() == '\n')
+            field.push_back(static_cast<char>(Get()));
           ++line_;
           column_ = 0;
           continue;

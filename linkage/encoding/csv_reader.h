@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cohortlink::encoding {
 
@@ -63,7 +63,8 @@ class CsvReader {
   int Get();
   int Peek();
   bool Refill();
-  absl::Status Error(uint64_t line, uint64_t column, absl::string_view what) const;
+  absl::Status Error(uint64_t line, uint64_t column,
+                     absl::string_view what) const;
 
   std::FILE* file_;
   bool owns_file_;

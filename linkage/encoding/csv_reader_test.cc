@@ -32,7 +32,8 @@ absl::Status FirstError(const std::string& text) {
 using Rows = std::vector<std::vector<std::string>>;
 
 TEST(CsvReaderTest, PlainAndQuotedFields) {
-  EXPECT_EQ(ReadAll("a,b,c\n1,2,3\n"), (Rows{{"a", "b", "c"}, {"1", "2", "3"}}));
+  EXPECT_EQ(ReadAll("a,b,c\n1,2,3\n"),
+            (Rows{{"a", "b", "c"}, {"1", "2", "3"}}));
   EXPECT_EQ(ReadAll("\"a,b\",\"say \"\"hi\"\"\",\n"),
             (Rows{{"a,b", "say \"hi\"", ""}}));
   EXPECT_EQ(ReadAll("x\r\ny\rz"), (Rows{{"x"}, {"y"}, {"z"}}));
@@ -41,13 +42,16 @@ TEST(CsvReaderTest, PlainAndQuotedFields) {
 }
 
 TEST(CsvReaderTest, SkipsBomAndBlankLines) {
-  EXPECT_EQ(ReadAll("\xEF\xBB\xBF" "a\n\n\nb\n"), (Rows{{"a"}, {"b"}}));
+  EXPECT_EQ(ReadAll("\xEF\xBB\xBF"
+                    "a\n\n\nb\n"),
+            (Rows{{"a"}, {"b"}}));
 }
 
 TEST(CsvReaderTest, SkipInitialSpaceForFebrl) {
   CsvOptions o;
   o.skip_initial_space = true;
-  EXPECT_EQ(ReadAll("rec-1, mary, smith\n", o), (Rows{{"rec-1", "mary", "smith"}}));
+  EXPECT_EQ(ReadAll("rec-1, mary, smith\n", o),
+            (Rows{{"rec-1", "mary", "smith"}}));
   EXPECT_EQ(ReadAll("rec-1, mary\n"), (Rows{{"rec-1", " mary"}}));
 }
 

@@ -12,9 +12,9 @@
 namespace cohortlink::encoding {
 namespace {
 
-constexpr std::array<const char*, 12> kMonthAbbr = {
-    "jan", "feb", "mar", "apr", "may", "jun",
-    "jul", "aug", "sep", "oct", "nov", "dec"};
+constexpr std::array<const char*, 12> kMonthAbbr = {"jan", "feb", "mar", "apr",
+                                                    "may", "jun", "jul", "aug",
+                                                    "sep", "oct", "nov", "dec"};
 constexpr std::array<const char*, 12> kMonthFull = {
     "january", "february", "march",     "april",   "may",      "june",
     "july",    "august",   "september", "october", "november", "december"};
@@ -164,7 +164,8 @@ absl::Status ValidateDateFormat(absl::string_view format) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Date> ParseDate(absl::string_view text, absl::string_view format) {
+absl::StatusOr<Date> ParseDate(absl::string_view text,
+                               absl::string_view format) {
   Fields f;
   if (!Match(format, 0, text, 0, &f)) {
     return absl::InvalidArgumentError(

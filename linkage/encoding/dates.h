@@ -3,10 +3,10 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cohortlink::encoding {
 
@@ -29,7 +29,8 @@ absl::Status ValidateDateFormat(absl::string_view format);
 // two digits (and %d a leading space), %y maps 69-99 to 19xx and 00-68 to
 // 20xx, month names match case-insensitively, and the whole text must be
 // consumed. Rejects impossible dates (30 February, year 0).
-absl::StatusOr<Date> ParseDate(absl::string_view text, absl::string_view format);
+absl::StatusOr<Date> ParseDate(absl::string_view text,
+                               absl::string_view format);
 
 // "%Y%m%d" as CPython's strftime prints it on Linux: the year is not
 // zero-padded (year 123 gives "1230112"), which is what clkhash hashes.

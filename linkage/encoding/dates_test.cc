@@ -32,7 +32,8 @@ TEST(DatesTest, FormatsAndValidation) {
   EXPECT_EQ(FormatCompactDate({123, 1, 12}), "01230112");
   EXPECT_EQ(FormatIsoDate({2025, 3, 9}), "2025-03-09");
   EXPECT_TRUE(ValidateDateFormat("%d/%m/%Y").ok());
-  EXPECT_NE(ValidateDateFormat("%H:%M").message().find("%H"), std::string::npos);
+  EXPECT_NE(ValidateDateFormat("%H:%M").message().find("%H"),
+            std::string::npos);
 }
 
 TEST(DatesTest, AgeAndDays) {

@@ -35,34 +35,85 @@ class DoubleMetaphoneEncoder {
     while ((pri_.size() < kMax || alt_.size() < kMax) && i < len_) {
       char c = At(i);
       switch (c) {
-        case 'A': case 'E': case 'I': case 'O': case 'U': case 'Y':
+        case 'A':
+        case 'E':
+        case 'I':
+        case 'O':
+        case 'U':
+        case 'Y':
           if (i == 0) Add("A");
           ++i;
           break;
-        case 'B': Add("P"); i += At(i + 1) == 'B' ? 2 : 1; break;
-        case 'C': i = C(i); break;
-        case 'D': i = D(i); break;
-        case 'F': Add("F"); i += At(i + 1) == 'F' ? 2 : 1; break;
-        case 'G': i = G(i); break;
-        case 'H': i = H(i); break;
-        case 'J': i = J(i); break;
-        case 'K': Add("K"); i += At(i + 1) == 'K' ? 2 : 1; break;
-        case 'L': i = L(i); break;
+        case 'B':
+          Add("P");
+          i += At(i + 1) == 'B' ? 2 : 1;
+          break;
+        case 'C':
+          i = C(i);
+          break;
+        case 'D':
+          i = D(i);
+          break;
+        case 'F':
+          Add("F");
+          i += At(i + 1) == 'F' ? 2 : 1;
+          break;
+        case 'G':
+          i = G(i);
+          break;
+        case 'H':
+          i = H(i);
+          break;
+        case 'J':
+          i = J(i);
+          break;
+        case 'K':
+          Add("K");
+          i += At(i + 1) == 'K' ? 2 : 1;
+          break;
+        case 'L':
+          i = L(i);
+          break;
         case 'M':
           Add("M");
           i += ConditionM0(i) ? 2 : 1;
           break;
-        case 'N': Add("N"); i += At(i + 1) == 'N' ? 2 : 1; break;
-        case 'P': i = P(i); break;
-        case 'Q': Add("K"); i += At(i + 1) == 'Q' ? 2 : 1; break;
-        case 'R': i = R(i); break;
-        case 'S': i = S(i); break;
-        case 'T': i = T(i); break;
-        case 'V': Add("F"); i += At(i + 1) == 'V' ? 2 : 1; break;
-        case 'W': i = W(i); break;
-        case 'X': i = X(i); break;
-        case 'Z': i = Z(i); break;
-        default: ++i; break;
+        case 'N':
+          Add("N");
+          i += At(i + 1) == 'N' ? 2 : 1;
+          break;
+        case 'P':
+          i = P(i);
+          break;
+        case 'Q':
+          Add("K");
+          i += At(i + 1) == 'Q' ? 2 : 1;
+          break;
+        case 'R':
+          i = R(i);
+          break;
+        case 'S':
+          i = S(i);
+          break;
+        case 'T':
+          i = T(i);
+          break;
+        case 'V':
+          Add("F");
+          i += At(i + 1) == 'V' ? 2 : 1;
+          break;
+        case 'W':
+          i = W(i);
+          break;
+        case 'X':
+          i = X(i);
+          break;
+        case 'Z':
+          i = Z(i);
+          break;
+        default:
+          ++i;
+          break;
       }
     }
     if (pri_.size() > kMax) pri_.resize(kMax);
@@ -207,7 +258,8 @@ class DoubleMetaphoneEncoder {
     if (At(i + 1) == 'N') {
       if (i == 1 && Vowel(0) && !slavo_germanic_) {
         Add("KN", "N");
-      } else if (!Is(i + 2, 2, {"EY"}) && At(i + 1) != 'Y' && !slavo_germanic_) {
+      } else if (!Is(i + 2, 2, {"EY"}) && At(i + 1) != 'Y' &&
+                 !slavo_germanic_) {
         Add("N", "KN");
       } else {
         Add("KN");
@@ -218,20 +270,21 @@ class DoubleMetaphoneEncoder {
       Add("KL", "L");
       return i + 2;
     }
-    if (i == 0 && (At(i + 1) == 'Y' ||
-                   Is(i + 1, 2, {"ES", "EP", "EB", "EL", "EY", "IB", "IL",
-                                 "IN", "IE", "EI", "ER"}))) {
+    if (i == 0 && (At(i + 1) == 'Y' || Is(i + 1, 2,
+                                          {"ES", "EP", "EB", "EL", "EY", "IB",
+                                           "IL", "IN", "IE", "EI", "ER"}))) {
       Add("K", "J");
       return i + 2;
     }
     if ((Is(i + 1, 2, {"ER"}) || At(i + 1) == 'Y') &&
-        !Is(0, 6, {"DANGER", "RANGER", "MANGER"}) && !Is(i - 1, 1, {"E", "I"}) &&
-        !Is(i - 1, 3, {"RGY", "OGY"})) {
+        !Is(0, 6, {"DANGER", "RANGER", "MANGER"}) &&
+        !Is(i - 1, 1, {"E", "I"}) && !Is(i - 1, 3, {"RGY", "OGY"})) {
       Add("K", "J");
       return i + 2;
     }
     if (Is(i + 1, 1, {"E", "I", "Y"}) || Is(i - 1, 4, {"AGGI", "OGGI"})) {
-      if (Is(0, 4, {"VAN ", "VON "}) || Is(0, 3, {"SCH"}) || Is(i + 1, 2, {"ET"})) {
+      if (Is(0, 4, {"VAN ", "VON "}) || Is(0, 3, {"SCH"}) ||
+          Is(i + 1, 2, {"ET"})) {
         Add("K");
       } else if (Is(i + 1, 3, {"IER"})) {
         Add("J");
@@ -403,7 +456,8 @@ class DoubleMetaphoneEncoder {
       return i + 1;
     }
     if ((i == len_ - 1 && Vowel(i - 1)) ||
-        Is(i - 1, 5, {"EWSKI", "EWSKY", "OWSKI", "OWSKY"}) || Is(0, 3, {"SCH"})) {
+        Is(i - 1, 5, {"EWSKI", "EWSKY", "OWSKI", "OWSKY"}) ||
+        Is(0, 3, {"SCH"})) {
       AddAlt("F");
       return i + 1;
     }

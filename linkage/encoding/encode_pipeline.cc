@@ -24,7 +24,7 @@ struct Batch {
 
 struct BatchResult {
   absl::Status status;
-  std::string data;  // framed records, or JSON array items
+  std::string data;                      // framed records, or JSON array items
   std::vector<std::string> record_keys;  // native with a key column
   std::vector<std::string> local_ids;
   std::vector<uint64_t> lines;
@@ -40,15 +40,16 @@ BatchResult EncodeBatch(RecordEncoder* enc, const Batch& batch,
     const CsvRow& row = batch.rows[i];
     absl::Status s = enc->Encode(row, batch.first_index + i, &rec);
     if (!s.ok()) {
-      r.status = absl::Status(s.code(), absl::StrCat(csv_name, ":", row.line,
-                                                     ": ", s.message()));
+      r.status = absl::Status(
+          s.code(), absl::StrCat(csv_name, ":", row.line, ": ", s.message()));
       return r;
     }
     if (format == OutputFormat::kNative) {
       rec.SerializeToString(&bytes);
       AppendLengthDelimited(bytes, &r.data);
     } else {
-      if (!r.data.empty() || batch.first_index > 0 || i > 0) r.data.append(",\n");
+      if (!r.data.empty() || batch.first_index > 0 || i > 0)
+        r.data.append(",\n");
       absl::StrAppend(&r.data, "  \"", util::Base64Encode(rec.filters()), "\"");
     }
     if (keep_keys) {
@@ -72,7 +73,8 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
   if (options.has_header) {
     ASSIGN_OR_RETURN(bool any, reader->Next(&row));
     if (!any) {
-      return absl::InvalidArgumentError(absl::StrCat(csv_path, ": file is empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(csv_path, ": file is empty"));
     }
     header = row.fields;
   }
@@ -89,8 +91,8 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
   EncodeResult result;
   result.header = encoder.header();
   result.header.set_encoder("cohortlink " COHORTLINK_VERSION);
-  result.header.set_created_at(absl::FormatTime(absl::RFC3339_sec, absl::Now(),
-                                                absl::UTCTimeZone()));
+  result.header.set_created_at(
+      absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone()));
 
   std::unique_ptr<ExtractWriter> writer;
   std::unique_ptr<util::AtomicFile> json;
@@ -103,7 +105,8 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
   std::unique_ptr<util::AtomicFile> key_map;
   bool keep_keys = native && encoder.header().schema_kind() == "cohortlink/1";
   if (!options.key_map_path.empty()) {
-    ASSIGN_OR_RETURN(key_map, util::AtomicFile::Create(options.key_map_path, 0600));
+    ASSIGN_OR_RETURN(key_map,
+                     util::AtomicFile::Create(options.key_map_path, 0600));
     RETURN_IF_ERROR(key_map->Write("local_id,record_key\n"));
     keep_keys = true;
   }
@@ -143,14 +146,16 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
     for (size_t i = 0; i < r.record_keys.size(); ++i) {
       auto [it, inserted] = seen_keys.emplace(r.record_keys[i], r.lines[i]);
       if (!inserted) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            csv_path, ":", r.lines[i], ": duplicate record key: the same id "
-            "as line ", it->second));
+        return absl::InvalidArgumentError(
+            absl::StrCat(csv_path, ":", r.lines[i],
+                         ": duplicate record key: the same id "
+                         "as line ",
+                         it->second));
       }
       if (key_map) {
-        RETURN_IF_ERROR(key_map->Write(
-            absl::StrCat(r.local_ids[i].empty() ? r.record_keys[i] : r.local_ids[i],
-                         ",", r.record_keys[i], "\n")));
+        RETURN_IF_ERROR(key_map->Write(absl::StrCat(
+            r.local_ids[i].empty() ? r.record_keys[i] : r.local_ids[i], ",",
+            r.record_keys[i], "\n")));
       }
     }
     if (options.progress) options.progress(next_index, 0);
@@ -170,14 +175,15 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
     }
     if (batch->rows.empty()) break;
     next_index += batch->rows.size();
-    if (inflight.size() >= static_cast<size_t>(threads)) RETURN_IF_ERROR(drain_one());
+    if (inflight.size() >= static_cast<size_t>(threads))
+      RETURN_IF_ERROR(drain_one());
     RecordEncoder* w = workers[batches++ % threads].get();
     OutputFormat format = options.format;
     std::string name = reader->name();
-    inflight.push_back(std::async(std::launch::async, [w, batch, format, name,
-                                                       keep_keys]() {
-      return EncodeBatch(w, *batch, format, name, keep_keys);
-    }));
+    inflight.push_back(
+        std::async(std::launch::async, [w, batch, format, name, keep_keys]() {
+          return EncodeBatch(w, *batch, format, name, keep_keys);
+        }));
     if (options.progress) options.progress(next_index, reader->bytes_read());
   }
   while (!inflight.empty()) RETURN_IF_ERROR(drain_one());

@@ -101,7 +101,8 @@ absl::StatusOr<std::unique_ptr<ExtractReader>> ExtractReader::Open(
   if (std::fseek(r->file_, 0, SEEK_END) != 0) return r->Corrupt("cannot seek");
   long size = std::ftell(r->file_);
   r->records_begin_ = kExtractPreamble + hlen;
-  if (size < 0 || static_cast<uint64_t>(size) < r->records_begin_ + kExtractTrailer) {
+  if (size < 0 ||
+      static_cast<uint64_t>(size) < r->records_begin_ + kExtractTrailer) {
     return r->Corrupt("file is truncated");
   }
   r->records_end_ = static_cast<uint64_t>(size) - kExtractTrailer;
@@ -129,7 +130,8 @@ absl::StatusOr<std::unique_ptr<ExtractReader>> ExtractReader::Open(
 absl::StatusOr<bool> ExtractReader::Next(std::string* bytes) {
   if (pos_ >= records_end_) {
     if (read_ != count_) {
-      return Corrupt(absl::StrCat("header says ", count_, " records, found ", read_));
+      return Corrupt(
+          absl::StrCat("header says ", count_, " records, found ", read_));
     }
     if (running_.Finish() != records_digest_) {
       return Corrupt("records checksum mismatch");

@@ -50,7 +50,8 @@ class ExtractWriter {
   uint64_t count() const { return count_; }
 
  private:
-  ExtractWriter(std::unique_ptr<util::AtomicFile> file, std::string header_bytes)
+  ExtractWriter(std::unique_ptr<util::AtomicFile> file,
+                std::string header_bytes)
       : file_(std::move(file)), header_bytes_(std::move(header_bytes)) {}
   std::unique_ptr<util::AtomicFile> file_;
   std::string header_bytes_;

@@ -34,13 +34,15 @@ absl::Status Blip(double epsilon, keys::KeyStream* stream, uint64_t record,
   const uint64_t threshold = static_cast<uint64_t>(p * 4294967296.0);
   std::string rnd(l * 4, '\0');
   RETURN_IF_ERROR(stream->Fill(record, filter_index,
-                               reinterpret_cast<uint8_t*>(rnd.data()), rnd.size()));
+                               reinterpret_cast<uint8_t*>(rnd.data()),
+                               rnd.size()));
   auto f = reinterpret_cast<uint8_t*>(filter->data());
   for (size_t i = 0; i < l; ++i) {
-    uint32_t u = static_cast<uint8_t>(rnd[4 * i]) |
-                 static_cast<uint32_t>(static_cast<uint8_t>(rnd[4 * i + 1])) << 8 |
-                 static_cast<uint32_t>(static_cast<uint8_t>(rnd[4 * i + 2])) << 16 |
-                 static_cast<uint32_t>(static_cast<uint8_t>(rnd[4 * i + 3])) << 24;
+    uint32_t u =
+        static_cast<uint8_t>(rnd[4 * i]) |
+        static_cast<uint32_t>(static_cast<uint8_t>(rnd[4 * i + 1])) << 8 |
+        static_cast<uint32_t>(static_cast<uint8_t>(rnd[4 * i + 2])) << 16 |
+        static_cast<uint32_t>(static_cast<uint8_t>(rnd[4 * i + 3])) << 24;
     if (u < threshold) f[i >> 3] ^= static_cast<uint8_t>(0x80u >> (i & 7));
   }
   return absl::OkStatus();
@@ -52,12 +54,13 @@ absl::StatusOr<Balancer> Balancer::Create(keys::KeyStream* stream,
   std::vector<uint32_t> perm(n);
   for (size_t i = 0; i < n; ++i) perm[i] = static_cast<uint32_t>(i);
   std::string rnd(n * 8, '\0');
-  RETURN_IF_ERROR(stream->Fill(0, filter_index,
-                               reinterpret_cast<uint8_t*>(rnd.data()), rnd.size()));
+  RETURN_IF_ERROR(stream->Fill(
+      0, filter_index, reinterpret_cast<uint8_t*>(rnd.data()), rnd.size()));
   for (size_t i = n - 1; i > 0; --i) {
     uint64_t r = 0;
     for (int b = 0; b < 8; ++b) {
-      r |= static_cast<uint64_t>(static_cast<uint8_t>(rnd[8 * i + b])) << (8 * b);
+      r |= static_cast<uint64_t>(static_cast<uint8_t>(rnd[8 * i + b]))
+           << (8 * b);
     }
     // Modulo bias is below 2^-40 for filters under 2^24 bits.
     size_t j = r % (i + 1);

@@ -51,7 +51,8 @@ TEST(HardeningTest, Rule90IsNeighbourXorCyclic) {
   auto rp = reinterpret_cast<const uint8_t*>(r.data());
   auto hp = reinterpret_cast<const uint8_t*>(h.data());
   for (size_t i = 0; i < 256; ++i) {
-    EXPECT_EQ(GetBit(hp, i), GetBit(rp, (i + 255) % 256) != GetBit(rp, (i + 1) % 256));
+    EXPECT_EQ(GetBit(hp, i),
+              GetBit(rp, (i + 255) % 256) != GetBit(rp, (i + 1) % 256));
   }
 }
 

@@ -12,7 +12,8 @@ namespace cohortlink::encoding {
 
 using google::protobuf::Value;
 
-absl::StatusOr<Value> ParseJson(absl::string_view text, absl::string_view source) {
+absl::StatusOr<Value> ParseJson(absl::string_view text,
+                                absl::string_view source) {
   Value v;
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(text.data(), text.size()), &v);
@@ -57,7 +58,8 @@ void Canon(const Value& v, std::string* out) {
     }
     case Value::kStructValue: {
       std::vector<std::string> keys;
-      for (const auto& [k, unused] : v.struct_value().fields()) keys.push_back(k);
+      for (const auto& [k, unused] : v.struct_value().fields())
+        keys.push_back(k);
       std::sort(keys.begin(), keys.end());
       out->push_back('{');
       bool first = true;
@@ -103,9 +105,9 @@ std::string CanonicalJson(const Value& v) {
 
 absl::StatusOr<JsonObject> JsonObject::Of(const Value& v, std::string path) {
   if (v.kind_case() != Value::kStructValue) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path.empty() ? "document" : path, ": expected an object, found ",
-        KindName(v)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "document" : path,
+                     ": expected an object, found ", KindName(v)));
   }
   return JsonObject(&v.struct_value(), std::move(path));
 }
@@ -171,7 +173,8 @@ absl::StatusOr<int64_t> JsonObject::GetInt(absl::string_view key) const {
   if (v->kind_case() != Value::kNumberValue ||
       std::floor(v->number_value()) != v->number_value() ||
       std::fabs(v->number_value()) > 9.007199254740992e15) {
-    return Error(key, absl::StrCat("expected an integer, found ", KindName(*v)));
+    return Error(key,
+                 absl::StrCat("expected an integer, found ", KindName(*v)));
   }
   return static_cast<int64_t>(v->number_value());
 }
@@ -197,8 +200,8 @@ absl::StatusOr<bool> JsonObject::GetBool(absl::string_view key,
   const Value* v = Find(key);
   if (v == nullptr) return fallback;
   if (v->kind_case() != Value::kBoolValue) {
-    return Error(key, absl::StrCat("expected true or false, found ",
-                                   KindName(*v)));
+    return Error(key,
+                 absl::StrCat("expected true or false, found ", KindName(*v)));
   }
   return v->bool_value();
 }

@@ -3,11 +3,11 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace cohortlink::encoding {
@@ -44,7 +44,8 @@ class JsonObject {
                                         absl::string_view fallback) const;
   absl::StatusOr<int64_t> GetInt(absl::string_view key) const;
   absl::StatusOr<int64_t> GetInt(absl::string_view key, int64_t fallback) const;
-  absl::StatusOr<double> GetNumber(absl::string_view key, double fallback) const;
+  absl::StatusOr<double> GetNumber(absl::string_view key,
+                                   double fallback) const;
   absl::StatusOr<bool> GetBool(absl::string_view key, bool fallback) const;
   absl::StatusOr<const google::protobuf::ListValue*> GetList(
       absl::string_view key) const;

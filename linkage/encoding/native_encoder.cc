@@ -54,8 +54,8 @@ const absl::flat_hash_set<std::string>& DefaultMissing() {
 absl::StatusOr<keys::SecretBytes> DeriveKey(absl::string_view secret,
                                             absl::string_view info,
                                             size_t len = 64) {
-  return keys::Hkdf(keys::HashAlgorithm::kSha256, secret, "cohortlink/v1",
-                    info, len);
+  return keys::Hkdf(keys::HashAlgorithm::kSha256, secret, "cohortlink/v1", info,
+                    len);
 }
 
 // One identifier's value in the current row.
@@ -109,13 +109,14 @@ class NativeEncoder : public RecordEncoder {
       enc->segment_hashers_.push_back(std::move(seg));
       enc->clk_hashers_.push_back(std::move(clk));
     }
-    ASSIGN_OR_RETURN(enc->record_key_mac_,
-                     keys::Hmac::Create(keys::HashAlgorithm::kSha256,
-                                        plan->record_key_key));
-    ASSIGN_OR_RETURN(enc->blocking_mac_,
-                     keys::Hmac::Create(keys::HashAlgorithm::kSha256,
-                                        plan->blocking_key));
-    ASSIGN_OR_RETURN(enc->blip_stream_, keys::KeyStream::Create(plan->blip_key));
+    ASSIGN_OR_RETURN(
+        enc->record_key_mac_,
+        keys::Hmac::Create(keys::HashAlgorithm::kSha256, plan->record_key_key));
+    ASSIGN_OR_RETURN(
+        enc->blocking_mac_,
+        keys::Hmac::Create(keys::HashAlgorithm::kSha256, plan->blocking_key));
+    ASSIGN_OR_RETURN(enc->blip_stream_,
+                     keys::KeyStream::Create(plan->blip_key));
     enc->values_.resize(s.identifiers_size());
     return enc;
   }
@@ -125,7 +126,8 @@ class NativeEncoder : public RecordEncoder {
       return absl::InvalidArgumentError(
           "native schemas need a header row to find their columns");
     }
-    auto find = [&](const std::string& col, const std::string& what) -> absl::StatusOr<int> {
+    auto find = [&](const std::string& col,
+                    const std::string& what) -> absl::StatusOr<int> {
       for (size_t i = 0; i < header.size(); ++i) {
         if (header[i] == col) return static_cast<int>(i);
       }
@@ -141,14 +143,17 @@ class NativeEncoder : public RecordEncoder {
     }
     record_key_col_ = -1;
     if (!s.record_key().column().empty()) {
-      ASSIGN_OR_RETURN(record_key_col_, find(s.record_key().column(), "record_key"));
+      ASSIGN_OR_RETURN(record_key_col_,
+                       find(s.record_key().column(), "record_key"));
     }
     event_type_col_ = event_date_col_ = -1;
     if (!s.event().type().column().empty()) {
-      ASSIGN_OR_RETURN(event_type_col_, find(s.event().type().column(), "event.type"));
+      ASSIGN_OR_RETURN(event_type_col_,
+                       find(s.event().type().column(), "event.type"));
     }
     if (!s.event().date_column().empty()) {
-      ASSIGN_OR_RETURN(event_date_col_, find(s.event().date_column(), "event.date_column"));
+      ASSIGN_OR_RETURN(event_date_col_,
+                       find(s.event().date_column(), "event.date_column"));
     }
     attr_cols_.clear();
     for (const auto& a : s.attributes()) {
@@ -163,9 +168,9 @@ class NativeEncoder : public RecordEncoder {
                       EncodedRecord* out) override {
     out->Clear();
     if (row.fields.size() != header_names_.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "row has ", row.fields.size(), " fields; the header has ",
-          header_names_.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("row has ", row.fields.size(),
+                       " fields; the header has ", header_names_.size()));
     }
     const LinkageSchema& s = plan_->spec;
     for (int i = 0; i < s.identifiers_size(); ++i) {
@@ -205,7 +210,8 @@ class NativeEncoder : public RecordEncoder {
     const IdentifierSpec& id = plan_->spec.identifiers(i);
     Value& v = values_[i];
     v = Value();
-    if (!IsValidUtf8(raw)) return ColumnError(cols_[i], "value is not valid UTF-8");
+    if (!IsValidUtf8(raw))
+      return ColumnError(cols_[i], "value is not valid UTF-8");
     std::string trimmed(absl::StripAsciiWhitespace(raw));
     std::string lowered = absl::AsciiStrToLower(trimmed);
     if (DefaultMissing().contains(lowered)) return absl::OkStatus();
@@ -223,9 +229,9 @@ class NativeEncoder : public RecordEncoder {
         }
       }
       if (id.on_invalid() == "error") {
-        return ColumnError(cols_[i], absl::StrCat(
-            "not a valid date in any of the formats ",
-            absl::StrJoin(id.date_formats(), ", ")));
+        return ColumnError(
+            cols_[i], absl::StrCat("not a valid date in any of the formats ",
+                                   absl::StrJoin(id.date_formats(), ", ")));
       }
       return absl::OkStatus();  // treated as missing
     }
@@ -261,7 +267,8 @@ class NativeEncoder : public RecordEncoder {
       std::vector<char32_t> cps;
       DecodeUtf8(v.text, &cps);
       std::string s;
-      for (size_t k = 0; k < cps.size() && k < (t == "initial" ? 1u : 3u); ++k) {
+      for (size_t k = 0; k < cps.size() && k < (t == "initial" ? 1u : 3u);
+           ++k) {
         AppendUtf8(cps[k], &s);
       }
       out.push_back(s);
@@ -307,8 +314,8 @@ class NativeEncoder : public RecordEncoder {
   absl::Status Insert(TokenHasher* hasher, const InsertionSpec& ins,
                       const std::vector<std::string>& tokens,
                       const std::string& salt, uint8_t* filter, size_t bits) {
-    std::vector<uint32_t> ks =
-        BitsPerToken(tokens.size(), ins.bits_per_token(), ins.bits_per_feature());
+    std::vector<uint32_t> ks = BitsPerToken(tokens.size(), ins.bits_per_token(),
+                                            ins.bits_per_feature());
     for (size_t t = 0; t < tokens.size(); ++t) {
       if (salt.empty()) {
         RETURN_IF_ERROR(hasher->Insert(tokens[t], ks[t], filter, bits));
@@ -350,10 +357,9 @@ class NativeEncoder : public RecordEncoder {
           if (!s.identifiers(i).has_clk() || !values_[i].present) continue;
           any = true;
           Tokens(i, &tokens_);
-          RETURN_IF_ERROR(Insert(clk_hashers_[i].get(), s.identifiers(i).clk(),
-                                 tokens_, salt,
-                                 reinterpret_cast<uint8_t*>(buf.data()),
-                                 s.clk().bits()));
+          RETURN_IF_ERROR(Insert(
+              clk_hashers_[i].get(), s.identifiers(i).clk(), tokens_, salt,
+              reinterpret_cast<uint8_t*>(buf.data()), s.clk().bits()));
         }
         if (!any) {
           missing |= 1u << f;
@@ -368,10 +374,10 @@ class NativeEncoder : public RecordEncoder {
         }
         buf.assign(id.segment().bits() / 8, '\0');
         Tokens(who, &tokens_);
-        RETURN_IF_ERROR(Insert(segment_hashers_[who].get(), id.segment().insert(),
-                               tokens_, Salt(id.segment().hardening()),
-                               reinterpret_cast<uint8_t*>(buf.data()),
-                               id.segment().bits()));
+        RETURN_IF_ERROR(Insert(
+            segment_hashers_[who].get(), id.segment().insert(), tokens_,
+            Salt(id.segment().hardening()),
+            reinterpret_cast<uint8_t*>(buf.data()), id.segment().bits()));
         RETURN_IF_ERROR(Harden(id.segment().hardening(), f, row_index, &buf));
       }
       all->replace(seg.offset_bits() / 8, buf.size(), buf);
@@ -392,7 +398,8 @@ class NativeEncoder : public RecordEncoder {
         }
         std::vector<std::string> next;
         for (const auto& c : combos) {
-          for (const auto& a : alts) next.push_back(absl::StrCat(c, std::string(1, kSep), a));
+          for (const auto& a : alts)
+            next.push_back(absl::StrCat(c, std::string(1, kSep), a));
         }
         combos = std::move(next);
       }
@@ -413,7 +420,8 @@ class NativeEncoder : public RecordEncoder {
       out->set_record_key(absl::StrCat(row_index));
       return absl::OkStatus();
     }
-    local_id_ = std::string(absl::StripAsciiWhitespace(row.fields[record_key_col_]));
+    local_id_ =
+        std::string(absl::StripAsciiWhitespace(row.fields[record_key_col_]));
     if (local_id_.empty()) {
       return ColumnError(record_key_col_, "the record key is empty");
     }
@@ -427,8 +435,8 @@ class NativeEncoder : public RecordEncoder {
   absl::Status EncodeEventAndAttributes(const CsvRow& row, EncodedRecord* out) {
     const LinkageSchema& s = plan_->spec;
     if (event_type_col_ >= 0) {
-      out->set_event_type(std::string(
-          absl::StripAsciiWhitespace(row.fields[event_type_col_])));
+      out->set_event_type(
+          std::string(absl::StripAsciiWhitespace(row.fields[event_type_col_])));
     } else {
       out->set_event_type(s.event().type().constant());
     }
@@ -444,9 +452,10 @@ class NativeEncoder : public RecordEncoder {
           }
         }
         if (!event_date) {
-          return ColumnError(event_date_col_, absl::StrCat(
-              "event date is not valid in any of the formats ",
-              absl::StrJoin(s.event().date_formats(), ", ")));
+          return ColumnError(
+              event_date_col_,
+              absl::StrCat("event date is not valid in any of the formats ",
+                           absl::StrJoin(s.event().date_formats(), ", ")));
         }
         out->set_event_date(FormatIsoDate(*event_date));
       }
@@ -454,13 +463,15 @@ class NativeEncoder : public RecordEncoder {
     for (int a = 0; a < s.attributes_size(); ++a) {
       const auto& spec = s.attributes(a);
       std::string v(absl::StripAsciiWhitespace(row.fields[attr_cols_[a]]));
-      if (!IsValidUtf8(v)) return ColumnError(attr_cols_[a], "value is not valid UTF-8");
+      if (!IsValidUtf8(v))
+        return ColumnError(attr_cols_[a], "value is not valid UTF-8");
       if (!v.empty() && !spec.allowed().empty() &&
           std::find(spec.allowed().begin(), spec.allowed().end(), v) ==
               spec.allowed().end()) {
-        return ColumnError(attr_cols_[a], absl::StrCat(
-            "value is not one of the allowed values: ",
-            absl::StrJoin(spec.allowed(), ", ")));
+        return ColumnError(
+            attr_cols_[a],
+            absl::StrCat("value is not one of the allowed values: ",
+                         absl::StrJoin(spec.allowed(), ", ")));
       }
       auto* attr = out->add_attributes();
       attr->set_name(spec.name());
@@ -478,8 +489,8 @@ class NativeEncoder : public RecordEncoder {
     return absl::OkStatus();
   }
 
-  static std::string AgeBand(int age,
-                             const google::protobuf::RepeatedField<uint32_t>& b) {
+  static std::string AgeBand(
+      int age, const google::protobuf::RepeatedField<uint32_t>& b) {
     if (age < static_cast<int>(b[0])) return absl::StrCat("under-", b[0]);
     for (int i = 0; i + 1 < b.size(); ++i) {
       if (age < static_cast<int>(b[i + 1])) {
@@ -551,9 +562,11 @@ absl::StatusOr<cohortlink::v1::FilterLayout> NativeLayout(
   cohortlink::v1::FilterLayout layout;
   uint32_t offset = 0;
   for (int who : filters) {
-    const HardeningSpec& hard = who < 0 ? s.clk().hardening()
-                                        : s.identifiers(who).segment().hardening();
-    uint32_t bits = who < 0 ? s.clk().bits() : s.identifiers(who).segment().bits();
+    const HardeningSpec& hard = who < 0
+                                    ? s.clk().hardening()
+                                    : s.identifiers(who).segment().hardening();
+    uint32_t bits =
+        who < 0 ? s.clk().bits() : s.identifiers(who).segment().bits();
     auto* seg = layout.add_segments();
     seg->set_name(who < 0 ? "clk" : s.identifiers(who).name());
     seg->set_kind(who < 0 ? FilterSegment::RECORD : FilterSegment::FIELD);
@@ -586,7 +599,8 @@ absl::StatusOr<std::unique_ptr<RecordEncoder>> NewNativeEncoder(
   h.set_schema_kind("cohortlink/1");
   h.set_schema_name(s.name());
   h.set_schema_fingerprint(schema.fingerprint);
-  ASSIGN_OR_RETURN(std::string kcv, keys::KeyCheckValue(secret, schema.fingerprint));
+  ASSIGN_OR_RETURN(std::string kcv,
+                   keys::KeyCheckValue(secret, schema.fingerprint));
   h.set_key_check_value(kcv);
   for (const auto& a : s.attributes()) h.add_attribute_names(a.name());
   for (const auto& d : s.derived()) h.add_attribute_names(d.name());
@@ -600,7 +614,8 @@ absl::StatusOr<std::unique_ptr<RecordEncoder>> NewNativeEncoder(
     ASSIGN_OR_RETURN(keys::SecretBytes r, keys::RandomBytes(32));
     plan->blip_key = std::string(r.view());
   } else {
-    plan->blip_key = keys::Sha256::Digest(absl::StrCat("blip-seed\n", options.blip_seed));
+    plan->blip_key =
+        keys::Sha256::Digest(absl::StrCat("blip-seed\n", options.blip_seed));
   }
 
   plan->segment_keys.resize(s.identifiers_size());
@@ -610,24 +625,29 @@ absl::StatusOr<std::unique_ptr<RecordEncoder>> NewNativeEncoder(
     const IdentifierSpec& id = s.identifiers(i);
     if (id.has_segment()) {
       plan->filters.push_back(i);
-      ASSIGN_OR_RETURN(keys::SecretBytes k, DeriveKey(secret, "segment/" + id.name()));
+      ASSIGN_OR_RETURN(keys::SecretBytes k,
+                       DeriveKey(secret, "segment/" + id.name()));
       plan->segment_keys[i] = std::string(k.view());
     }
     if (id.has_clk()) {
-      ASSIGN_OR_RETURN(keys::SecretBytes k, DeriveKey(secret, "clk/" + id.name()));
+      ASSIGN_OR_RETURN(keys::SecretBytes k,
+                       DeriveKey(secret, "clk/" + id.name()));
       plan->clk_keys[i] = std::string(k.view());
     }
   }
 
   ASSIGN_OR_RETURN(*h.mutable_layout(), NativeLayout(schema));
   for (int who : plan->filters) {
-    const HardeningSpec& hard = who < 0 ? s.clk().hardening()
-                                        : s.identifiers(who).segment().hardening();
-    uint32_t bits = who < 0 ? s.clk().bits() : s.identifiers(who).segment().bits();
+    const HardeningSpec& hard = who < 0
+                                    ? s.clk().hardening()
+                                    : s.identifiers(who).segment().hardening();
+    uint32_t bits =
+        who < 0 ? s.clk().bits() : s.identifiers(who).segment().bits();
     std::string name = who < 0 ? "clk" : s.identifiers(who).name();
     std::optional<Balancer> bal;
     if (hard.balance()) {
-      ASSIGN_OR_RETURN(keys::SecretBytes k, DeriveKey(secret, "balance/" + name, 32));
+      ASSIGN_OR_RETURN(keys::SecretBytes k,
+                       DeriveKey(secret, "balance/" + name, 32));
       ASSIGN_OR_RETURN(auto stream, keys::KeyStream::Create(k.view()));
       ASSIGN_OR_RETURN(Balancer b, Balancer::Create(stream.get(), 0,
                                                     bits >> hard.xor_fold()));

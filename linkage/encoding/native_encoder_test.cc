@@ -32,8 +32,8 @@ constexpr char kSchema[] = R"({
                "bands": [10, 18, 25, 35, 50]}]
 })";
 
-const std::vector<std::string> kHeader = {"id", "surname", "dob", "sex",
-                                          "event", "date", "area"};
+const std::vector<std::string> kHeader = {"id",    "surname", "dob", "sex",
+                                          "event", "date",    "area"};
 
 std::unique_ptr<RecordEncoder> Make(const std::string& json = kSchema,
                                     const std::string& secret = "s3cret",
@@ -61,7 +61,8 @@ EncodedRecord Encode(RecordEncoder& enc, std::vector<std::string> fields,
 std::string Segment(const RecordEncoder& enc, const EncodedRecord& r,
                     const std::string& name) {
   for (const auto& s : enc.header().layout().segments()) {
-    if (s.name() == name) return r.filters().substr(s.offset_bits() / 8, s.length_bits() / 8);
+    if (s.name() == name)
+      return r.filters().substr(s.offset_bits() / 8, s.length_bits() / 8);
   }
   return "";
 }
@@ -79,20 +80,24 @@ TEST(NativeEncoderTest, LayoutPutsClkFirstThenSegments) {
 
 TEST(NativeEncoderTest, NormalisationMakesVariantsEqual) {
   auto enc = Make();
-  auto a = Encode(*enc, {"1", "O'Brien", "01/02/1990", "M", "release", "2025-01-10", "bath"});
-  auto b = Encode(*enc, {"2", "  OBRIEN ", "1990-02-01", "male", "release", "2025-01-10", ""});
+  auto a = Encode(*enc, {"1", "O'Brien", "01/02/1990", "M", "release",
+                         "2025-01-10", "bath"});
+  auto b = Encode(*enc, {"2", "  OBRIEN ", "1990-02-01", "male", "release",
+                         "2025-01-10", ""});
   EXPECT_EQ(Segment(*enc, a, "surname"), Segment(*enc, b, "surname"));
   EXPECT_EQ(Segment(*enc, a, "dob"), Segment(*enc, b, "dob"));
   EXPECT_EQ(a.blocking_tokens(0), b.blocking_tokens(0));
   EXPECT_NE(a.record_key(), b.record_key());
   EXPECT_EQ(a.record_key().size(), 32u);  // hex of 128 bits, never the raw id
-  auto c = Encode(*enc, {"3", "Smith", "01/02/1990", "M", "release", "2025-01-10", ""});
+  auto c = Encode(
+      *enc, {"3", "Smith", "01/02/1990", "M", "release", "2025-01-10", ""});
   EXPECT_NE(Segment(*enc, a, "surname"), Segment(*enc, c, "surname"));
 }
 
 TEST(NativeEncoderTest, SecretChangesEverythingKeyed) {
   auto a = Make(kSchema, "one"), b = Make(kSchema, "two");
-  std::vector<std::string> row = {"1", "Smith", "01/02/1990", "F", "arrest", "2024-05-01", ""};
+  std::vector<std::string> row = {
+      "1", "Smith", "01/02/1990", "F", "arrest", "2024-05-01", ""};
   auto ra = Encode(*a, row), rb = Encode(*b, row);
   EXPECT_NE(ra.filters(), rb.filters());
   EXPECT_NE(ra.record_key(), rb.record_key());
@@ -104,14 +109,16 @@ TEST(NativeEncoderTest, SecretChangesEverythingKeyed) {
 TEST(NativeEncoderTest, MissingValuesAreFlaggedAndEmpty) {
   auto enc = Make();
   auto r = Encode(*enc, {"1", "n/a", "", "", "arrest", "2024-05-01", ""});
-  EXPECT_EQ(r.missing_mask(), 0b111u);  // clk (no members present), surname, dob
+  EXPECT_EQ(r.missing_mask(),
+            0b111u);  // clk (no members present), surname, dob
   EXPECT_EQ(Popcount(r.filters()), 0u);
   EXPECT_EQ(r.blocking_tokens_size(), 0);
 }
 
 TEST(NativeEncoderTest, EventAttributesAndAgeBand) {
   auto enc = Make();
-  auto r = Encode(*enc, {"1", "Smith", "15/06/2000", "F", " release ", "2018-06-14", "bristol"});
+  auto r = Encode(*enc, {"1", "Smith", "15/06/2000", "F", " release ",
+                         "2018-06-14", "bristol"});
   EXPECT_EQ(r.event_type(), "release");
   EXPECT_EQ(r.event_date(), "2018-06-14");
   ASSERT_EQ(r.attributes_size(), 2);
@@ -119,19 +126,22 @@ TEST(NativeEncoderTest, EventAttributesAndAgeBand) {
   EXPECT_EQ(r.attributes(0).value(), "bristol");
   EXPECT_EQ(r.attributes(1).name(), "age_band");
   EXPECT_EQ(r.attributes(1).value(), "10-17");  // 17 the day before turning 18
-  auto adult = Encode(*enc, {"2", "Smith", "15/06/1960", "F", "release", "2018-06-14", ""});
+  auto adult = Encode(
+      *enc, {"2", "Smith", "15/06/1960", "F", "release", "2018-06-14", ""});
   EXPECT_EQ(adult.attributes(1).value(), "50+");
 }
 
 TEST(NativeEncoderTest, BadValuesNameTheColumnButNotTheValue) {
   auto enc = Make();
   EncodedRecord r;
-  CsvRow row{{"1", "Smith", "01/02/1990", "F", "arrest", "31/31/2024", "bristol"}, 7};
+  CsvRow row{
+      {"1", "Smith", "01/02/1990", "F", "arrest", "31/31/2024", "bristol"}, 7};
   auto s = enc->Encode(row, 0, &r);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("column 6 \"date\""), std::string::npos) << s;
   EXPECT_EQ(s.message().find("31/31/2024"), std::string::npos) << s;
-  row.fields = {"1", "Smith", "01/02/1990", "F", "arrest", "2024-01-01", "cardiff"};
+  row.fields = {"1",      "Smith",      "01/02/1990", "F",
+                "arrest", "2024-01-01", "cardiff"};
   s = enc->Encode(row, 0, &r);
   EXPECT_NE(s.message().find("column 7 \"area\""), std::string::npos) << s;
   row.fields = {"", "Smith", "01/02/1990", "F", "arrest", "2024-01-01", ""};
@@ -156,23 +166,32 @@ TEST(NativeEncoderTest, FingerprintIgnoresColumnMappingOnly) {
 
 TEST(NativeEncoderTest, HardeningBalanceSaltAndBlip) {
   std::string hardened = kSchema;
-  hardened.replace(hardened.find("\"segment\": {\"bits\": 256, \"insert\": {\"bits_per_token\": 8}}"),
-                   std::string("\"segment\": {\"bits\": 256, \"insert\": {\"bits_per_token\": 8}}").size(),
-                   "\"segment\": {\"bits\": 256, \"insert\": {\"bits_per_token\": 8},"
-                   " \"hardening\": {\"salt\": [{\"identifier\": \"dob\", \"transform\": \"year\"}],"
-                   " \"xor_fold\": 1, \"blip_epsilon\": 3, \"balance\": true}}");
+  hardened.replace(
+      hardened.find(
+          "\"segment\": {\"bits\": 256, \"insert\": {\"bits_per_token\": 8}}"),
+      std::string(
+          "\"segment\": {\"bits\": 256, \"insert\": {\"bits_per_token\": 8}}")
+          .size(),
+      "\"segment\": {\"bits\": 256, \"insert\": {\"bits_per_token\": 8},"
+      " \"hardening\": {\"salt\": [{\"identifier\": \"dob\", \"transform\": "
+      "\"year\"}],"
+      " \"xor_fold\": 1, \"blip_epsilon\": 3, \"balance\": true}}");
   auto enc = Make(hardened, "k", "seed");
   const auto& seg = enc->header().layout().segments(1);
   EXPECT_EQ(seg.length_bits(), 256u);  // 256 folded to 128, balanced to 256
-  EXPECT_EQ(std::vector<std::string>(seg.hardening().begin(), seg.hardening().end()),
-            (std::vector<std::string>{"salt", "xor_fold", "blip", "balance"}));
-  auto r1 = Encode(*enc, {"1", "Smith", "01/02/1990", "F", "a", "2024-01-01", ""}, 5);
+  EXPECT_EQ(
+      std::vector<std::string>(seg.hardening().begin(), seg.hardening().end()),
+      (std::vector<std::string>{"salt", "xor_fold", "blip", "balance"}));
+  auto r1 =
+      Encode(*enc, {"1", "Smith", "01/02/1990", "F", "a", "2024-01-01", ""}, 5);
   EXPECT_EQ(Popcount(Segment(*enc, r1, "surname")), 128u);
   // Same record, same index, same seed: identical. Another index: new noise.
   auto again = Make(hardened, "k", "seed");
-  auto r2 = Encode(*again, {"1", "Smith", "01/02/1990", "F", "a", "2024-01-01", ""}, 5);
+  auto r2 = Encode(*again,
+                   {"1", "Smith", "01/02/1990", "F", "a", "2024-01-01", ""}, 5);
   EXPECT_EQ(r1.filters(), r2.filters());
-  auto r3 = Encode(*again, {"1", "Smith", "01/02/1990", "F", "a", "2024-01-01", ""}, 6);
+  auto r3 = Encode(*again,
+                   {"1", "Smith", "01/02/1990", "F", "a", "2024-01-01", ""}, 6);
   EXPECT_NE(Segment(*enc, r1, "surname"), Segment(*enc, r3, "surname"));
 }
 
@@ -188,8 +207,9 @@ TEST(NativeSchemaTest, ErrorsNameTheField) {
       "normalise": ["shout"], "segment": {"bits": 64, "insert": {"bits_per_token": 5}}}]})")
                 .find("identifiers[0].normalise[0]"),
             std::string::npos);
-  EXPECT_NE(bad(R"({"cohortlink_schema": 1, "identifierz": []})").find("s.json"),
-            std::string::npos);
+  EXPECT_NE(
+      bad(R"({"cohortlink_schema": 1, "identifierz": []})").find("s.json"),
+      std::string::npos);
   EXPECT_NE(bad(R"({"cohortlink_schema": 2})").find("cohortlink_schema"),
             std::string::npos);
   EXPECT_NE(bad(R"({"cohortlink_schema": 1, "identifiers": [{"name": "a"}]})")

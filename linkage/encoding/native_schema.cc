@@ -31,7 +31,8 @@ bool ValidName(const std::string& s);
 // Names of identifiers, rules and attributes: [a-z0-9_-]{1,64}.
 absl::Status CheckName(const std::string& path, const std::string& name) {
   if (ValidName(name)) return absl::OkStatus();
-  return Err(path + ".name", "required: 1-64 characters of a-z, 0-9, '_' or '-'");
+  return Err(path + ".name",
+             "required: 1-64 characters of a-z, 0-9, '_' or '-'");
 }
 
 bool ValidName(const std::string& s) {
@@ -47,7 +48,7 @@ bool ValidName(const std::string& s) {
 
 const std::set<std::string>& Transforms() {
   static const auto* t = new std::set<std::string>{
-      "value", "soundex", "nysiis", "metaphone", "year",
+      "value", "soundex", "nysiis",  "metaphone", "year",
       "month", "day",     "initial", "first3"};
   return *t;
 }
@@ -56,7 +57,8 @@ absl::Status CheckInsertion(const InsertionSpec& ins, const std::string& path) {
   if ((ins.bits_per_token() > 0) == (ins.bits_per_feature() > 0)) {
     return Err(path, "set exactly one of bits_per_token or bits_per_feature");
   }
-  if (ins.bits_per_token() > 64) return Err(path + ".bits_per_token", "must be <= 64");
+  if (ins.bits_per_token() > 64)
+    return Err(path + ".bits_per_token", "must be <= 64");
   if (ins.bits_per_feature() > 4096) {
     return Err(path + ".bits_per_feature", "must be <= 4096");
   }
@@ -82,8 +84,8 @@ absl::Status CheckValueRef(const ValueRef& ref, const std::string& path,
   bool date_only = ref.transform() == "year" || ref.transform() == "month" ||
                    ref.transform() == "day";
   if (date_only && id->type() != "date") {
-    return Err(path + ".transform", absl::StrCat("'", ref.transform(),
-                                                 "' needs a date identifier"));
+    return Err(path + ".transform",
+               absl::StrCat("'", ref.transform(), "' needs a date identifier"));
   }
   return absl::OkStatus();
 }
@@ -93,7 +95,8 @@ absl::Status CheckFilter(uint32_t bits, const HardeningSpec& h,
                          const std::string& self) {
   if (bits == 0) return Err(path + ".bits", "required, a multiple of 64");
   if (bits > (1u << 20)) return Err(path + ".bits", "must be at most 1048576");
-  if (h.xor_fold() > 4) return Err(path + ".hardening.xor_fold", "must be 0..4");
+  if (h.xor_fold() > 4)
+    return Err(path + ".hardening.xor_fold", "must be 0..4");
   uint32_t folded = bits >> h.xor_fold();
   if (bits % (64u << h.xor_fold()) != 0) {
     return Err(path + ".bits",
@@ -103,7 +106,8 @@ absl::Status CheckFilter(uint32_t bits, const HardeningSpec& h,
   }
   (void)folded;
   if (h.blip_epsilon() < 0) {
-    return Err(path + ".hardening.blip_epsilon", "must be >= 0 (0 disables BLIP)");
+    return Err(path + ".hardening.blip_epsilon",
+               "must be >= 0 (0 disables BLIP)");
   }
   for (int i = 0; i < h.salt_size(); ++i) {
     std::string p = absl::StrCat(path, ".hardening.salt[", i, "]");
@@ -132,7 +136,8 @@ void FillDefaults(LinkageSchema* s) {
     if (t->q() == 0) t->set_q(2);
     if (!t->has_padded()) t->set_padded(true);
     if (id.has_segment()) {
-      for (auto& r : *id.mutable_segment()->mutable_hardening()->mutable_salt()) {
+      for (auto& r :
+           *id.mutable_segment()->mutable_hardening()->mutable_salt()) {
         if (r.transform().empty()) r.set_transform("value");
       }
     }
@@ -169,7 +174,8 @@ absl::Status Validate(const LinkageSchema& s) {
     std::string path = absl::StrCat("identifiers[", i, "]");
     RETURN_IF_ERROR(CheckName(path, id.name()));
     if (!names.insert(id.name()).second) {
-      return Err(path + ".name", absl::StrCat("duplicate identifier '", id.name(), "'"));
+      return Err(path + ".name",
+                 absl::StrCat("duplicate identifier '", id.name(), "'"));
     }
     if (id.type() != "text" && id.type() != "date") {
       return Err(path + ".type", "must be \"text\" or \"date\"");
@@ -177,7 +183,8 @@ absl::Status Validate(const LinkageSchema& s) {
     for (int j = 0; j < id.normalise_size(); ++j) {
       auto step = ParseNormaliseStep(id.normalise(j));
       if (!step.ok()) {
-        return Err(absl::StrCat(path, ".normalise[", j, "]"), step.status().message());
+        return Err(absl::StrCat(path, ".normalise[", j, "]"),
+                   step.status().message());
       }
     }
     for (int j = 0; j < id.date_formats_size(); ++j) {
@@ -189,7 +196,8 @@ absl::Status Validate(const LinkageSchema& s) {
       return Err(path + ".on_invalid", "must be \"missing\" or \"error\"");
     }
     const auto& t = id.tokens();
-    if (t.kind() != "qgram" && t.kind() != "exact" && t.kind() != "date_parts") {
+    if (t.kind() != "qgram" && t.kind() != "exact" &&
+        t.kind() != "date_parts") {
       return Err(path + ".tokens.kind", "must be qgram, exact or date_parts");
     }
     if (t.kind() == "date_parts" && id.type() != "date") {
@@ -200,25 +208,30 @@ absl::Status Validate(const LinkageSchema& s) {
       ++filters;
       RETURN_IF_ERROR(CheckFilter(id.segment().bits(), id.segment().hardening(),
                                   path + ".segment", s, id.name()));
-      RETURN_IF_ERROR(CheckInsertion(id.segment().insert(), path + ".segment.insert"));
+      RETURN_IF_ERROR(
+          CheckInsertion(id.segment().insert(), path + ".segment.insert"));
     }
     if (id.has_clk()) {
       if (s.clk().bits() == 0) {
-        return Err(path + ".clk", "needs a record-level \"clk\" with bits in the schema");
+        return Err(path + ".clk",
+                   "needs a record-level \"clk\" with bits in the schema");
       }
       RETURN_IF_ERROR(CheckInsertion(id.clk(), path + ".clk"));
       any_clk_member = true;
     }
   }
   if (s.clk().bits() > 0) {
-    RETURN_IF_ERROR(CheckFilter(s.clk().bits(), s.clk().hardening(), "clk", s, ""));
+    RETURN_IF_ERROR(
+        CheckFilter(s.clk().bits(), s.clk().hardening(), "clk", s, ""));
     if (!any_clk_member) {
-      return Err("clk", "no identifier contributes to it (set identifiers[].clk)");
+      return Err("clk",
+                 "no identifier contributes to it (set identifiers[].clk)");
     }
   }
   if (filters == 0) {
-    return Err("identifiers", "no filter: give at least one identifier a "
-                              "\"segment\" or add a record-level \"clk\"");
+    return Err("identifiers",
+               "no filter: give at least one identifier a "
+               "\"segment\" or add a record-level \"clk\"");
   }
   if (filters > 32) return Err("identifiers", "at most 32 filters");
   std::set<std::string> rule_names;
@@ -228,7 +241,8 @@ absl::Status Validate(const LinkageSchema& s) {
     if (!rule_names.insert(s.blocking(i).name()).second) {
       return Err(path + ".name", "duplicate rule name");
     }
-    if (s.blocking(i).parts().empty()) return Err(path + ".parts", "must not be empty");
+    if (s.blocking(i).parts().empty())
+      return Err(path + ".parts", "must not be empty");
     for (int j = 0; j < s.blocking(i).parts_size(); ++j) {
       RETURN_IF_ERROR(CheckValueRef(s.blocking(i).parts(j),
                                     absl::StrCat(path, ".parts[", j, "]"), s));
@@ -260,7 +274,8 @@ absl::Status Validate(const LinkageSchema& s) {
     if (!attrs.insert(d.name()).second) {
       return Err(path + ".name", "clashes with another attribute");
     }
-    if (d.kind() != "age_band") return Err(path + ".kind", "must be \"age_band\"");
+    if (d.kind() != "age_band")
+      return Err(path + ".kind", "must be \"age_band\"");
     bool found = false;
     for (const auto& id : s.identifiers()) {
       if (id.name() == d.from() && id.type() == "date") found = true;
@@ -325,7 +340,8 @@ absl::StatusOr<NativeSchema> ParseNativeSchema(absl::string_view json,
     cos.SetSerializationDeterministic(true);
     linkage.SerializeToCodedStream(&cos);
   }
-  out.fingerprint = keys::Sha256::Digest(absl::StrCat("cohortlink-schema/1\n", bytes));
+  out.fingerprint =
+      keys::Sha256::Digest(absl::StrCat("cohortlink-schema/1\n", bytes));
   return out;
 }
 

@@ -61,21 +61,21 @@ std::string Filter(absl::string_view s, Keep keep) {
 
 const absl::flat_hash_set<std::string>& Titles() {
   static const auto* s = new absl::flat_hash_set<std::string>{
-      "mr", "mrs", "miss", "ms", "mx", "dr", "prof", "rev", "revd", "sir",
-      "dame", "lady", "lord", "fr", "sr.", "master"};
+      "mr",   "mrs", "miss", "ms",   "mx",   "dr", "prof", "rev",
+      "revd", "sir", "dame", "lady", "lord", "fr", "sr.",  "master"};
   return *s;
 }
 const absl::flat_hash_set<std::string>& Suffixes() {
   static const auto* s = new absl::flat_hash_set<std::string>{
-      "jr", "jnr", "junior", "sr", "snr", "senior", "ii", "iii", "iv", "esq",
-      "phd", "obe", "mbe", "cbe"};
+      "jr",  "jnr", "junior", "sr",  "snr", "senior", "ii",
+      "iii", "iv",  "esq",    "phd", "obe", "mbe",    "cbe"};
   return *s;
 }
 const absl::flat_hash_set<std::string>& Particles() {
   static const auto* s = new absl::flat_hash_set<std::string>{
-      "van", "von", "der", "den", "de", "del", "della", "di", "da", "du",
-      "la", "le", "mac", "mc", "o", "st", "bin", "ibn", "al", "el", "ap",
-      "ter", "ten", "dos", "das"};
+      "van", "von", "der", "den", "de",  "del", "della", "di",  "da",
+      "du",  "la",  "le",  "mac", "mc",  "o",   "st",    "bin", "ibn",
+      "al",  "el",  "ap",  "ter", "ten", "dos", "das"};
   return *s;
 }
 
@@ -102,9 +102,9 @@ absl::StatusOr<NormaliseStep> ParseNormaliseStep(absl::string_view name) {
     if (name == n) return step;
     names.push_back(n);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown normaliser '", name, "' (known: ", absl::StrJoin(names, ", "),
-      ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown normaliser '", name,
+                   "' (known: ", absl::StrJoin(names, ", "), ")"));
 }
 
 std::string FoldText(absl::string_view utf8) {
@@ -160,7 +160,8 @@ std::string NormalisePostcodeUk(absl::string_view s) {
   // with a letter (A9, A99, AA9, AA99, A9A, AA9A).
   if (compact.size() < 5 || compact.size() > 7) return compact;
   absl::string_view in = absl::string_view(compact).substr(compact.size() - 3);
-  absl::string_view out = absl::string_view(compact).substr(0, compact.size() - 3);
+  absl::string_view out =
+      absl::string_view(compact).substr(0, compact.size() - 3);
   bool in_ok = absl::ascii_isdigit(in[0]) && absl::ascii_isalpha(in[1]) &&
                absl::ascii_isalpha(in[2]);
   // Outward code shapes: A9, A99, AA9, AA99, A9A, AA9A.
@@ -168,7 +169,8 @@ std::string NormalisePostcodeUk(absl::string_view s) {
   auto d = [&](size_t i) { return absl::ascii_isdigit(out[i]) != 0; };
   bool out_ok = false;
   if (out.size() == 2) out_ok = l(0) && d(1);
-  if (out.size() == 3) out_ok = l(0) && ((d(1) && d(2)) || (l(1) && d(2)) || (d(1) && l(2)));
+  if (out.size() == 3)
+    out_ok = l(0) && ((d(1) && d(2)) || (l(1) && d(2)) || (d(1) && l(2)));
   if (out.size() == 4) out_ok = l(0) && l(1) && d(2) && (d(3) || l(3));
   if (!in_ok || !out_ok) return compact;
   return absl::StrCat(out, " ", in);

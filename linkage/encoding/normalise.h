@@ -31,8 +31,19 @@ namespace cohortlink::encoding {
 //                   x/other/indeterminate/9 -> "x", anything else -> missing
 //   first_word      keeps the first word only
 enum class NormaliseStep {
-  kTrim, kFold, kLower, kUpper, kCollapseSpace, kRemoveSpace, kLetters,
-  kAlnum, kDigits, kName, kPostcodeUk, kSex, kFirstWord
+  kTrim,
+  kFold,
+  kLower,
+  kUpper,
+  kCollapseSpace,
+  kRemoveSpace,
+  kLetters,
+  kAlnum,
+  kDigits,
+  kName,
+  kPostcodeUk,
+  kSex,
+  kFirstWord
 };
 
 absl::StatusOr<NormaliseStep> ParseNormaliseStep(absl::string_view name);
@@ -58,7 +69,8 @@ class Normaliser {
 };
 
 // Individual steps, exposed for tests and for other components.
-std::string FoldText(absl::string_view utf8);  // creates a transliterator per call
+std::string FoldText(
+    absl::string_view utf8);  // creates a transliterator per call
 std::string CollapseSpace(absl::string_view s);
 std::string NameParticles(absl::string_view s);
 std::string NormalisePostcodeUk(absl::string_view s);

@@ -16,9 +16,13 @@ std::string Normalise(std::vector<std::string> names, const std::string& in) {
 TEST(NormaliseTest, FoldRemovesDiacriticsAndCase) {
   EXPECT_EQ(Normalise({"fold"}, "Zo\xC3\xAB \xC3\x98'Brien"), "zoe o'brien");
   EXPECT_EQ(Normalise({"fold"}, "K\xC3\x89VIN"), "kevin");
-  EXPECT_EQ(Normalise({"fold"}, "Stra\xC3\x9F" "e"), "strasse");
-  EXPECT_EQ(Normalise({"fold"}, "\xC5\x81ukasz"), "lukasz");       // Ł
-  EXPECT_EQ(Normalise({"fold"}, "\xD0\x98\xD0\xB2\xD0\xB0\xD0\xBD"), "ivan");  // Иван
+  EXPECT_EQ(Normalise({"fold"},
+                      "Stra\xC3\x9F"
+                      "e"),
+            "strasse");
+  EXPECT_EQ(Normalise({"fold"}, "\xC5\x81ukasz"), "lukasz");  // Ł
+  EXPECT_EQ(Normalise({"fold"}, "\xD0\x98\xD0\xB2\xD0\xB0\xD0\xBD"),
+            "ivan");  // Иван
   EXPECT_EQ(Normalise({"fold"}, "SMITH"), "smith");
 }
 
@@ -32,12 +36,15 @@ TEST(NormaliseTest, WhitespaceAndCharacterClasses) {
 }
 
 TEST(NormaliseTest, NameParticlesTitlesAndSuffixes) {
-  EXPECT_EQ(Normalise({"fold", "letters", "name"}, "Mr John Smith Jnr"), "john smith");
-  EXPECT_EQ(Normalise({"fold", "letters", "name"}, "van der Berg"), "vanderberg");
+  EXPECT_EQ(Normalise({"fold", "letters", "name"}, "Mr John Smith Jnr"),
+            "john smith");
+  EXPECT_EQ(Normalise({"fold", "letters", "name"}, "van der Berg"),
+            "vanderberg");
   EXPECT_EQ(Normalise({"fold", "letters", "name"}, "O'Brien"), "obrien");
   EXPECT_EQ(Normalise({"fold", "letters", "name"}, "O Brien"), "obrien");
   EXPECT_EQ(Normalise({"fold", "letters", "name"}, "De La Cruz"), "delacruz");
-  EXPECT_EQ(Normalise({"fold", "letters", "name"}, "Dr"), "dr");  // never empties
+  EXPECT_EQ(Normalise({"fold", "letters", "name"}, "Dr"),
+            "dr");  // never empties
 }
 
 TEST(NormaliseTest, UkPostcodes) {

@@ -31,20 +31,32 @@ std::string Letters(absl::string_view name) {
 
 char SoundexCode(char c) {
   switch (c) {
-    case 'B': case 'F': case 'P': case 'V':
+    case 'B':
+    case 'F':
+    case 'P':
+    case 'V':
       return '1';
-    case 'C': case 'G': case 'J': case 'K': case 'Q': case 'S': case 'X':
+    case 'C':
+    case 'G':
+    case 'J':
+    case 'K':
+    case 'Q':
+    case 'S':
+    case 'X':
     case 'Z':
       return '2';
-    case 'D': case 'T':
+    case 'D':
+    case 'T':
       return '3';
     case 'L':
       return '4';
-    case 'M': case 'N':
+    case 'M':
+    case 'N':
       return '5';
     case 'R':
       return '6';
-    case 'H': case 'W':
+    case 'H':
+    case 'W':
       return '-';  // transparent
     default:
       return '0';  // vowel: separates

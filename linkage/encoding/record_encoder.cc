@@ -15,7 +15,8 @@ class ClkhashRecordEncoder : public RecordEncoder {
  public:
   ClkhashRecordEncoder(std::unique_ptr<ClkhashEncoder> enc,
                        cohortlink::v1::ExtractHeader header, bool check_header)
-      : enc_(std::move(enc)), header_(std::move(header)),
+      : enc_(std::move(enc)),
+        header_(std::move(header)),
         check_header_(check_header) {}
 
   absl::Status BindHeader(const std::vector<std::string>& header) override {
@@ -53,7 +54,9 @@ class ClkhashRecordEncoder : public RecordEncoder {
         new ClkhashRecordEncoder(std::move(enc), header_, check_header_));
   }
 
-  const cohortlink::v1::ExtractHeader& header() const override { return header_; }
+  const cohortlink::v1::ExtractHeader& header() const override {
+    return header_;
+  }
 
  private:
   std::unique_ptr<ClkhashEncoder> enc_;
@@ -97,8 +100,9 @@ absl::StatusOr<LoadedSchema> LoadSchemaFile(const std::string& path) {
     return out;
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      path, ": not a linkage schema (a cohortlink schema has "
-            "\"cohortlink_schema\": 1; a clkhash schema has \"clkConfig\")"));
+      path,
+      ": not a linkage schema (a cohortlink schema has "
+      "\"cohortlink_schema\": 1; a clkhash schema has \"clkConfig\")"));
 }
 
 absl::StatusOr<std::unique_ptr<RecordEncoder>> NewRecordEncoder(
@@ -115,7 +119,8 @@ absl::StatusOr<std::unique_ptr<RecordEncoder>> NewRecordEncoder(
   header.set_schema_kind(schema.kind());
   header.set_schema_name(schema.path);
   header.set_schema_fingerprint(cs.fingerprint);
-  ASSIGN_OR_RETURN(std::string kcv, keys::KeyCheckValue(secret, cs.fingerprint));
+  ASSIGN_OR_RETURN(std::string kcv,
+                   keys::KeyCheckValue(secret, cs.fingerprint));
   header.set_key_check_value(kcv);
   auto* layout = header.mutable_layout();
   layout->set_total_bits(static_cast<uint32_t>(cs.l));
@@ -125,9 +130,8 @@ absl::StatusOr<std::unique_ptr<RecordEncoder>> NewRecordEncoder(
   seg->set_offset_bits(0);
   seg->set_length_bits(static_cast<uint32_t>(cs.l));
   if (cs.xor_folds > 0) seg->add_hardening("xor_fold");
-  return std::unique_ptr<RecordEncoder>(
-      new ClkhashRecordEncoder(std::move(enc), std::move(header),
-                               options.check_header));
+  return std::unique_ptr<RecordEncoder>(new ClkhashRecordEncoder(
+      std::move(enc), std::move(header), options.check_header));
 }
 
 }  // namespace cohortlink::encoding

@@ -53,9 +53,9 @@ class RecordEncoder {
   // Encodes one data row (`row_index` is 0-based, excluding the header).
   // INVALID_ARGUMENT describes the column and problem without echoing any
   // value; the caller adds file and line.
-  [[nodiscard]] virtual absl::Status Encode(const CsvRow& row,
-                                            uint64_t row_index,
-                                            cohortlink::v1::EncodedRecord* out) = 0;
+  [[nodiscard]] virtual absl::Status Encode(
+      const CsvRow& row, uint64_t row_index,
+      cohortlink::v1::EncodedRecord* out) = 0;
 
   // The agency-local id of the last encoded row (for key maps); empty when
   // the schema names no record key.

@@ -28,12 +28,12 @@ inline bool HaveDataset(const std::string& rel) {
 
 }  // namespace cohortlink::testing
 
-#define REQUIRE_DATASET(rel)                                               \
-  do {                                                                     \
-    if (!::cohortlink::testing::HaveDataset(rel)) {                        \
+#define REQUIRE_DATASET(rel)                                                \
+  do {                                                                      \
+    if (!::cohortlink::testing::HaveDataset(rel)) {                         \
       GTEST_SKIP() << "dataset " << ::cohortlink::testing::DatasetPath(rel) \
-                   << " is absent";                                        \
-    }                                                                      \
+                   << " is absent";                                         \
+    }                                                                       \
   } while (false)
 
 #endif  // COHORTLINK_LINKAGE_ENCODING_TEST_DATA_H_

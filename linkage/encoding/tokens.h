@@ -2,8 +2,9 @@
 #define COHORTLINK_LINKAGE_ENCODING_TOKENS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace cohortlink::encoding {
 

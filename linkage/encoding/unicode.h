@@ -2,10 +2,10 @@
 #define COHORTLINK_LINKAGE_ENCODING_UNICODE_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cohortlink::encoding {
 
@@ -27,7 +27,8 @@ enum class TextEncoding { kAscii, kUtf8, kUtf16, kUtf32 };
 absl::StatusOr<TextEncoding> ParseTextEncoding(absl::string_view name);
 // Fails (INVALID_ARGUMENT) when the text cannot be represented (non-ASCII
 // text under kAscii).
-absl::StatusOr<std::string> EncodeText(absl::string_view utf8, TextEncoding enc);
+absl::StatusOr<std::string> EncodeText(absl::string_view utf8,
+                                       TextEncoding enc);
 
 }  // namespace cohortlink::encoding
 

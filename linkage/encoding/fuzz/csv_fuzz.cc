@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   opts.delimiter = (data[0] & 1) ? ';' : ',';
   opts.skip_initial_space = (data[0] & 2) != 0;
   std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
-  auto reader = cohortlink::encoding::CsvReader::FromString(text, "fuzz.csv", opts);
+  auto reader =
+      cohortlink::encoding::CsvReader::FromString(text, "fuzz.csv", opts);
   cohortlink::encoding::CsvRow row;
   uint64_t last_line = 0;
   for (size_t rows = 0; rows <= size; ++rows) {

@@ -17,15 +17,18 @@ int main(int argc, char** argv) {
   std::vector<fs::path> inputs;
   for (int i = 1; i < argc; ++i) {
     if (fs::is_directory(argv[i])) {
-      for (const auto& e : fs::directory_iterator(argv[i])) inputs.push_back(e.path());
+      for (const auto& e : fs::directory_iterator(argv[i]))
+        inputs.push_back(e.path());
     } else {
       inputs.emplace_back(argv[i]);
     }
   }
   for (const auto& p : inputs) {
     std::ifstream in(p, std::ios::binary);
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    std::string data((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()),
+                           data.size());
   }
   std::printf("replayed %zu inputs\n", inputs.size());
   return 0;

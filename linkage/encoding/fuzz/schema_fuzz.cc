@@ -39,9 +39,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (loaded.is_native()) {
     const auto& spec = std::get<NativeSchema>(loaded.schema).spec;
     for (const auto& id : spec.identifiers()) header.push_back(id.column());
-    if (!spec.record_key().column().empty()) header.push_back(spec.record_key().column());
-    if (!spec.event().type().column().empty()) header.push_back(spec.event().type().column());
-    if (!spec.event().date_column().empty()) header.push_back(spec.event().date_column());
+    if (!spec.record_key().column().empty())
+      header.push_back(spec.record_key().column());
+    if (!spec.event().type().column().empty())
+      header.push_back(spec.event().type().column());
+    if (!spec.event().date_column().empty())
+      header.push_back(spec.event().date_column());
     for (const auto& a : spec.attributes()) header.push_back(a.column());
   } else {
     for (const auto& f : std::get<ClkhashSchema>(loaded.schema).features) {
