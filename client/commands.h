@@ -11,6 +11,8 @@ namespace cohortlink::client {
 void RegisterKeys(CLI::App& app, Context* ctx);
 void RegisterEncode(CLI::App& app, Context* ctx);
 void RegisterSchema(CLI::App& app, Context* ctx);
+void RegisterSynth(CLI::App& app, Context* ctx);
+void RegisterEvaluate(CLI::App& app, Context* ctx);
 
 }  // namespace cohortlink::client
 

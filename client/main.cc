@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   RegisterKeys(app, &ctx);
   RegisterEncode(app, &ctx);
   RegisterSchema(app, &ctx);
+  RegisterSynth(app, &ctx);
+  RegisterEvaluate(app, &ctx);
 
   try {
     app.parse(argc, argv);

@@ -109,6 +109,18 @@ class NativeEncoder : public RecordEncoder {
       enc->segment_hashers_.push_back(std::move(seg));
       enc->clk_hashers_.push_back(std::move(clk));
     }
+    for (const auto& a : s.attributes()) {
+      std::unique_ptr<Normaliser> norm;
+      if (!a.normalise().empty()) {
+        std::vector<NormaliseStep> steps;
+        for (const auto& n : a.normalise()) {
+          ASSIGN_OR_RETURN(NormaliseStep st, ParseNormaliseStep(n));
+          steps.push_back(st);
+        }
+        ASSIGN_OR_RETURN(norm, Normaliser::Create(std::move(steps)));
+      }
+      enc->attr_normalisers_.push_back(std::move(norm));
+    }
     ASSIGN_OR_RETURN(
         enc->record_key_mac_,
         keys::Hmac::Create(keys::HashAlgorithm::kSha256, plan->record_key_key));
@@ -157,8 +169,9 @@ class NativeEncoder : public RecordEncoder {
     }
     attr_cols_.clear();
     for (const auto& a : s.attributes()) {
-      ASSIGN_OR_RETURN(int c, find(a.column(), "attribute " + a.name()));
-      attr_cols_.push_back(c);
+      auto c = find(a.column(), "attribute " + a.name());
+      if (!c.ok() && !a.optional()) return c.status();
+      attr_cols_.push_back(c.ok() ? *c : -1);
     }
     header_names_ = header;
     return absl::OkStatus();
@@ -462,9 +475,14 @@ class NativeEncoder : public RecordEncoder {
     }
     for (int a = 0; a < s.attributes_size(); ++a) {
       const auto& spec = s.attributes(a);
-      std::string v(absl::StripAsciiWhitespace(row.fields[attr_cols_[a]]));
-      if (!IsValidUtf8(v))
-        return ColumnError(attr_cols_[a], "value is not valid UTF-8");
+      std::string v;
+      if (attr_cols_[a] >= 0) {
+        v = std::string(absl::StripAsciiWhitespace(row.fields[attr_cols_[a]]));
+        if (!IsValidUtf8(v)) {
+          return ColumnError(attr_cols_[a], "value is not valid UTF-8");
+        }
+        if (attr_normalisers_[a]) v = attr_normalisers_[a]->Apply(v);
+      }
       if (!v.empty() && !spec.allowed().empty() &&
           std::find(spec.allowed().begin(), spec.allowed().end(), v) ==
               spec.allowed().end()) {
@@ -502,6 +520,7 @@ class NativeEncoder : public RecordEncoder {
 
   std::shared_ptr<const Plan> plan_;
   std::vector<std::unique_ptr<Normaliser>> normalisers_;
+  std::vector<std::unique_ptr<Normaliser>> attr_normalisers_;  // null: none
   std::vector<std::unique_ptr<TokenHasher>> segment_hashers_, clk_hashers_;
   std::unique_ptr<keys::Hmac> record_key_mac_, blocking_mac_;
   std::unique_ptr<keys::KeyStream> blip_stream_;

@@ -266,6 +266,13 @@ absl::Status Validate(const LinkageSchema& s) {
     if (!attrs.insert(s.attributes(i).name()).second) {
       return Err(path + ".name", "duplicate attribute");
     }
+    for (int j = 0; j < s.attributes(i).normalise_size(); ++j) {
+      auto step = ParseNormaliseStep(s.attributes(i).normalise(j));
+      if (!step.ok()) {
+        return Err(absl::StrCat(path, ".normalise[", j, "]"),
+                   step.status().message());
+      }
+    }
   }
   for (int i = 0; i < s.derived_size(); ++i) {
     const auto& d = s.derived(i);
