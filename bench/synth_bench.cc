@@ -27,7 +27,12 @@ void BM_Synth(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(rows));
   state.counters["people"] = static_cast<double>(o.people);
 }
-BENCHMARK(BM_Synth)->Arg(100000)->Arg(1000000)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_Synth)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace cohortlink::synth

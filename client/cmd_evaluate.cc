@@ -23,22 +23,25 @@ google::protobuf::Value ScoresJson(const eval::PairScores& s) {
   (*f)["precision"] = JsonNumber(s.precision);
   (*f)["recall"] = JsonNumber(s.recall);
   (*f)["f1"] = JsonNumber(s.f1);
-  (*f)["true_positive_pairs"] = JsonNumber(static_cast<double>(s.true_positive));
+  (*f)["true_positive_pairs"] =
+      JsonNumber(static_cast<double>(s.true_positive));
   (*f)["predicted_pairs"] = JsonNumber(static_cast<double>(s.predicted));
   (*f)["true_pairs"] = JsonNumber(static_cast<double>(s.actual));
   return v;
 }
 
 std::string ScoresText(const eval::PairScores& s) {
-  return absl::StrFormat("precision %.4f  recall %.4f  F1 %.4f  (%s of %s linked pairs "
-                         "correct, %s true pairs)",
-                         s.precision, s.recall, s.f1, WithThousands(s.true_positive),
-                         WithThousands(s.predicted), WithThousands(s.actual));
+  return absl::StrFormat(
+      "precision %.4f  recall %.4f  F1 %.4f  (%s of %s linked pairs "
+      "correct, %s true pairs)",
+      s.precision, s.recall, s.f1, WithThousands(s.true_positive),
+      WithThousands(s.predicted), WithThousands(s.actual));
 }
 
 absl::Status RunEvaluate(const EvaluateArgs& a) {
   if (a.truth.empty() && a.truth_from.empty()) {
-    return absl::InvalidArgumentError("give --truth FILE or --truth-from febrl|id");
+    return absl::InvalidArgumentError(
+        "give --truth FILE or --truth-from febrl|id");
   }
   eval::Truth truth;
   if (!a.truth.empty()) RETURN_IF_ERROR(truth.LoadTruthCsv(a.truth));
@@ -55,13 +58,15 @@ absl::Status RunEvaluate(const EvaluateArgs& a) {
   eval::Metrics m = eval::Evaluate(links, truth);
   if (m.records == 0) {
     return absl::InvalidArgumentError(
-        "no record of the linkage map is in the truth (check --key-map AGENCY names)");
+        "no record of the linkage map is in the truth (check --key-map AGENCY "
+        "names)");
   }
   if (a.format == "json") {
     google::protobuf::Value v;
     auto* f = v.mutable_struct_value()->mutable_fields();
     (*f)["records"] = JsonNumber(static_cast<double>(m.records));
-    (*f)["records_not_in_truth"] = JsonNumber(static_cast<double>(m.unknown_records));
+    (*f)["records_not_in_truth"] =
+        JsonNumber(static_cast<double>(m.unknown_records));
     (*f)["entities"] = JsonNumber(static_cast<double>(m.entities));
     (*f)["persons"] = JsonNumber(static_cast<double>(m.persons));
     (*f)["pairwise"] = ScoresJson(m.pairwise);
@@ -73,7 +78,8 @@ absl::Status RunEvaluate(const EvaluateArgs& a) {
     auto* sweep = (*f)["threshold_sweep"].mutable_list_value();
     for (const auto& t : m.sweep) {
       google::protobuf::Value s = ScoresJson(t.pairwise);
-      (*s.mutable_struct_value()->mutable_fields())["threshold"] = JsonNumber(t.threshold);
+      (*s.mutable_struct_value()->mutable_fields())["threshold"] =
+          JsonNumber(t.threshold);
       (*s.mutable_struct_value()->mutable_fields())["entities"] =
           JsonNumber(static_cast<double>(t.entities));
       *sweep->add_values() = s;
@@ -82,24 +88,28 @@ absl::Status RunEvaluate(const EvaluateArgs& a) {
     return absl::OkStatus();
   }
   PrintKeyValues(
-      {{"records", absl::StrCat(WithThousands(m.records),
-                                m.unknown_records > 0
-                                    ? absl::StrCat(" (", WithThousands(m.unknown_records),
-                                                   " not in the truth, excluded)")
-                                    : "")},
+      {{"records",
+        absl::StrCat(WithThousands(m.records),
+                     m.unknown_records > 0
+                         ? absl::StrCat(" (", WithThousands(m.unknown_records),
+                                        " not in the truth, excluded)")
+                         : "")},
        {"entities", absl::StrCat(WithThousands(m.entities), " linked, ",
                                  WithThousands(m.persons), " true persons")},
        {"pairwise", ScoresText(m.pairwise)},
        {"cross-agency", ScoresText(m.cross_agency)},
-       {"B-cubed", absl::StrFormat("precision %.4f  recall %.4f  F1 %.4f", m.bcubed_precision,
-                                   m.bcubed_recall, m.bcubed_f1)}});
-  std::cout << "\npairwise scores when links below a match probability are dropped\n";
+       {"B-cubed",
+        absl::StrFormat("precision %.4f  recall %.4f  F1 %.4f",
+                        m.bcubed_precision, m.bcubed_recall, m.bcubed_f1)}});
+  std::cout
+      << "\npairwise scores when links below a match probability are dropped\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : m.sweep) {
     rows.push_back({absl::StrFormat("%.2f", t.threshold),
                     absl::StrFormat("%.4f", t.pairwise.precision),
                     absl::StrFormat("%.4f", t.pairwise.recall),
-                    absl::StrFormat("%.4f", t.pairwise.f1), WithThousands(t.entities)});
+                    absl::StrFormat("%.4f", t.pairwise.f1),
+                    WithThousands(t.entities)});
   }
   PrintTable({"threshold", "precision", "recall", "F1", "entities"}, rows);
   return absl::OkStatus();
@@ -111,19 +121,24 @@ void RegisterEvaluate(CLI::App& app, Context* ctx) {
   auto a = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand(
       "evaluate", "Score a linkage map (export-links CSV) against the truth");
-  cmd->add_option("--links", a->links,
-                  "Linkage map: agency,extract,record_key,entity_id,match_probability")
-      ->required()->check(CLI::ExistingFile);
+  cmd->add_option(
+         "--links", a->links,
+         "Linkage map: agency,extract,record_key,entity_id,match_probability")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--truth", a->truth, "truth.csv (agency,local_id,person_id)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--key-map", a->key_maps,
-                  "AGENCY=FILE: an encode --key-map file (local_id,record_key); repeat "
-                  "per agency");
+  cmd->add_option(
+      "--key-map", a->key_maps,
+      "AGENCY=FILE: an encode --key-map file (local_id,record_key); repeat "
+      "per agency");
   cmd->add_option("--truth-from", a->truth_from,
-                  "Derive the person from local ids: febrl (rec-N-...) or id (NCVR recid)")
+                  "Derive the person from local ids: febrl (rec-N-...) or id "
+                  "(NCVR recid)")
       ->check(CLI::IsMember({"febrl", "id"}));
   cmd->add_option("--format", a->format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
   cmd->callback([ctx, a] { ctx->run = [a] { return RunEvaluate(*a); }; });
 }
 

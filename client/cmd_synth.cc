@@ -36,7 +36,8 @@ absl::Status RunSynth(const SynthArgs& a, const Context& ctx) {
   ASSIGN_OR_RETURN(synth::SynthSummary s, synth::GenerateRegion(o));
   bar.Finish();
   double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   uint64_t rows = 0;
   for (uint64_t r : s.rows) rows += r;
   if (a.format == "json") {
@@ -62,14 +63,15 @@ absl::Status RunSynth(const SynthArgs& a, const Context& ctx) {
   }
   PrintTable({"agency", "records", "file"}, table);
   std::cout << "\n";
-  PrintKeyValues({{"people", WithThousands(s.people)},
-                  {"records", absl::StrFormat("%s in %.2f s (%s rows/s)", WithThousands(rows),
-                                              secs,
-                                              WithThousands(static_cast<uint64_t>(
-                                                  secs > 0 ? rows / secs : 0)))},
-                  {"truth", absl::StrCat(a.out, "/truth.csv (never upload this)")},
-                  {"schema", absl::StrCat(a.out, "/schema.json")},
-                  {"queries", absl::StrCat(a.out, "/queries/")}});
+  PrintKeyValues(
+      {{"people", WithThousands(s.people)},
+       {"records",
+        absl::StrFormat(
+            "%s in %.2f s (%s rows/s)", WithThousands(rows), secs,
+            WithThousands(static_cast<uint64_t>(secs > 0 ? rows / secs : 0)))},
+       {"truth", absl::StrCat(a.out, "/truth.csv (never upload this)")},
+       {"schema", absl::StrCat(a.out, "/schema.json")},
+       {"queries", absl::StrCat(a.out, "/queries/")}});
   return absl::OkStatus();
 }
 
@@ -82,17 +84,24 @@ void RegisterSynth(CLI::App& app, Context* ctx) {
       "Generate a synthetic region: five agencies' extracts with realistic "
       "errors, the truth, a schema and example queries");
   cmd->add_option("--people", a->people, "People in the population")
-      ->required()->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
-  cmd->add_option("--out", a->out, "Directory to write (created if missing)")->required();
-  cmd->add_option("--seed", a->seed, "Random seed (same seed and N, same files)")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
+  cmd->add_option("--out", a->out, "Directory to write (created if missing)")
+      ->required();
+  cmd->add_option("--seed", a->seed,
+                  "Random seed (same seed and N, same files)")
       ->capture_default_str();
   cmd->add_option("--error-rate", a->error_rate,
                   "Multiplier on the default error rates (0 = clean data)")
-      ->check(CLI::Range(0.0, 20.0))->capture_default_str();
-  cmd->add_option("--region", a->region, "Region (avon-and-somerset)")->capture_default_str();
+      ->check(CLI::Range(0.0, 20.0))
+      ->capture_default_str();
+  cmd->add_option("--region", a->region, "Region (avon-and-somerset)")
+      ->capture_default_str();
   cmd->add_option("--format", a->format, "Summary format")
-      ->check(CLI::IsMember({"table", "json"}))->capture_default_str();
-  cmd->callback([ctx, a] { ctx->run = [ctx, a] { return RunSynth(*a, *ctx); }; });
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  cmd->callback(
+      [ctx, a] { ctx->run = [ctx, a] { return RunSynth(*a, *ctx); }; });
 }
 
 }  // namespace cohortlink::client

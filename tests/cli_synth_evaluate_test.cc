@@ -17,12 +17,15 @@ namespace {
 
 using testing::RunCli;
 
-const char* kAgencies[] = {"police", "probation", "prison", "health", "local-authority"};
+const char* kAgencies[] = {"police", "probation", "prison", "health",
+                           "local-authority"};
 
 class CliSynthEvaluateTest : public ::testing::Test {
  protected:
   std::string P(const std::string& n) const { return tmp_.File(n); }
-  testing::CliResult Run(std::vector<std::string> args) { return RunCli(args, tmp_.path()); }
+  testing::CliResult Run(std::vector<std::string> args) {
+    return RunCli(args, tmp_.path());
+  }
 
   std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
     auto r = *encoding::CsvReader::Open(path);
@@ -36,18 +39,21 @@ class CliSynthEvaluateTest : public ::testing::Test {
 };
 
 TEST_F(CliSynthEvaluateTest, SynthEncodeEvaluateEndToEnd) {
-  auto r = Run({"synth", "--people", "400", "--out", P("region"), "--seed", "5"});
+  auto r =
+      Run({"synth", "--people", "400", "--out", P("region"), "--seed", "5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* f : {"truth.csv", "schema.json", "queries/reoffending-12m.json",
-                        "queries/accommodation-on-release.json",
-                        "queries/drug-treatment-3w.json"}) {
+  for (const char* f :
+       {"truth.csv", "schema.json", "queries/reoffending-12m.json",
+        "queries/accommodation-on-release.json",
+        "queries/drug-treatment-3w.json"}) {
     EXPECT_TRUE(std::filesystem::exists(P("region/") + f)) << f;
   }
   std::ofstream(P("secret")) << "test secret\n";
   for (const char* a : kAgencies) {
-    auto e = Run({"encode", "--schema", P("region/schema.json"), "--secret", P("secret"),
-                  "--input", P(std::string("region/") + a + ".csv"), "--output",
-                  P(std::string(a) + ".clx"), "--key-map", P(std::string(a) + ".keys")});
+    auto e = Run(
+        {"encode", "--schema", P("region/schema.json"), "--secret", P("secret"),
+         "--input", P(std::string("region/") + a + ".csv"), "--output",
+         P(std::string(a) + ".clx"), "--key-map", P(std::string(a) + ".keys")});
     ASSERT_EQ(e.exit_code, 0) << a << ": " << e.err;
   }
   // Linkage maps built from the truth: perfect, and everything split.
@@ -68,8 +74,8 @@ TEST_F(CliSynthEvaluateTest, SynthEncodeEvaluateEndToEnd) {
   }
   perfect.close();
   split.close();
-  std::vector<std::string> base = {"evaluate", "--truth", P("region/truth.csv"), "--format",
-                                   "json"};
+  std::vector<std::string> base = {"evaluate", "--truth", P("region/truth.csv"),
+                                   "--format", "json"};
   for (const char* a : kAgencies) {
     base.push_back("--key-map");
     base.push_back(std::string(a) + "=" + P(std::string(a) + ".keys"));
@@ -79,7 +85,8 @@ TEST_F(CliSynthEvaluateTest, SynthEncodeEvaluateEndToEnd) {
   auto ev = Run(args);
   ASSERT_EQ(ev.exit_code, 0) << ev.err;
   EXPECT_NE(ev.out.find("\"f1\": 1"), std::string::npos) << ev.out;
-  EXPECT_NE(ev.out.find("\"records_not_in_truth\": 0"), std::string::npos) << ev.out;
+  EXPECT_NE(ev.out.find("\"records_not_in_truth\": 0"), std::string::npos)
+      << ev.out;
   args = base;
   args.insert(args.end(), {"--links", P("split.csv")});
   ev = Run(args);
@@ -88,21 +95,26 @@ TEST_F(CliSynthEvaluateTest, SynthEncodeEvaluateEndToEnd) {
 }
 
 TEST_F(CliSynthEvaluateTest, BadInputs) {
-  auto r = Run({"synth", "--people", "10", "--out", P("x"), "--region", "atlantis"});
+  auto r =
+      Run({"synth", "--people", "10", "--out", P("x"), "--region", "atlantis"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown region 'atlantis' (known: avon-and-somerset)"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   r = Run({"synth", "--out", P("x")});
   EXPECT_EQ(r.exit_code, 2);
-  std::ofstream(P("links.csv")) << "agency,extract,record_key,entity_id,match_probability\n"
-                                   "police,x,k,e,maybe\n";
+  std::ofstream(P("links.csv"))
+      << "agency,extract,record_key,entity_id,match_probability\n"
+         "police,x,k,e,maybe\n";
   r = Run({"evaluate", "--links", P("links.csv"), "--truth-from", "id"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("links.csv:2: match_probability"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("links.csv:2: match_probability"), std::string::npos)
+      << r.err;
   r = Run({"evaluate", "--links", P("links.csv")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--truth"), std::string::npos) << r.err;
-  r = Run({"evaluate", "--links", P("links.csv"), "--truth-from", "id", "--key-map", "oops"});
+  r = Run({"evaluate", "--links", P("links.csv"), "--truth-from", "id",
+           "--key-map", "oops"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("AGENCY=FILE"), std::string::npos) << r.err;
 }

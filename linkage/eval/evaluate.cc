@@ -25,7 +25,8 @@ absl::StatusOr<std::unique_ptr<encoding::CsvReader>> OpenWithHeader(
   ASSIGN_OR_RETURN(auto reader, encoding::CsvReader::Open(path));
   encoding::CsvRow row;
   ASSIGN_OR_RETURN(bool any, reader->Next(&row));
-  if (!any) return absl::InvalidArgumentError(absl::StrCat(path, ": file is empty"));
+  if (!any)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": file is empty"));
   cols->clear();
   for (const auto& name : expected) {
     int found = -1;
@@ -33,9 +34,9 @@ absl::StatusOr<std::unique_ptr<encoding::CsvReader>> OpenWithHeader(
       if (row.fields[i] == name) found = static_cast<int>(i);
     }
     if (found < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":1: missing column \"", name, "\" (expected ",
-          absl::StrJoin(expected, ","), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":1: missing column \"", name, "\" (expected ",
+                       absl::StrJoin(expected, ","), ")"));
     }
     cols->push_back(found);
   }
@@ -109,24 +110,27 @@ absl::StatusOr<std::vector<LinkRow>> ReadLinks(const std::string& path) {
   std::vector<int> c;
   ASSIGN_OR_RETURN(auto reader,
                    OpenWithHeader(path,
-                                  {"agency", "extract", "record_key", "entity_id",
-                                   "match_probability"},
+                                  {"agency", "extract", "record_key",
+                                   "entity_id", "match_probability"},
                                   &c));
   std::vector<LinkRow> out;
   encoding::CsvRow row;
   for (;;) {
     ASSIGN_OR_RETURN(bool more, reader->Next(&row));
     if (!more) break;
-    size_t need = static_cast<size_t>(*std::max_element(c.begin(), c.end())) + 1;
+    size_t need =
+        static_cast<size_t>(*std::max_element(c.begin(), c.end())) + 1;
     if (row.fields.size() < need) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ": row has ",
-                                                     row.fields.size(), " fields"));
-    }
-    LinkRow l{row.fields[c[0]], row.fields[c[1]], row.fields[c[2]], row.fields[c[3]], 1.0};
-    if (!absl::SimpleAtod(row.fields[c[4]], &l.probability) || l.probability < 0 ||
-        l.probability > 1) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", row.line, ": match_probability must be a number in [0, 1]"));
+          path, ":", row.line, ": row has ", row.fields.size(), " fields"));
+    }
+    LinkRow l{row.fields[c[0]], row.fields[c[1]], row.fields[c[2]],
+              row.fields[c[3]], 1.0};
+    if (!absl::SimpleAtod(row.fields[c[4]], &l.probability) ||
+        l.probability < 0 || l.probability > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", row.line,
+                       ": match_probability must be a number in [0, 1]"));
     }
     out.push_back(std::move(l));
   }
@@ -135,28 +139,34 @@ absl::StatusOr<std::vector<LinkRow>> ReadLinks(const std::string& path) {
 
 absl::Status Truth::LoadTruthCsv(const std::string& path) {
   std::vector<int> c;
-  ASSIGN_OR_RETURN(auto reader, OpenWithHeader(path, {"agency", "local_id", "person_id"}, &c));
+  ASSIGN_OR_RETURN(
+      auto reader,
+      OpenWithHeader(path, {"agency", "local_id", "person_id"}, &c));
   encoding::CsvRow row;
   for (;;) {
     ASSIGN_OR_RETURN(bool more, reader->Next(&row));
     if (!more) break;
     if (row.fields.size() < 3) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ": short row"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", row.line, ": short row"));
     }
     truth_[Key(row.fields[c[0]], row.fields[c[1]])] = row.fields[c[2]];
   }
   return absl::OkStatus();
 }
 
-absl::Status Truth::LoadKeyMap(const std::string& agency, const std::string& path) {
+absl::Status Truth::LoadKeyMap(const std::string& agency,
+                               const std::string& path) {
   std::vector<int> c;
-  ASSIGN_OR_RETURN(auto reader, OpenWithHeader(path, {"local_id", "record_key"}, &c));
+  ASSIGN_OR_RETURN(auto reader,
+                   OpenWithHeader(path, {"local_id", "record_key"}, &c));
   encoding::CsvRow row;
   for (;;) {
     ASSIGN_OR_RETURN(bool more, reader->Next(&row));
     if (!more) break;
     if (row.fields.size() < 2) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", row.line, ": short row"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", row.line, ": short row"));
     }
     key_to_local_[Key(agency, row.fields[c[1]])] = row.fields[c[0]];
   }
@@ -173,7 +183,8 @@ absl::Status Truth::SetDerivation(const std::string& kind) {
   return absl::OkStatus();
 }
 
-std::string Truth::LocalId(const std::string& agency, const std::string& key) const {
+std::string Truth::LocalId(const std::string& agency,
+                           const std::string& key) const {
   if (!has_key_map_.contains(agency)) return key;
   auto it = key_to_local_.find(Key(agency, key));
   return it == key_to_local_.end() ? "" : it->second;

@@ -40,8 +40,10 @@ class Truth {
 
  private:
   std::string LocalId(const std::string& agency, const std::string& key) const;
-  absl::flat_hash_map<std::string, std::string> truth_;      // agency␟local -> person
-  absl::flat_hash_map<std::string, std::string> key_to_local_;  // agency␟key -> local
+  absl::flat_hash_map<std::string, std::string>
+      truth_;  // agency␟local -> person
+  absl::flat_hash_map<std::string, std::string>
+      key_to_local_;  // agency␟key -> local
   absl::flat_hash_map<std::string, bool> has_key_map_;
   std::string derivation_;
   mutable std::string derived_;

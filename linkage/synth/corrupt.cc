@@ -60,8 +60,8 @@ std::string Typo(const std::string& s, Rng& rng) {
 
 std::string OcrConfuse(const std::string& s, Rng& rng) {
   static const std::pair<const char*, const char*> kConfusions[] = {
-      {"O", "0"}, {"o", "0"}, {"0", "O"}, {"I", "1"}, {"l", "1"}, {"1", "l"},
-      {"S", "5"}, {"5", "S"}, {"B", "8"}, {"8", "B"}, {"rn", "m"}, {"m", "rn"},
+      {"O", "0"}, {"o", "0"}, {"0", "O"},  {"I", "1"}, {"l", "1"},  {"1", "l"},
+      {"S", "5"}, {"5", "S"}, {"B", "8"},  {"8", "B"}, {"rn", "m"}, {"m", "rn"},
       {"Z", "2"}, {"G", "6"}, {"cl", "d"}, {"e", "c"}};
   std::vector<std::pair<size_t, int>> options;
   for (int k = 0; k < static_cast<int>(std::size(kConfusions)); ++k) {
@@ -71,7 +71,8 @@ std::string OcrConfuse(const std::string& s, Rng& rng) {
     }
   }
   if (options.empty()) return s;
-  auto [pos, k] = options[Uniform(0, static_cast<int>(options.size()) - 1, rng)];
+  auto [pos, k] =
+      options[Uniform(0, static_cast<int>(options.size()) - 1, rng)];
   std::string out = s;
   out.replace(pos, std::char_traits<char>::length(kConfusions[k].first),
               kConfusions[k].second);
@@ -81,7 +82,8 @@ std::string OcrConfuse(const std::string& s, Rng& rng) {
 Identity Corrupt(const Identity& t, int age, const CorruptionRates& r,
                  const NameTables& names, const Region& region, Rng& rng) {
   Identity id = t;
-  if (id.female && age >= 18 && Chance(r.marriage, rng)) id.surname = names.Surname(rng);
+  if (id.female && age >= 18 && Chance(r.marriage, rng))
+    id.surname = names.Surname(rng);
   if (Chance(r.nickname, rng)) {
     std::string nick = names.Nickname(id.given, rng);
     if (!nick.empty()) id.given = nick;
@@ -95,12 +97,14 @@ Identity Corrupt(const Identity& t, int age, const CorruptionRates& r,
     if (Chance(r.ocr, rng)) *name = OcrConfuse(*name, rng);
   }
   if (Chance(r.name_swap, rng)) std::swap(id.given, id.surname);
-  if (Chance(r.dob_day_month, rng) && id.dob.day <= 12) std::swap(id.dob.day, id.dob.month);
+  if (Chance(r.dob_day_month, rng) && id.dob.day <= 12)
+    std::swap(id.dob.day, id.dob.month);
   if (Chance(r.dob_year, rng)) id.dob.year += Chance(0.5, rng) ? 1 : -1;
   if (Chance(r.dob_day, rng)) {
     id.dob.day = std::clamp(id.dob.day + Uniform(-3, 3, rng), 1, 28);
   }
-  if (!encoding::IsValidDate(id.dob.year, id.dob.month, id.dob.day)) id.dob = t.dob;
+  if (!encoding::IsValidDate(id.dob.year, id.dob.month, id.dob.day))
+    id.dob = t.dob;
   if (Chance(r.moved, rng)) {
     size_t la = RandomAuthority(region, rng);
     id.postcode = RandomPostcode(region.authorities[la], rng);

@@ -14,12 +14,12 @@ namespace cohortlink::synth {
 // the error rates reported for English administrative data); `Scaled`
 // multiplies all of them (the CLI's --error-rate).
 struct CorruptionRates {
-  double typo = 0.04;            // per name: insert, delete, substitute, transpose
-  double ocr = 0.01;             // per name: O/0, I/1/l, S/5, B/8, rn/m ...
-  double nickname = 0.06;        // given name recorded as a nickname
-  double variant = 0.03;         // per name: another common spelling
-  double name_swap = 0.01;       // given name and surname swapped
-  double marriage = 0.06;        // women 18+: a different surname
+  double typo = 0.04;       // per name: insert, delete, substitute, transpose
+  double ocr = 0.01;        // per name: O/0, I/1/l, S/5, B/8, rn/m ...
+  double nickname = 0.06;   // given name recorded as a nickname
+  double variant = 0.03;    // per name: another common spelling
+  double name_swap = 0.01;  // given name and surname swapped
+  double marriage = 0.06;   // women 18+: a different surname
   double dob_day_month = 0.015;  // day and month swapped (day <= 12)
   double dob_year = 0.01;        // year off by one or a digit
   double dob_day = 0.01;         // day off by a few
@@ -27,8 +27,8 @@ struct CorruptionRates {
   double missing_surname = 0.005;
   double missing_dob = 0.02;
   double missing_postcode = 0.08;
-  double moved = 0.15;           // a different (older or newer) address
-  double duplicate = 0.03;       // a second record for the person in one agency
+  double moved = 0.15;      // a different (older or newer) address
+  double duplicate = 0.03;  // a second record for the person in one agency
 
   CorruptionRates Scaled(double factor) const;
 };

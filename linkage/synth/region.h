@@ -19,7 +19,7 @@ struct LocalAuthority {
 struct Region {
   std::string name;
   std::vector<LocalAuthority> authorities;
-  std::vector<std::string> prisons;        // establishments releasing here
+  std::vector<std::string> prisons;  // establishments releasing here
   std::vector<std::string> womens_prisons;
 };
 

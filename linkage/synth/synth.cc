@@ -46,33 +46,42 @@ Date FromDays(int64_t z) {
 
 class Life {
  public:
-  Life(Person* p, const Region& region, const LifeCourseParams& params, Rng& rng)
+  Life(Person* p, const Region& region, const LifeCourseParams& params,
+       Rng& rng)
       : p_(p), region_(region), params_(params), rng_(rng) {}
 
   void Run() {
-    double years = (DaysFromCivil(kWindowEnd) - DaysFromCivil(kWindowStart)) / 365.25;
-    std::poisson_distribution<int> n_arrests(params_.arrests_per_year * p_->propensity * years);
+    double years =
+        (DaysFromCivil(kWindowEnd) - DaysFromCivil(kWindowStart)) / 365.25;
+    std::poisson_distribution<int> n_arrests(params_.arrests_per_year *
+                                             p_->propensity * years);
     int n = n_arrests(rng_);
     for (int i = 0; i < n; ++i) Arrest(RandomDay(Start(), End()), 0);
-    if (Chance(0.25)) Add(kHealth, "gp_registration", RandomDay(Start(), End()));
+    if (Chance(0.25))
+      Add(kHealth, "gp_registration", RandomDay(Start(), End()));
     if (p_->drug_misuse && Chance(0.3)) {
       Add(kHealth, "drug_treatment_start", RandomDay(Start(), End()));
     }
     if (Chance(0.08)) Accommodation(RandomDay(Start(), End()), "other", 0.7);
     if (p_->events.empty()) Arrest(RandomDay(Start(), End()), 0);
-    std::sort(p_->events.begin(), p_->events.end(), [](const Event& a, const Event& b) {
-      return DaysFromCivil(a.date) < DaysFromCivil(b.date);
-    });
+    std::sort(p_->events.begin(), p_->events.end(),
+              [](const Event& a, const Event& b) {
+                return DaysFromCivil(a.date) < DaysFromCivil(b.date);
+              });
   }
 
  private:
   static int64_t Start() { return DaysFromCivil(kWindowStart); }
   static int64_t End() { return DaysFromCivil(kWindowEnd); }
-  bool Chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  bool Chance(double p) {
+    return std::uniform_real_distribution<double>(0, 1)(rng_) < p;
+  }
   int64_t RandomDay(int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
   }
-  int AgeOn(int64_t day) const { return encoding::AgeInYears(p_->identity.dob, FromDays(day)); }
+  int AgeOn(int64_t day) const {
+    return encoding::AgeInYears(p_->identity.dob, FromDays(day));
+  }
 
   void Add(Agency a, const char* type, int64_t day,
            std::vector<std::pair<std::string, std::string>> attrs = {}) {
@@ -112,9 +121,10 @@ class Life {
       band = "4y-plus";
       served = RandomDay(730, 2000);
     }
-    const auto& prisons = p_->identity.female ? region_.womens_prisons : region_.prisons;
-    std::string establishment =
-        prisons[std::uniform_int_distribution<size_t>(0, prisons.size() - 1)(rng_)];
+    const auto& prisons =
+        p_->identity.female ? region_.womens_prisons : region_.prisons;
+    std::string establishment = prisons[std::uniform_int_distribution<size_t>(
+        0, prisons.size() - 1)(rng_)];
     std::vector<std::pair<std::string, std::string>> attrs = {
         {"establishment", establishment}, {"sentence_band", band}};
     Add(kPrison, "reception", reception, attrs);
@@ -125,9 +135,10 @@ class Life {
 
   void Accommodation(int64_t day, const char* checkpoint, double settled) {
     double u = std::uniform_real_distribution<double>(0, 1)(rng_);
-    const char* status = u < settled                           ? "settled"
-                         : u < settled + (1 - settled) * 0.55 ? "temporary"
-                                                               : "no_fixed_abode";
+    const char* status = u < settled ? "settled"
+                         : u < settled + (1 - settled) * 0.55
+                             ? "temporary"
+                             : "no_fixed_abode";
     Add(kLocalAuthority, "accommodation_assessment", day,
         {{"accommodation_status", status}, {"checkpoint", checkpoint}});
   }
@@ -138,16 +149,20 @@ class Life {
       Add(kProbation, "iom_start", r + RandomDay(0, 14));
     }
     double settled = p_->drug_misuse ? 0.5 : 0.65;
-    if (Chance(params_.accommodation_release)) Accommodation(r, "night_of_release", settled);
+    if (Chance(params_.accommodation_release))
+      Accommodation(r, "night_of_release", settled);
     if (Chance(params_.accommodation_3m)) {
       Accommodation(r + RandomDay(84, 98), "3_months", settled + 0.1);
     }
     if (p_->drug_misuse && Chance(params_.drug_treatment)) {
       std::exponential_distribution<double> delay(1.0 / 14);
-      Add(kHealth, "drug_treatment_start", r + static_cast<int64_t>(delay(rng_)));
+      Add(kHealth, "drug_treatment_start",
+          r + static_cast<int64_t>(delay(rng_)));
     }
-    if (Chance(params_.gp_registration)) Add(kHealth, "gp_registration", r + RandomDay(0, 90));
-    if (Chance(params_.recall)) Add(kProbation, "recall", r + RandomDay(20, 300));
+    if (Chance(params_.gp_registration))
+      Add(kHealth, "gp_registration", r + RandomDay(0, 90));
+    if (Chance(params_.recall))
+      Add(kProbation, "recall", r + RandomDay(20, 300));
     int age = AgeOn(r);
     size_t band = age < 25 ? 0 : age < 35 ? 1 : age < 50 ? 2 : 3;
     double p = params_.reoffending[band] *
@@ -155,7 +170,8 @@ class Life {
                (p_->drug_misuse ? 1.15 : 1.0);
     if (Chance(std::min(p, 0.95))) {
       std::exponential_distribution<double> delay(1.0 / 110);
-      int64_t d = r + 1 + std::min<int64_t>(363, static_cast<int64_t>(delay(rng_)));
+      int64_t d =
+          r + 1 + std::min<int64_t>(363, static_cast<int64_t>(delay(rng_)));
       Add(kPolice, "arrest", d);
       int64_t charged = d + RandomDay(0, 1);
       Add(kPolice, "charge", charged);
@@ -182,7 +198,11 @@ int DrawAge(Rng& rng) {
 }
 
 double AgeFactor(int age) {
-  return age < 18 ? 1.2 : age < 25 ? 1.5 : age < 35 ? 1.2 : age < 50 ? 0.8 : 0.4;
+  return age < 18   ? 1.2
+         : age < 25 ? 1.5
+         : age < 35 ? 1.2
+         : age < 50 ? 0.8
+                    : 0.4;
 }
 
 }  // namespace
@@ -207,8 +227,9 @@ Person GeneratePerson(uint64_t seed, uint64_t index, const Region& region,
   id.postcode = RandomPostcode(region.authorities[la], rng);
   std::gamma_distribution<double> gamma(1.3, 0.8);
   p.propensity = gamma(rng) * AgeFactor(p.age) * (id.female ? 0.6 : 1.0);
-  p.drug_misuse = std::uniform_real_distribution<double>(0, 1)(rng) <
-                  std::min(0.9, params.drug_misuse * (0.6 + 0.4 * p.propensity));
+  p.drug_misuse =
+      std::uniform_real_distribution<double>(0, 1)(rng) <
+      std::min(0.9, params.drug_misuse * (0.6 + 0.4 * p.propensity));
   Life(&p, region, params, rng).Run();
   return p;
 }
@@ -218,9 +239,9 @@ namespace {
 // Buffered CSV output through an AtomicFile.
 class CsvOut {
  public:
-  static absl::StatusOr<std::unique_ptr<CsvOut>> Create(const std::string& path,
-                                                        const std::vector<std::string>& header,
-                                                        unsigned mode = 0644) {
+  static absl::StatusOr<std::unique_ptr<CsvOut>> Create(
+      const std::string& path, const std::vector<std::string>& header,
+      unsigned mode = 0644) {
     ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path, mode));
     auto out = std::unique_ptr<CsvOut>(new CsvOut(std::move(f)));
     out->Row(header);
@@ -264,8 +285,9 @@ class CsvOut {
 };
 
 std::vector<std::string> HeaderFor(Agency a) {
-  std::vector<std::string> h = {"record_id", "given_name", "surname", "date_of_birth",
-                                "sex", "postcode", "area", "event_type", "event_date"};
+  std::vector<std::string> h = {"record_id",     "given_name", "surname",
+                                "date_of_birth", "sex",        "postcode",
+                                "area",          "event_type", "event_date"};
   if (a == kPrison) {
     h.push_back("establishment");
     h.push_back("sentence_band");
@@ -292,8 +314,10 @@ std::vector<std::string> Fields(Agency a, const Identity& id, const Event& e,
       break;
     case kHealth:
       dob = encoding::FormatIsoDate(d);
-      sex = id.female ? "2" : "1";  // NHS Data Dictionary person stated gender code
-      postcode.erase(std::remove(postcode.begin(), postcode.end(), ' '), postcode.end());
+      sex = id.female ? "2"
+                      : "1";  // NHS Data Dictionary person stated gender code
+      postcode.erase(std::remove(postcode.begin(), postcode.end(), ' '),
+                     postcode.end());
       break;
     case kLocalAuthority:
       dob = absl::StrFormat("%02d/%02d/%04d", d.day, d.month, d.year);
@@ -304,8 +328,10 @@ std::vector<std::string> Fields(Agency a, const Identity& id, const Event& e,
       sex = id.female ? "Female" : "Male";
   }
   if (id.dob_missing) dob.clear();
-  std::vector<std::string> f = {record_id, given, surname, dob, sex, postcode, id.area,
-                                e.type, encoding::FormatIsoDate(e.date)};
+  std::vector<std::string> f = {
+      record_id, given,  surname,
+      dob,       sex,    postcode,
+      id.area,   e.type, encoding::FormatIsoDate(e.date)};
   auto attr = [&](const char* name) {
     for (const auto& [k, v] : e.attributes) {
       if (k == name) return v;
@@ -329,10 +355,13 @@ constexpr const char* kRecordPrefix[] = {"PL", "PB", "PR", "HE", "LA"};
 
 absl::StatusOr<SynthSummary> GenerateRegion(const SynthOptions& o) {
   ASSIGN_OR_RETURN(Region region, FindRegion(o.region));
-  if (o.out_dir.empty()) return absl::InvalidArgumentError("no output directory");
-  if (o.error_rate < 0) return absl::InvalidArgumentError("--error-rate must be >= 0");
+  if (o.out_dir.empty())
+    return absl::InvalidArgumentError("no output directory");
+  if (o.error_rate < 0)
+    return absl::InvalidArgumentError("--error-rate must be >= 0");
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(o.out_dir) / "queries", ec);
+  std::filesystem::create_directories(
+      std::filesystem::path(o.out_dir) / "queries", ec);
   if (ec) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create ", o.out_dir, ": ", ec.message()));
@@ -343,13 +372,15 @@ absl::StatusOr<SynthSummary> GenerateRegion(const SynthOptions& o) {
   SynthSummary summary;
   for (int a = 0; a < 5; ++a) {
     std::string path = absl::StrCat(o.out_dir, "/", kAgencies[a], ".csv");
-    ASSIGN_OR_RETURN(auto f, CsvOut::Create(path, HeaderFor(static_cast<Agency>(a))));
+    ASSIGN_OR_RETURN(auto f,
+                     CsvOut::Create(path, HeaderFor(static_cast<Agency>(a))));
     out.push_back(std::move(f));
     summary.files.push_back(path);
   }
   std::string truth_path = absl::StrCat(o.out_dir, "/truth.csv");
-  ASSIGN_OR_RETURN(auto truth,
-                   CsvOut::Create(truth_path, {"agency", "local_id", "person_id"}, 0600));
+  ASSIGN_OR_RETURN(
+      auto truth,
+      CsvOut::Create(truth_path, {"agency", "local_id", "person_id"}, 0600));
   summary.files.push_back(truth_path);
 
   for (uint64_t i = 0; i < o.people; ++i) {
@@ -368,13 +399,15 @@ absl::StatusOr<SynthSummary> GenerateRegion(const SynthOptions& o) {
       if (evs.empty()) continue;
       Identity first = Corrupt(p.identity, p.age, rates, names, region, rng);
       Identity second;
-      bool dup = evs.size() >= 2 &&
-                 std::uniform_real_distribution<double>(0, 1)(rng) < rates.duplicate;
+      bool dup = evs.size() >= 2 && std::uniform_real_distribution<double>(
+                                        0, 1)(rng) < rates.duplicate;
       if (dup) second = Corrupt(p.identity, p.age, rates, names, region, rng);
       for (size_t k = 0; k < evs.size(); ++k) {
         bool use_second = dup && (k % 2 == 1);
-        std::string rid = absl::StrFormat("%s%09d", kRecordPrefix[a], summary.rows[a]++);
-        out[a]->Row(Fields(static_cast<Agency>(a), use_second ? second : first, *evs[k], rid));
+        std::string rid =
+            absl::StrFormat("%s%09d", kRecordPrefix[a], summary.rows[a]++);
+        out[a]->Row(Fields(static_cast<Agency>(a), use_second ? second : first,
+                           *evs[k], rid));
         truth->Row({kAgencies[a], rid, person_id});
       }
       RETURN_IF_ERROR(out[a]->MaybeFlush());

@@ -22,19 +22,19 @@ enum Agency { kPolice, kProbation, kPrison, kHealth, kLocalAuthority };
 // Rates of the life-course model. Defaults give proven reoffending within
 // 12 months of release of roughly 30-45%, higher for young men.
 struct LifeCourseParams {
-  double female = 0.22;          // share of women among agency-known people
+  double female = 0.22;            // share of women among agency-known people
   double arrests_per_year = 0.15;  // per unit of offending propensity
-  double charge = 0.55;          // arrest -> charge
-  double custody = 0.30;         // adult charge -> custody
-  double community = 0.35;       // charge without custody -> probation
-  double child_ooc = 0.5;        // arrest of a child -> out-of-court resolution
-  double licence = 0.95;         // release -> probation supervision
-  double iom = 0.6;              // high-propensity release -> IOM
+  double charge = 0.55;            // arrest -> charge
+  double custody = 0.30;           // adult charge -> custody
+  double community = 0.35;         // charge without custody -> probation
+  double child_ooc = 0.5;  // arrest of a child -> out-of-court resolution
+  double licence = 0.95;   // release -> probation supervision
+  double iom = 0.6;        // high-propensity release -> IOM
   double accommodation_release = 0.85;  // LA assessment on night of release
   double accommodation_3m = 0.6;        // LA assessment at 3 months
   double drug_misuse = 0.30;
-  double drug_treatment = 0.5;   // drug misuse + release -> treatment start
-  double gp_registration = 0.55; // release -> GP registration
+  double drug_treatment = 0.5;    // drug misuse + release -> treatment start
+  double gp_registration = 0.55;  // release -> GP registration
   double recall = 0.12;
   // Reoffending within 12 months of release for men by age band
   // (18-24, 25-34, 35-49, 50+); women x `female_reoffending_factor`.

@@ -20,10 +20,12 @@ const Region& AvonAndSomerset() {
   return *r;
 }
 
-std::vector<Person> Population(uint64_t seed, uint64_t n, const LifeCourseParams& p = {}) {
+std::vector<Person> Population(uint64_t seed, uint64_t n,
+                               const LifeCourseParams& p = {}) {
   NameTables names;
   std::vector<Person> out;
-  for (uint64_t i = 0; i < n; ++i) out.push_back(GeneratePerson(seed, i, AvonAndSomerset(), names, p));
+  for (uint64_t i = 0; i < n; ++i)
+    out.push_back(GeneratePerson(seed, i, AvonAndSomerset(), names, p));
   return out;
 }
 
@@ -32,9 +34,11 @@ TEST(SynthTest, PersonsAreDeterministicBySeedAndIndex) {
   Person a = GeneratePerson(42, 17, AvonAndSomerset(), names, {});
   Person b = GeneratePerson(42, 17, AvonAndSomerset(), names, {});
   Person c = GeneratePerson(43, 17, AvonAndSomerset(), names, {});
-  EXPECT_EQ(a.identity.given + a.identity.surname, b.identity.given + b.identity.surname);
+  EXPECT_EQ(a.identity.given + a.identity.surname,
+            b.identity.given + b.identity.surname);
   EXPECT_EQ(a.events.size(), b.events.size());
-  EXPECT_FALSE(a.identity.given == c.identity.given && a.identity.surname == c.identity.surname &&
+  EXPECT_FALSE(a.identity.given == c.identity.given &&
+               a.identity.surname == c.identity.surname &&
                a.identity.dob == c.identity.dob);
 }
 
@@ -50,7 +54,8 @@ TEST(SynthTest, FilesAreDeterministicBySeed) {
   o.seed = 10;
   o.out_dir = t3.path().string();
   ASSERT_TRUE(GenerateRegion(o).ok());
-  for (const char* f : {"police.csv", "prison.csv", "truth.csv", "local-authority.csv"}) {
+  for (const char* f :
+       {"police.csv", "prison.csv", "truth.csv", "local-authority.csv"}) {
     EXPECT_EQ(*util::ReadFile(t1.File(f)), *util::ReadFile(t2.File(f))) << f;
     EXPECT_NE(*util::ReadFile(t1.File(f)), *util::ReadFile(t3.File(f))) << f;
   }
@@ -97,12 +102,16 @@ TEST(SynthTest, EventRatesFollowParameters) {
   // Supervision and assessments on the release day; other events of the
   // same kind can coincide, so allow a little above the configured rate.
   EXPECT_NEAR(static_cast<double>(licensed) / releases, params.licence, 0.02);
-  EXPECT_NEAR(static_cast<double>(housed_checked) / releases, params.accommodation_release, 0.03);
-  EXPECT_NEAR(static_cast<double>(recalled) / early_releases, params.recall, 0.04);
-  EXPECT_NEAR(static_cast<double>(child_ooc) / child_police, params.child_ooc, 0.05);
+  EXPECT_NEAR(static_cast<double>(housed_checked) / releases,
+              params.accommodation_release, 0.03);
+  EXPECT_NEAR(static_cast<double>(recalled) / early_releases, params.recall,
+              0.04);
+  EXPECT_NEAR(static_cast<double>(child_ooc) / child_police, params.child_ooc,
+              0.05);
   double men = static_cast<double>(reoff_x[0]) / reoff_n[0];
   double women = static_cast<double>(reoff_x[1]) / reoff_n[1];
-  double all = static_cast<double>(reoff_x[0] + reoff_x[1]) / (reoff_n[0] + reoff_n[1]);
+  double all =
+      static_cast<double>(reoff_x[0] + reoff_x[1]) / (reoff_n[0] + reoff_n[1]);
   EXPECT_GT(all, 0.25);
   EXPECT_LT(all, 0.50);
   EXPECT_GT(men, women);
@@ -126,45 +135,57 @@ Identity Truth() {
   return t;
 }
 
-double Rate(const CorruptionRates& r, const std::function<bool(const Identity&)>& changed,
+double Rate(const CorruptionRates& r,
+            const std::function<bool(const Identity&)>& changed,
             int n = 20000) {
   NameTables names;
   Rng rng(11);
   int k = 0;
-  for (int i = 0; i < n; ++i) k += changed(Corrupt(Truth(), 35, r, names, AvonAndSomerset(), rng));
+  for (int i = 0; i < n; ++i)
+    k += changed(Corrupt(Truth(), 35, r, names, AvonAndSomerset(), rng));
   return static_cast<double>(k) / n;
 }
 
 CorruptionRates None() { return CorruptionRates().Scaled(0); }
 
 TEST(CorruptTest, ZeroRatesChangeNothing) {
-  EXPECT_EQ(Rate(None(), [](const Identity& id) {
-              return id.given != "Christopher" || id.surname != "Thompson" ||
-                     !(id.dob == encoding::Date{1988, 5, 7}) || id.postcode != "BS5 6QT" ||
-                     id.dob_missing;
-            }),
+  EXPECT_EQ(Rate(None(),
+                 [](const Identity& id) {
+                   return id.given != "Christopher" ||
+                          id.surname != "Thompson" ||
+                          !(id.dob == encoding::Date{1988, 5, 7}) ||
+                          id.postcode != "BS5 6QT" || id.dob_missing;
+                 }),
             0.0);
 }
 
 TEST(CorruptTest, EachErrorAppearsAtItsRate) {
   CorruptionRates r = None();
   r.missing_dob = 0.3;
-  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.dob_missing; }), 0.3, 0.015);
+  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.dob_missing; }), 0.3,
+              0.015);
   r = None();
   r.dob_day_month = 0.4;  // day 7 <= 12, so always swappable
-  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.dob.month == 7; }), 0.4, 0.015);
+  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.dob.month == 7; }),
+              0.4, 0.015);
   r = None();
   r.moved = 0.25;
-  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.postcode != "BS5 6QT"; }), 0.25, 0.015);
+  EXPECT_NEAR(
+      Rate(r, [](const Identity& id) { return id.postcode != "BS5 6QT"; }),
+      0.25, 0.015);
   r = None();
   r.nickname = 0.5;  // Christopher has one known nickname: Chris
-  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.given == "Chris"; }), 0.5, 0.015);
+  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.given == "Chris"; }),
+              0.5, 0.015);
   r = None();
   r.marriage = 0.2;  // a new surname drawn from the table (may repeat rarely)
-  EXPECT_NEAR(Rate(r, [](const Identity& id) { return id.surname != "Thompson"; }), 0.2, 0.015);
+  EXPECT_NEAR(
+      Rate(r, [](const Identity& id) { return id.surname != "Thompson"; }), 0.2,
+      0.015);
   r = None();
   r.typo = 0.6;  // per name; a substitution can redraw the same letter
-  double typo = Rate(r, [](const Identity& id) { return id.surname != "Thompson"; });
+  double typo =
+      Rate(r, [](const Identity& id) { return id.surname != "Thompson"; });
   EXPECT_GT(typo, 0.55);
   EXPECT_LT(typo, 0.61);
 }
@@ -187,7 +208,8 @@ TEST(RegionTest, PostcodesAreUkShapedAndInTheirAuthority) {
       std::string pc = RandomPostcode(la, rng);
       EXPECT_EQ(encoding::NormalisePostcodeUk(pc), pc);
       std::string outward = pc.substr(0, pc.find(' '));
-      EXPECT_NE(std::find(la.districts.begin(), la.districts.end(), outward), la.districts.end());
+      EXPECT_NE(std::find(la.districts.begin(), la.districts.end(), outward),
+                la.districts.end());
     }
   }
   EXPECT_FALSE(FindRegion("atlantis").ok());
