@@ -8,6 +8,7 @@
 #include "client/commands.h"
 #include "client/progress.h"
 #include "linkage/synth/synth.h"
+#include "util/atomic_file.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::client {
@@ -19,6 +20,7 @@ struct SynthArgs {
   uint64_t seed = 1;
   double error_rate = 1.0;
   std::string region = "avon-and-somerset";
+  std::string error_profile;
   std::string format = "table";
 };
 
@@ -29,6 +31,11 @@ absl::Status RunSynth(const SynthArgs& a, const Context& ctx) {
   o.seed = a.seed;
   o.error_rate = a.error_rate;
   o.region = a.region;
+  if (!a.error_profile.empty()) {
+    ASSIGN_OR_RETURN(std::string text, util::ReadFile(a.error_profile));
+    ASSIGN_OR_RETURN(o.rates,
+                     synth::CorruptionRates::FromJson(text, a.error_profile));
+  }
   o.cancel = ctx.interrupted;
   ProgressBar bar("generating", 0);
   o.progress = [&](uint64_t done) { bar.Update(done, 0); };
@@ -97,6 +104,11 @@ void RegisterSynth(CLI::App& app, Context* ctx) {
       ->capture_default_str();
   cmd->add_option("--region", a->region, "Region (avon-and-somerset)")
       ->capture_default_str();
+  cmd->add_option(
+         "--error-profile", a->error_profile,
+         "JSON object of per-error rates, e.g. {\"typo\": 0.1, \"moved\": 0.3} "
+         "(see docs/synth.md); --error-rate then scales them")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--format", a->format, "Summary format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();

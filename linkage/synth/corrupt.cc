@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "linkage/encoding/json.h"
+#include "util/status_macros.h"
 
 namespace cohortlink::synth {
 namespace {
@@ -29,6 +32,43 @@ CorruptionRates CorruptionRates::Scaled(double f) const {
                     &r.missing_given, &r.missing_surname, &r.missing_dob,
                     &r.missing_postcode, &r.moved, &r.duplicate}) {
     *p = std::clamp(*p * f, 0.0, 1.0);
+  }
+  return r;
+}
+
+absl::StatusOr<CorruptionRates> CorruptionRates::FromJson(
+    absl::string_view json, absl::string_view source) {
+  ASSIGN_OR_RETURN(google::protobuf::Value doc,
+                   encoding::ParseJson(json, source));
+  ASSIGN_OR_RETURN(encoding::JsonObject obj, encoding::JsonObject::Of(doc, ""));
+  CorruptionRates r;
+  const std::pair<const char*, double*> fields[] = {
+      {"typo", &r.typo},
+      {"ocr", &r.ocr},
+      {"nickname", &r.nickname},
+      {"variant", &r.variant},
+      {"name_swap", &r.name_swap},
+      {"marriage", &r.marriage},
+      {"dob_day_month", &r.dob_day_month},
+      {"dob_year", &r.dob_year},
+      {"dob_day", &r.dob_day},
+      {"missing_given", &r.missing_given},
+      {"missing_surname", &r.missing_surname},
+      {"missing_dob", &r.missing_dob},
+      {"missing_postcode", &r.missing_postcode},
+      {"moved", &r.moved},
+      {"duplicate", &r.duplicate}};
+  std::vector<absl::string_view> names;
+  for (const auto& [name, unused] : fields) names.push_back(name);
+  if (auto s = obj.AllowOnly(names); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", s.message()));
+  }
+  for (const auto& [name, dest] : fields) {
+    ASSIGN_OR_RETURN(*dest, obj.GetNumber(name, *dest));
+    if (*dest < 0 || *dest > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": ", name, ": a rate must be between 0 and 1"));
+    }
   }
   return r;
 }

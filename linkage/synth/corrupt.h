@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "linkage/encoding/dates.h"
 #include "linkage/synth/names.h"
 #include "linkage/synth/region.h"
@@ -31,6 +33,13 @@ struct CorruptionRates {
   double duplicate = 0.03;  // a second record for the person in one agency
 
   CorruptionRates Scaled(double factor) const;
+
+  // Reads rates from a JSON object whose keys are the field names above
+  // (e.g. {"typo": 0.1, "moved": 0.3}); unnamed rates keep their
+  // defaults. INVALID_ARGUMENT names an unknown key or a value outside
+  // [0, 1].
+  static absl::StatusOr<CorruptionRates> FromJson(absl::string_view json,
+                                                  absl::string_view source);
 };
 
 // One agency's view of a person's identifiers.

@@ -63,7 +63,17 @@ class Life {
       Add(kHealth, "drug_treatment_start", RandomDay(Start(), End()));
     }
     if (Chance(0.08)) Accommodation(RandomDay(Start(), End()), "other", 0.7);
-    if (p_->events.empty()) Arrest(RandomDay(Start(), End()), 0);
+    if (p_->events.empty()) {
+      // Everyone generated is known to some agency: a first contact once
+      // they are old enough to have one.
+      Date tenth = p_->identity.dob;
+      tenth.year += 10;
+      if (tenth.month == 2 && tenth.day == 29) tenth.day = 28;
+      int64_t from = std::max(Start(), DaysFromCivil(tenth));
+      if (from <= End()) Arrest(RandomDay(from, End()), 0);
+      if (p_->events.empty())
+        Add(kHealth, "gp_registration", RandomDay(Start(), End()));
+    }
     std::sort(p_->events.begin(), p_->events.end(),
               [](const Event& a, const Event& b) {
                 return DaysFromCivil(a.date) < DaysFromCivil(b.date);
@@ -367,7 +377,7 @@ absl::StatusOr<SynthSummary> GenerateRegion(const SynthOptions& o) {
         absl::StrCat("cannot create ", o.out_dir, ": ", ec.message()));
   }
   NameTables names;
-  CorruptionRates rates = CorruptionRates().Scaled(o.error_rate);
+  CorruptionRates rates = o.rates.Scaled(o.error_rate);
   std::vector<std::unique_ptr<CsvOut>> out;
   SynthSummary summary;
   for (int a = 0; a < 5; ++a) {

@@ -67,6 +67,7 @@ Person GeneratePerson(uint64_t seed, uint64_t index, const Region& region,
 struct SynthOptions {
   uint64_t people = 1000;
   uint64_t seed = 1;
+  CorruptionRates rates;    // per-error rates (defaults: see corrupt.h)
   double error_rate = 1.0;  // multiplies every corruption rate
   std::string region = "avon-and-somerset";
   std::string out_dir;

@@ -190,6 +190,29 @@ TEST(CorruptTest, EachErrorAppearsAtItsRate) {
   EXPECT_LT(typo, 0.61);
 }
 
+TEST(CorruptTest, RatesFromJson) {
+  auto r = CorruptionRates::FromJson(R"({"typo": 0.25, "moved": 0})", "p.json");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(r->typo, 0.25);
+  EXPECT_DOUBLE_EQ(r->moved, 0.0);
+  EXPECT_DOUBLE_EQ(r->nickname, CorruptionRates().nickname);
+  EXPECT_NE(std::string(CorruptionRates::FromJson(R"({"typos": 0.1})", "p.json")
+                            .status()
+                            .message())
+                .find("typos: unknown field"),
+            std::string::npos);
+  EXPECT_NE(std::string(CorruptionRates::FromJson(R"({"typo": 1.5})", "p.json")
+                            .status()
+                            .message())
+                .find("between 0 and 1"),
+            std::string::npos);
+}
+
+TEST(SynthTest, EveryPersonAppearsInSomeExtract) {
+  for (const auto& p : Population(8, 3000))
+    EXPECT_FALSE(p.events.empty()) << p.index;
+}
+
 TEST(CorruptTest, EditsAreSingleEdits) {
   Rng rng(1);
   for (int i = 0; i < 200; ++i) {
