@@ -1,0 +1,56 @@
+#ifndef COHORTLINK_KEYS_PKI_H_
+#define COHORTLINK_KEYS_PKI_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace cohortlink::keys {
+
+// File names inside a CA directory and inside a `--tls DIR`.
+inline constexpr char kCaCertFile[] = "ca.pem";
+inline constexpr char kCaKeyFile[] = "ca-key.pem";
+inline constexpr char kCertFile[] = "cert.pem";
+inline constexpr char kKeyFile[] = "key.pem";
+
+struct CaOptions {
+  std::string common_name = "cohortlink CA";
+  int days = 3650;
+  absl::Time now = absl::Now();
+};
+
+// Creates a certificate authority in `dir`: an ECDSA P-256 key (written
+// 0600) and a self-signed CA certificate. Refuses (ALREADY_EXISTS) when
+// `dir` already holds a CA.
+absl::Status InitCa(const std::string& dir, const CaOptions& options = {});
+
+struct IssueOptions {
+  std::string spiffe_id;         // required; see keys/spiffe.h
+  std::vector<std::string> dns;  // extra DNS SANs (servers)
+  std::vector<std::string> ips;  // extra IP SANs (servers)
+  int days = 397;
+  absl::Time now = absl::Now();
+};
+
+// Issues a certificate for `options.spiffe_id` signed by the CA in
+// `ca_dir`, and writes `out_dir`/{ca.pem, cert.pem, key.pem} (key 0600):
+// the layout every `--tls DIR` flag reads. The certificate is usable for
+// both TLS client and server authentication. Refuses to overwrite.
+absl::Status IssueCertificate(const std::string& ca_dir,
+                              const IssueOptions& options,
+                              const std::string& out_dir);
+
+// The SPIFFE URI SAN of a PEM certificate (NOT_FOUND if it has none).
+absl::StatusOr<std::string> CertificateSpiffeId(const std::string& cert_pem);
+
+// Verifies `cert_pem` against the CA certificate `ca_pem` at `at`.
+absl::Status VerifyCertificate(const std::string& ca_pem,
+                               const std::string& cert_pem,
+                               absl::Time at = absl::Now());
+
+}  // namespace cohortlink::keys
+
+#endif  // COHORTLINK_KEYS_PKI_H_
