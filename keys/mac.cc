@@ -15,58 +15,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "keys/blake2b.h"
 #include "keys/openssl_error.h"
 
 namespace cohortlink::keys {
-
-struct MacContext {
-  EVP_MAC_CTX* ctx = nullptr;
-};
-
-void MacContextDeleter::operator()(MacContext* c) const {
-  if (c != nullptr) EVP_MAC_CTX_free(c->ctx);  // cleanses the key
-  delete c;
-}
-
-namespace {
-
-using MacCtxPtr = std::unique_ptr<MacContext, MacContextDeleter>;
-
-absl::StatusOr<MacCtxPtr> NewMacContext(const char* algorithm,
-                                        absl::string_view key,
-                                        const OSSL_PARAM* params) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, algorithm, nullptr);
-  if (mac == nullptr) return OpenSslError(absl::StrCat("fetch ", algorithm));
-  MacCtxPtr ctx(new MacContext{EVP_MAC_CTX_new(mac)});
-  EVP_MAC_free(mac);  // the context keeps its own reference
-  if (ctx->ctx == nullptr) return OpenSslError("EVP_MAC_CTX_new");
-  if (EVP_MAC_init(ctx->ctx, reinterpret_cast<const uint8_t*>(key.data()),
-                   key.size(), params) != 1) {
-    return OpenSslError(absl::StrCat(algorithm, " init"));
-  }
-  return ctx;
-}
-
-absl::StatusOr<MacCtxPtr> DupMacContext(const MacContext& c) {
-  MacCtxPtr ctx(new MacContext{EVP_MAC_CTX_dup(c.ctx)});
-  if (ctx->ctx == nullptr) return OpenSslError("EVP_MAC_CTX_dup");
-  return ctx;
-}
-
-// Re-initialises `ctx` with its existing key and computes one MAC.
-absl::Status RunMac(EVP_MAC_CTX* ctx, absl::string_view data, uint8_t* out,
-                    size_t out_size) {
-  size_t out_len = 0;
-  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(ctx, reinterpret_cast<const uint8_t*>(data.data()),
-                     data.size()) != 1 ||
-      EVP_MAC_final(ctx, out, &out_len, out_size) != 1) {
-    return OpenSslError("MAC computation");
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 size_t DigestSize(HashAlgorithm hash) {
   switch (hash) {
@@ -202,7 +154,13 @@ absl::StatusOr<std::unique_ptr<Hmac>> Hmac::Clone() const {
   return std::unique_ptr<Hmac>(new Hmac(state_->Copy(), digest_size_));
 }
 
-Blake2bMac::Blake2bMac(MacCtxPtr ctx) : ctx_(std::move(ctx)) {}
+struct Blake2bMac::State {
+  Blake2bKeyedState keyed;
+};
+
+Blake2bMac::Blake2bMac(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+Blake2bMac::~Blake2bMac() = default;
 
 absl::StatusOr<std::unique_ptr<Blake2bMac>> Blake2bMac::Create(
     absl::string_view key, absl::string_view salt) {
@@ -212,28 +170,18 @@ absl::StatusOr<std::unique_ptr<Blake2bMac>> Blake2bMac::Create(
   if (key.empty() || key.size() > 64) {
     return absl::InvalidArgumentError("BLAKE2b key must be 1..64 bytes");
   }
-  size_t size = kDigestSize;
-  OSSL_PARAM params[3];
-  int i = 0;
-  params[i++] = OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size);
-  if (!salt.empty()) {
-    params[i++] = OSSL_PARAM_construct_octet_string(
-        OSSL_MAC_PARAM_SALT, const_cast<char*>(salt.data()), salt.size());
-  }
-  params[i] = OSSL_PARAM_construct_end();
-  auto ctx = NewMacContext("BLAKE2BMAC", key, params);
-  if (!ctx.ok()) return ctx.status();
-  return std::unique_ptr<Blake2bMac>(new Blake2bMac(*std::move(ctx)));
+  return std::unique_ptr<Blake2bMac>(new Blake2bMac(
+      std::make_unique<State>(State{Blake2bKeyedState(key, salt)})));
 }
 
 absl::Status Blake2bMac::Compute(absl::string_view data, uint8_t* out) {
-  return RunMac(ctx_->ctx, data, out, kDigestSize);
+  state_->keyed.Mac(data, out);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Blake2bMac>> Blake2bMac::Clone() const {
-  auto ctx = DupMacContext(*ctx_);
-  if (!ctx.ok()) return ctx.status();
-  return std::unique_ptr<Blake2bMac>(new Blake2bMac(*std::move(ctx)));
+  return std::unique_ptr<Blake2bMac>(
+      new Blake2bMac(std::make_unique<State>(*state_)));
 }
 
 struct Sha256::State {

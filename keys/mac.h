@@ -17,12 +17,6 @@ enum class HashAlgorithm { kSha1, kMd5, kSha256, kSha512 };
 size_t DigestSize(HashAlgorithm hash);
 const char* HashName(HashAlgorithm hash);
 
-// Opaque OpenSSL MAC context (defined in mac.cc).
-struct MacContext;
-struct MacContextDeleter {
-  void operator()(MacContext* ctx) const;
-};
-
 // A keyed HMAC (RFC 2104) that can be applied to many messages.
 //
 // Thread safety: an instance holds one OpenSSL context and must be used by
@@ -50,14 +44,15 @@ class Hmac {
   size_t digest_size_;
 };
 
-// Keyed BLAKE2b-512 (RFC 7693) with an optional salt of up to 16 bytes
-// (shorter salts are zero-padded, as in the BLAKE2 reference and hashlib).
-// Thread safety as for Hmac.
+// Keyed BLAKE2b-512 (RFC 7693; keys/blake2b.h) with an optional salt of up to
+// 16 bytes (shorter salts are zero-padded, as in the BLAKE2 reference and
+// hashlib). Thread safety as for Hmac.
 class Blake2bMac {
  public:
   static constexpr size_t kDigestSize = 64;
   static absl::StatusOr<std::unique_ptr<Blake2bMac>> Create(
       absl::string_view key, absl::string_view salt);
+  ~Blake2bMac();
   Blake2bMac(const Blake2bMac&) = delete;
   Blake2bMac& operator=(const Blake2bMac&) = delete;
 
@@ -65,9 +60,11 @@ class Blake2bMac {
   [[nodiscard]] absl::Status Compute(absl::string_view data, uint8_t* out);
   absl::StatusOr<std::unique_ptr<Blake2bMac>> Clone() const;
 
+  struct State;  // keyed state (keys/blake2b.h)
+
  private:
-  explicit Blake2bMac(std::unique_ptr<MacContext, MacContextDeleter> ctx);
-  std::unique_ptr<MacContext, MacContextDeleter> ctx_;
+  explicit Blake2bMac(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 // Incremental SHA-256.

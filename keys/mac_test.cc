@@ -1,6 +1,7 @@
 #include "keys/mac.h"
 
 #include "gtest/gtest.h"
+#include "keys/blake2b.h"
 #include "keys/key_check.h"
 #include "util/text.h"
 
@@ -70,6 +71,30 @@ TEST(Blake2bMacTest, SaltIsZeroPadded) {
   EXPECT_EQ(Hex(absl::string_view(reinterpret_cast<char*>(out), 64)),
             "fa5fc56a67ac656b3c1fe58603ad067ffebf352d04c647a5f50afb4ede123370"
             "20945e3b90273aa4546e888ae78d2367bf4302c85cc9ce5325bb52e533019725");
+}
+
+// RFC 7693 appendix A: BLAKE2b-512("abc").
+TEST(Blake2bTest, Rfc7693AppendixA) {
+  uint8_t out[64];
+  Blake2bKeyedState::Hash("abc", out);
+  EXPECT_EQ(Hex(absl::string_view(reinterpret_cast<char*>(out), 64)),
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1"
+            "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923");
+}
+
+// Messages longer than one block, against Python's hashlib.
+TEST(Blake2bTest, MultiBlockKeyedMessages) {
+  auto mac = Blake2bMac::Create(std::string(64, 'k'), "");
+  ASSERT_TRUE(mac.ok());
+  uint8_t out[64];
+  ASSERT_TRUE((*mac)->Compute(std::string(128, 'x'), out).ok());
+  EXPECT_EQ(
+      Hex(absl::string_view(reinterpret_cast<char*>(out), 64)).substr(0, 32),
+      "84e97532de6cbfeba8691e920ad5fb32");
+  ASSERT_TRUE((*mac)->Compute(std::string(300, 'y'), out).ok());
+  EXPECT_EQ(
+      Hex(absl::string_view(reinterpret_cast<char*>(out), 64)).substr(0, 32),
+      "55c38bb1b4b4547d655f84f8223f2898");
 }
 
 TEST(Sha256Test, Fips180Vector) {
