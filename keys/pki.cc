@@ -222,6 +222,31 @@ absl::Status IssueCertificate(const std::string& ca_dir, const IssueOptions& o,
   return WriteFile(absl::StrCat(out_dir, "/", kCaCertFile), ca_pem, 0644);
 }
 
+TlsFiles::~TlsFiles() { OPENSSL_cleanse(key_pem.data(), key_pem.size()); }
+
+absl::StatusOr<TlsFiles> LoadTlsDir(const std::string& dir) {
+  std::string key_path = absl::StrCat(dir, "/", kKeyFile);
+  struct stat st;
+  if (::stat(key_path.c_str(), &st) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat(key_path,
+                     ": not found (a --tls directory holds "
+                     "ca.pem, cert.pem and key.pem)"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        key_path, " is readable by group or others; run: chmod 600 ",
+        key_path));
+  }
+  TlsFiles f;
+  ASSIGN_OR_RETURN(f.ca_pem,
+                   util::ReadFile(absl::StrCat(dir, "/", kCaCertFile)));
+  ASSIGN_OR_RETURN(f.cert_pem,
+                   util::ReadFile(absl::StrCat(dir, "/", kCertFile)));
+  ASSIGN_OR_RETURN(f.key_pem, util::ReadFile(key_path));
+  return f;
+}
+
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& cert_pem) {
   ASSIGN_OR_RETURN(Cert cert, ParseCert(cert_pem, "certificate"));
   std::unique_ptr<GENERAL_NAMES, Free> names(static_cast<GENERAL_NAMES*>(

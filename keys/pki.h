@@ -43,6 +43,16 @@ absl::Status IssueCertificate(const std::string& ca_dir,
                               const IssueOptions& options,
                               const std::string& out_dir);
 
+// The three PEM files of a `--tls DIR`.
+struct TlsFiles {
+  std::string ca_pem, cert_pem, key_pem;
+  ~TlsFiles();
+};
+
+// Reads DIR/{ca.pem, cert.pem, key.pem}. Refuses (PERMISSION_DENIED) a
+// key.pem that group or others can read, naming the file and the fix.
+absl::StatusOr<TlsFiles> LoadTlsDir(const std::string& dir);
+
 // The SPIFFE URI SAN of a PEM certificate (NOT_FOUND if it has none).
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& cert_pem);
 
