@@ -47,7 +47,7 @@ constexpr char kSep = '\x1f';  // ASCII unit separator between parts
 // trimmed raw value.
 const absl::flat_hash_set<std::string>& DefaultMissing() {
   static const auto* s = new absl::flat_hash_set<std::string>{
-      "", "null", "n/a", "na", "unknown", "not known", "nk", "-", ".", "?"};
+      "", "null", "n/a", "unknown", "not known", "nk", "-", ".", "?"};
   return *s;
 }
 
