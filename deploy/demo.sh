@@ -40,29 +40,20 @@ for agency in $AGENCIES; do
 done
 
 say "5. What leaves the agencies holds no names, dates of birth, postcodes or ids"
-# 300 identifying values taken from the police extract (surnames, dates of
-# birth as written, postcodes and local ids), searched for in every encoded
-# extract.
-python3 - "$DEMO" $AGENCIES <<'PY'
-import csv, sys
-demo, agencies = sys.argv[1], sys.argv[2:]
-values = set()
-with open(f"{demo}/region/police.csv") as f:
-    for row in csv.DictReader(f):
-        for col in ("surname", "date_of_birth", "postcode", "record_id"):
-            v = row[col]
-            if len(v) >= 6:
-                values.add(v)
-        if len(values) >= 300:
-            break
-blobs = {a: open(f"{demo}/{a}/extract.clx", "rb").read() for a in agencies}
-leaks = [(v, a) for v in values for a, b in blobs.items() if v.encode() in b]
-for v, a in leaks[:10]:
-    print(f"LEAK: {v!r} found in {a}/extract.clx")
-print(f"searched {len(blobs)} extracts for {len(values)} identifying values: "
-      f"{'none present' if not leaks else str(len(leaks)) + ' found'}")
-sys.exit(1 if leaks else 0)
-PY
+# The identifying values of the first 100 police rows (record ids,
+# surnames, dates of birth as written, postcodes), searched for in every
+# encoded extract. (synth writes no quoted fields, so awk can split them.)
+awk -F, 'NR > 1 && NR <= 101 { for (c = 1; c <= 6; c++) if (c != 2 && c != 5 && length($c) >= 5) print $c }' \
+  "$DEMO/region/police.csv" | sort -u > "$DEMO/shared/probe-values.txt"
+probes=$(wc -l < "$DEMO/shared/probe-values.txt")
+leaks=0
+for agency in $AGENCIES; do
+  if grep -a -F -q -f "$DEMO/shared/probe-values.txt" "$DEMO/$agency/extract.clx"; then
+    echo "LEAK: an identifying value was found in $agency/extract.clx"; leaks=1
+  fi
+done
+[ "$leaks" -eq 0 ] || exit 1
+echo "searched 5 extracts for $probes identifying values: none present"
 
 say "6. A bad row is refused with its line and column, and nothing is written"
 printf 'record_id,given_name,surname,date_of_birth,sex,postcode,area,event_type,event_date\nX1,Ann,Lee,1990-01-01,F,BS1 1AA,bristol,arrest,31/31/2025\n' \
@@ -80,13 +71,13 @@ if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
   "$CL" encode --schema "$DATASETS/ncvr/novt_schema.json" --secret "$DEMO/shared/ncvr.secret" \
     --input "$DATASETS/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv" \
     --output "$DEMO/shared/ncvr-clks.json" --format clkhash-json
-  if python3 - "$DEMO/shared/ncvr-clks.json" "$DATASETS/anonlink-client/novt_clk_0.json" <<'PY' 2>/dev/null
-import json, sys
-a = json.load(open(sys.argv[1]))["clks"]; b = json.load(open(sys.argv[2]))["clks"]
-print(f"{sum(x == y for x, y in zip(a, b))} of {len(b)} CLKs identical to clkhash's")
-sys.exit(0 if a == b else 1)
-PY
-  then :; else echo "CLKs differ from clkhash's"; exit 1; fi
+  # Same CLKs in the same order, whatever the JSON whitespace.
+  if cmp -s <(tr -d ' \n' < "$DEMO/shared/ncvr-clks.json") \
+            <(tr -d ' \n' < "$DATASETS/anonlink-client/novt_clk_0.json"); then
+    echo "5000 of 5000 CLKs identical to clkhash's (anonlink-client/novt_clk_0.json)"
+  else
+    echo "CLKs differ from clkhash's"; exit 1
+  fi
 fi
 
 say "Done. Files are under $DEMO/."
