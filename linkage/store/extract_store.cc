@@ -1,0 +1,489 @@
+#include "linkage/store/extract_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "keys/secret.h"
+#include "linkage/encoding/dates.h"
+#include "util/status_macros.h"
+#include "util/text.h"
+
+namespace cohortlink::store {
+
+using cohortlink::v1::EncodedRecord;
+using cohortlink::v1::ExtractStatus;
+using cohortlink::v1::UploadHeader;
+using cohortlink::v1::UploadReceipt;
+
+namespace {
+
+constexpr char kSep = '\x1f';
+constexpr char kMetaFingerprint[] = "linkage/schema_fingerprint";
+constexpr char kMetaKcv[] = "linkage/key_check_value";
+constexpr char kMetaNextExtractId[] = "extracts/next_id";
+constexpr char kMetaNextUploadId[] = "uploads/next_id";
+constexpr char kIdPrefix[] = "extract-id/";  // meta: agency␟name -> id
+
+std::string ExtractKey(const std::string& agency, const std::string& name) {
+  return absl::StrCat(agency, std::string(1, kSep), name);
+}
+
+std::string RecordKey(uint64_t id, uint64_t version, uint64_t index) {
+  std::string k;
+  AppendBigEndian64(id, &k);
+  AppendBigEndian64(version, &k);
+  AppendBigEndian64(index, &k);
+  return k;
+}
+
+std::string VersionPrefix(uint64_t id, uint64_t version) {
+  std::string k;
+  AppendBigEndian64(id, &k);
+  AppendBigEndian64(version, &k);
+  return k;
+}
+
+absl::Status RecordError(uint64_t index, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("record ", index, ": ", what));
+}
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ExtractStore>> ExtractStore::Create(
+    Store* store, ExtractStoreOptions options) {
+  auto s = std::unique_ptr<ExtractStore>(
+      new ExtractStore(store, std::move(options)));
+  RETURN_IF_ERROR(s->Recover());
+  return s;
+}
+
+absl::Status ExtractStore::Recover() {
+  // Every record range outside an extract's current version is debris of an
+  // upload that never committed (or of a replaced version).
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+      rocksdb::ReadOptions(), store_->cf(Family::kMeta)));
+  rocksdb::WriteBatch cleanup;
+  for (it->Seek(kIdPrefix); it->Valid() && it->key().starts_with(kIdPrefix);
+       it->Next()) {
+    uint64_t id = ReadBigEndian64(
+        absl::string_view(it->value().data(), it->value().size()));
+    std::string ek(it->key().data() + sizeof(kIdPrefix) - 1,
+                   it->key().size() - (sizeof(kIdPrefix) - 1));
+    std::string value;
+    uint64_t current = 0;
+    rocksdb::Status s = store_->db()->Get(
+        rocksdb::ReadOptions(), store_->cf(Family::kExtracts), ek, &value);
+    if (s.ok()) {
+      ExtractStatus st;
+      if (!st.ParseFromString(value))
+        return absl::DataLossError("corrupt extract status");
+      current = st.upload_id();
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "read extract status");
+    }
+    std::string lo = VersionPrefix(id, 0), hi = VersionPrefix(id, current);
+    if (current > 0) cleanup.DeleteRange(store_->cf(Family::kRecords), lo, hi);
+    std::string after = VersionPrefix(id, current + 1),
+                end = VersionPrefix(id + 1, 0);
+    cleanup.DeleteRange(store_->cf(Family::kRecords), after, end);
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan extract ids"));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(store_->db()->Write(wo, &cleanup), "recovery cleanup");
+}
+
+absl::StatusOr<uint64_t> ExtractStore::NextCounter(const char* key) {
+  // REQUIRES: mu_ held.
+  std::string value;
+  uint64_t next = 1;
+  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(),
+                                        store_->cf(Family::kMeta), key, &value);
+  if (s.ok()) {
+    next = ReadBigEndian64(value);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read counter");
+  }
+  std::string next_value;
+  AppendBigEndian64(next + 1, &next_value);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RETURN_IF_ERROR(FromRocks(
+      store_->db()->Put(wo, store_->cf(Family::kMeta), key, next_value),
+      "advance counter"));
+  return next;
+}
+
+absl::StatusOr<uint64_t> ExtractStore::ExtractId(const std::string& agency,
+                                                 const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  std::string key = absl::StrCat(kIdPrefix, ExtractKey(agency, name));
+  std::string value;
+  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(),
+                                        store_->cf(Family::kMeta), key, &value);
+  if (s.ok()) return ReadBigEndian64(value);
+  if (!s.IsNotFound()) return FromRocks(s, "read extract id");
+  ASSIGN_OR_RETURN(uint64_t id, NextCounter(kMetaNextExtractId));
+  std::string idv;
+  AppendBigEndian64(id, &idv);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RETURN_IF_ERROR(
+      FromRocks(store_->db()->Put(wo, store_->cf(Family::kMeta), key, idv),
+                "store extract id"));
+  return id;
+}
+
+absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
+    const std::string& agency, const std::string& uploader,
+    const UploadHeader& header) {
+  const std::string& name = header.extract_name();
+  if (name.empty() || name.size() > 128 ||
+      name.find(kSep) != std::string::npos) {
+    return absl::InvalidArgumentError("extract name must be 1-128 characters");
+  }
+  const auto& layout = header.extract().layout();
+  if (layout.total_bits() == 0 || layout.total_bits() % 64 != 0 ||
+      layout.segments().empty()) {
+    return absl::InvalidArgumentError(
+        "header: the filter layout must be a non-empty multiple of 64 bits");
+  }
+  if (header.record_count() > options_.max_records) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("header: ", header.record_count(),
+                     " records exceed the limit of ", options_.max_records));
+  }
+  if (header.content_digest().size() != 32) {
+    return absl::InvalidArgumentError(
+        "header: content_digest must be a SHA-256 (32 bytes)");
+  }
+  // The first upload fixes the linkage's schema and secret.
+  std::string fp, kcv;
+  rocksdb::Status s = store_->db()->Get(
+      rocksdb::ReadOptions(), store_->cf(Family::kMeta), kMetaFingerprint, &fp);
+  if (s.ok()) {
+    (void)store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
+                            kMetaKcv, &kcv);
+    if (fp != header.extract().schema_fingerprint()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "agency ", agency,
+          "'s extract was encoded with a different linkage schema "
+          "(fingerprint ",
+          util::HexEncode(header.extract().schema_fingerprint()).substr(0, 16),
+          ", the linkage uses ", util::HexEncode(fp).substr(0, 16),
+          "); re-encode it with the shared schema"));
+    }
+    if (!keys::ConstantTimeEquals(kcv, header.extract().key_check_value())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("agency ", agency,
+                       "'s extract was encoded with a different linkage secret "
+                       "(key check value differs); re-encode it with the "
+                       "secret the agencies share"));
+    }
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read linkage settings");
+  }
+  ASSIGN_OR_RETURN(uint64_t id, ExtractId(agency, name));
+  uint64_t upload_id;
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(upload_id, NextCounter(kMetaNextUploadId));
+  }
+  return std::unique_ptr<UploadSession>(
+      new UploadSession(this, agency, uploader, header, id, upload_id));
+}
+
+absl::StatusOr<ExtractStatus> ExtractStore::Get(const std::string& agency,
+                                                const std::string& name) {
+  std::string value;
+  rocksdb::Status s =
+      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kExtracts),
+                        ExtractKey(agency, name), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(
+        absl::StrCat("no extract '", name, "' for agency ", agency));
+  }
+  RETURN_IF_ERROR(FromRocks(s, "read extract"));
+  ExtractStatus st;
+  if (!st.ParseFromString(value))
+    return absl::DataLossError("corrupt extract status");
+  return st;
+}
+
+absl::StatusOr<std::vector<ExtractStatus>> ExtractStore::List(
+    const std::string& agency) {
+  std::vector<ExtractStatus> out;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+      rocksdb::ReadOptions(), store_->cf(Family::kExtracts)));
+  std::string prefix =
+      agency.empty() ? "" : absl::StrCat(agency, std::string(1, kSep));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    ExtractStatus st;
+    if (!st.ParseFromString(it->value().ToString())) {
+      return absl::DataLossError("corrupt extract status");
+    }
+    out.push_back(std::move(st));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list extracts"));
+  return out;
+}
+
+absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
+    const std::string& agency, const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(ExtractStatus st, Get(agency, name));
+  std::string idv;
+  RETURN_IF_ERROR(FromRocks(
+      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
+                        absl::StrCat(kIdPrefix, ExtractKey(agency, name)),
+                        &idv),
+      "read extract id"));
+  uint64_t id = ReadBigEndian64(idv);
+  rocksdb::WriteBatch b;
+  b.Delete(store_->cf(Family::kExtracts), ExtractKey(agency, name));
+  b.DeleteRange(store_->cf(Family::kRecords), VersionPrefix(id, 0),
+                VersionPrefix(id + 1, 0));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(wo, &b), "withdraw extract"));
+  cohortlink::v1::DeleteExtractResponse r;
+  r.set_extract_name(name);
+  r.set_records_removed(st.records());
+  return r;
+}
+
+absl::Status ExtractStore::ForEachRecord(
+    const std::string& agency, const std::string& name,
+    const std::function<void(const EncodedRecord&)>& fn) {
+  ASSIGN_OR_RETURN(ExtractStatus st, Get(agency, name));
+  std::string idv;
+  RETURN_IF_ERROR(FromRocks(
+      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
+                        absl::StrCat(kIdPrefix, ExtractKey(agency, name)),
+                        &idv),
+      "read extract id"));
+  std::string prefix = VersionPrefix(ReadBigEndian64(idv), st.upload_id());
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+      rocksdb::ReadOptions(), store_->cf(Family::kRecords)));
+  EncodedRecord rec;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    if (!rec.ParseFromString(it->value().ToString())) {
+      return absl::DataLossError("corrupt stored record");
+    }
+    fn(rec);
+  }
+  return FromRocks(it->status(), "read records");
+}
+
+UploadSession::UploadSession(ExtractStore* store, std::string agency,
+                             std::string uploader, UploadHeader header,
+                             uint64_t extract_id, uint64_t upload_id)
+    : store_(store),
+      agency_(std::move(agency)),
+      uploader_(std::move(uploader)),
+      header_(std::move(header)),
+      extract_id_(extract_id),
+      upload_id_(upload_id) {}
+
+UploadSession::~UploadSession() {
+  if (!done_) Discard();
+}
+
+void UploadSession::Discard() {
+  done_ = true;
+  rocksdb::WriteBatch b;
+  b.DeleteRange(store_->store_->cf(Family::kRecords),
+                VersionPrefix(extract_id_, upload_id_),
+                VersionPrefix(extract_id_, upload_id_ + 1));
+  (void)store_->store_->db()->Write(rocksdb::WriteOptions(), &b);
+}
+
+absl::Status UploadSession::AddRecord(absl::string_view bytes) {
+  const uint64_t index = count_;
+  if (index >= header_.record_count()) {
+    return RecordError(index, absl::StrCat("more records than the header's ",
+                                           header_.record_count()));
+  }
+  EncodedRecord rec;
+  if (!rec.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return RecordError(index, "not a valid EncodedRecord");
+  }
+  const auto& layout = header_.extract().layout();
+  if (rec.filters().size() * 8 != layout.total_bits()) {
+    return RecordError(
+        index, absl::StrCat("filters: ", rec.filters().size() * 8,
+                            " bits; the layout says ", layout.total_bits()));
+  }
+  if (layout.segments_size() < 32 &&
+      (rec.missing_mask() >> layout.segments_size()) != 0) {
+    return RecordError(index,
+                       "missing_mask: names segments the layout does not have");
+  }
+  const std::string& key = rec.record_key();
+  if (key.empty() || key.size() > 64) {
+    return RecordError(index, "record_key: must be 1-64 characters");
+  }
+  bool fresh;
+  auto hex = key.size() == 32
+                 ? util::HexDecode(key)
+                 : absl::StatusOr<std::string>(absl::NotFoundError(""));
+  if (hex.ok()) {
+    fresh = seen_hex_keys_
+                .insert(absl::MakeUint128(util::DecodeFixed64(hex->data()),
+                                          util::DecodeFixed64(hex->data() + 8)))
+                .second;
+  } else {
+    fresh = seen_other_keys_.insert(key).second;
+  }
+  if (!fresh)
+    return RecordError(index, "record_key: duplicate within the extract");
+  if (!rec.event_date().empty()) {
+    auto d = encoding::ParseDate(rec.event_date(), "%Y-%m-%d");
+    if (!d.ok() || rec.event_date().size() != 10) {
+      return RecordError(index,
+                         "event_date: not an ISO 8601 date (YYYY-MM-DD)");
+    }
+  }
+  batch_.Put(store_->store_->cf(Family::kRecords),
+             RecordKey(extract_id_, upload_id_, index),
+             rocksdb::Slice(bytes.data(), bytes.size()));
+  ++count_;
+  if (batch_.GetDataSize() > (8 << 20)) {
+    RETURN_IF_ERROR(
+        FromRocks(store_->store_->db()->Write(rocksdb::WriteOptions(), &batch_),
+                  "stage records"));
+    batch_.Clear();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UploadSession::AddFramedRecords(absl::string_view framed) {
+  if (failed_ || done_)
+    return absl::FailedPreconditionError("upload already ended");
+  digest_.Update(framed);
+  pending_.append(framed.data(), framed.size());
+  absl::string_view data = pending_;
+  size_t consumed = 0;
+  while (true) {
+    uint32_t len = 0;
+    size_t p = 0;
+    bool complete = false;
+    for (int shift = 0; p < data.size() && shift <= 28; shift += 7) {
+      uint8_t c = static_cast<uint8_t>(data[p++]);
+      len |= static_cast<uint32_t>(c & 0x7F) << shift;
+      if ((c & 0x80) == 0) {
+        complete = true;
+        break;
+      }
+    }
+    if (!complete) {
+      if (data.size() >= 5) {
+        failed_ = true;
+        return RecordError(count_, "bad length prefix");
+      }
+      break;
+    }
+    if (len > (1u << 20)) {
+      failed_ = true;
+      return RecordError(count_, "longer than 1 MiB");
+    }
+    if (data.size() - p < len) break;
+    absl::Status s = AddRecord(data.substr(p, len));
+    if (!s.ok()) {
+      failed_ = true;
+      return s;
+    }
+    data.remove_prefix(p + len);
+    consumed += p + len;
+  }
+  pending_.erase(0, consumed);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UploadReceipt> UploadSession::Commit() {
+  if (failed_ || done_)
+    return absl::FailedPreconditionError("upload already ended");
+  if (!pending_.empty()) {
+    failed_ = true;
+    return RecordError(count_, "truncated at the end of the upload");
+  }
+  if (count_ != header_.record_count()) {
+    failed_ = true;
+    return absl::InvalidArgumentError(
+        absl::StrCat("the header announced ", header_.record_count(),
+                     " records; ", count_, " arrived"));
+  }
+  std::string digest = digest_.Finish();
+  if (!keys::ConstantTimeEquals(digest, header_.content_digest())) {
+    failed_ = true;
+    return absl::DataLossError(
+        "content digest mismatch: the records received differ from those the "
+        "client "
+        "encoded (corrupted in transit?)");
+  }
+  Store* st = store_->store_;
+  rocksdb::WriteOptions wo;
+  RETURN_IF_ERROR(FromRocks(st->db()->Write(wo, &batch_), "stage records"));
+  batch_.Clear();
+  // Staged records must be durable before they become visible.
+  RETURN_IF_ERROR(FromRocks(st->db()->SyncWAL(), "sync staged records"));
+
+  absl::MutexLock lock(&store_->mu_);
+  UploadReceipt receipt;
+  receipt.set_extract_name(header_.extract_name());
+  receipt.set_records(count_);
+  receipt.set_content_digest(digest);
+  auto current = store_->Get(agency_, header_.extract_name());
+  if (current.ok() &&
+      current->schema_fingerprint() == header_.extract().schema_fingerprint() &&
+      current->records() == count_ && current->content_digest() == digest) {
+    Discard();
+    receipt.set_version(current->version());
+    receipt.set_unchanged(true);
+    receipt.set_committed_at(current->uploaded_at());
+    return receipt;
+  }
+  // Concurrent uploads of one extract commit in turn; the last one wins.
+  uint64_t version = current.ok() ? current->version() + 1 : 1;
+  ExtractStatus status;
+  status.set_extract_name(header_.extract_name());
+  status.set_agency(agency_);
+  status.set_version(version);
+  status.set_records(count_);
+  status.set_uploaded_by(uploader_);
+  status.set_uploaded_at(Rfc3339(store_->options_.now()));
+  status.set_schema_fingerprint(header_.extract().schema_fingerprint());
+  status.set_content_digest(digest);
+  status.set_linkage_state(cohortlink::v1::PENDING);
+  status.set_upload_id(upload_id_);
+  rocksdb::WriteBatch b;
+  b.Put(st->cf(Family::kExtracts), ExtractKey(agency_, header_.extract_name()),
+        status.SerializeAsString());
+  std::string fp;
+  if (st->db()
+          ->Get(rocksdb::ReadOptions(), st->cf(Family::kMeta), kMetaFingerprint,
+                &fp)
+          .IsNotFound()) {
+    b.Put(st->cf(Family::kMeta), kMetaFingerprint,
+          header_.extract().schema_fingerprint());
+    b.Put(st->cf(Family::kMeta), kMetaKcv, header_.extract().key_check_value());
+  }
+  if (current.ok()) {  // the replaced version's records go in the same write
+    b.DeleteRange(st->cf(Family::kRecords),
+                  VersionPrefix(extract_id_, current->upload_id()),
+                  VersionPrefix(extract_id_, current->upload_id() + 1));
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  RETURN_IF_ERROR(FromRocks(st->db()->Write(sync, &b), "commit extract"));
+  done_ = true;
+  receipt.set_version(version);
+  receipt.set_committed_at(status.uploaded_at());
+  return receipt;
+}
+
+}  // namespace cohortlink::store

@@ -1,0 +1,118 @@
+#ifndef COHORTLINK_LINKAGE_STORE_EXTRACT_STORE_H_
+#define COHORTLINK_LINKAGE_STORE_EXTRACT_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cohortlink/v1/ingest.pb.h"
+#include "keys/mac.h"
+#include "linkage/store/store.h"
+
+namespace cohortlink::store {
+
+struct ExtractStoreOptions {
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  uint64_t max_records = 50'000'000;
+};
+
+class ExtractStore;
+
+// One upload in progress. Records are validated as they arrive and staged
+// under a new version of the extract, invisible until Commit(). Destroying
+// an uncommitted session removes what it staged. Not thread-safe.
+//
+// Durability: staged writes go to the WAL; Commit() syncs the WAL and then
+// writes the version switch with sync=true, so an acknowledged upload
+// survives a crash and an unacknowledged one is never half visible.
+class UploadSession {
+ public:
+  ~UploadSession();
+  UploadSession(const UploadSession&) = delete;
+  UploadSession& operator=(const UploadSession&) = delete;
+
+  // Adds a run of varint-length-prefixed EncodedRecords (the .clx records
+  // section, in any split). INVALID_ARGUMENT names the 0-based record index
+  // and field; the session is then unusable.
+  [[nodiscard]] absl::Status AddFramedRecords(absl::string_view framed);
+
+  // Checks the record count and content digest against the header, then
+  // makes this version current in one atomic, synced write. Uploading
+  // identical content to the current version changes nothing
+  // (receipt.unchanged).
+  absl::StatusOr<cohortlink::v1::UploadReceipt> Commit();
+
+ private:
+  friend class ExtractStore;
+  UploadSession(ExtractStore* store, std::string agency, std::string uploader,
+                cohortlink::v1::UploadHeader header, uint64_t extract_id,
+                uint64_t upload_id);
+  absl::Status AddRecord(absl::string_view bytes);
+  void Discard();
+
+  ExtractStore* store_;
+  std::string agency_, uploader_;
+  cohortlink::v1::UploadHeader header_;
+  uint64_t extract_id_, upload_id_;  // records staged under (extract, upload)
+  uint64_t count_ = 0;
+  keys::Sha256 digest_;
+  std::string pending_;  // a record split across AddFramedRecords calls
+  rocksdb::WriteBatch batch_;
+  absl::flat_hash_set<absl::uint128> seen_hex_keys_;
+  absl::flat_hash_set<std::string> seen_other_keys_;
+  bool failed_ = false, done_ = false;
+};
+
+// Extracts: upload (atomic, versioned), list, get, withdraw.
+// Thread-safe; uploads of different extracts proceed in parallel, two
+// uploads of one extract are serialised at commit.
+class ExtractStore {
+ public:
+  // Removes versions left behind by uploads that never committed (after a
+  // crash) and returns the store.
+  static absl::StatusOr<std::unique_ptr<ExtractStore>> Create(
+      Store* store, ExtractStoreOptions options = {});
+
+  // Starts an upload of `header.extract_name` for `agency` by `uploader`.
+  // FAILED_PRECONDITION when the schema fingerprint or key check value
+  // differs from the linkage's (fixed by the first upload), with what to do.
+  absl::StatusOr<std::unique_ptr<UploadSession>> BeginUpload(
+      const std::string& agency, const std::string& uploader,
+      const cohortlink::v1::UploadHeader& header);
+
+  absl::StatusOr<cohortlink::v1::ExtractStatus> Get(const std::string& agency,
+                                                    const std::string& name);
+  // All extracts, or one agency's when `agency` is non-empty.
+  absl::StatusOr<std::vector<cohortlink::v1::ExtractStatus>> List(
+      const std::string& agency);
+  // Withdraws an extract: its status and records go in one write.
+  absl::StatusOr<cohortlink::v1::DeleteExtractResponse> Delete(
+      const std::string& agency, const std::string& name);
+  // Reads every record of the current version of an extract, in order.
+  absl::Status ForEachRecord(
+      const std::string& agency, const std::string& name,
+      const std::function<void(const cohortlink::v1::EncodedRecord&)>& fn);
+
+ private:
+  friend class UploadSession;
+  ExtractStore(Store* store, ExtractStoreOptions options)
+      : store_(store), options_(std::move(options)) {}
+  absl::Status Recover();
+  absl::StatusOr<uint64_t> ExtractId(const std::string& agency,
+                                     const std::string& name);
+  absl::StatusOr<uint64_t> NextCounter(const char* key);
+
+  Store* store_;
+  ExtractStoreOptions options_;
+  absl::Mutex mu_;  // serialises commits, deletes and id allocation
+};
+
+}  // namespace cohortlink::store
+
+#endif  // COHORTLINK_LINKAGE_STORE_EXTRACT_STORE_H_

@@ -1,0 +1,227 @@
+#include "linkage/store/extract_store.h"
+
+#include "gtest/gtest.h"
+#include "keys/mac.h"
+#include "linkage/encoding/extract_file.h"
+#include "util/temp_dir.h"
+
+namespace cohortlink::store {
+namespace {
+
+using cohortlink::v1::EncodedRecord;
+using cohortlink::v1::UploadHeader;
+
+struct Upload {
+  UploadHeader header;
+  std::string framed;
+};
+
+// `n` records of a 128-bit layout; `salt` varies the content.
+Upload MakeUpload(const std::string& name, int n, const std::string& salt = "",
+                  const std::string& fingerprint = std::string(32, 'f'),
+                  const std::string& kcv = "kcv-1234") {
+  Upload u;
+  u.header.set_extract_name(name);
+  auto* h = u.header.mutable_extract();
+  h->set_schema_fingerprint(fingerprint);
+  h->set_key_check_value(kcv);
+  h->mutable_layout()->set_total_bits(128);
+  auto* seg = h->mutable_layout()->add_segments();
+  seg->set_name("surname");
+  seg->set_length_bits(128);
+  for (int i = 0; i < n; ++i) {
+    EncodedRecord r;
+    r.set_record_key("k" + std::to_string(i) + salt);
+    r.set_filters(std::string(16, static_cast<char>(i)));
+    r.set_event_type("arrest");
+    r.set_event_date("2025-01-0" + std::to_string(1 + i % 9));
+    encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
+  }
+  u.header.set_record_count(n);
+  u.header.set_content_digest(keys::Sha256::Digest(u.framed));
+  return u;
+}
+
+class ExtractStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    extracts_.reset();
+    store_.reset();
+    store_ = *Store::Open(tmp_.File("db"));
+    ExtractStoreOptions o;
+    o.now = [] { return absl::FromUnixSeconds(1'750'000'000); };
+    extracts_ = *ExtractStore::Create(store_.get(), o);
+  }
+  absl::StatusOr<cohortlink::v1::UploadReceipt> Send(
+      const Upload& u, const std::string& agency = "police",
+      size_t chunk = 37) {
+    auto s = extracts_->BeginUpload(
+        agency, "spiffe://t/agency/police/submitter", u.header);
+    if (!s.ok()) return s.status();
+    for (size_t p = 0; p < u.framed.size(); p += chunk) {
+      auto st =
+          (*s)->AddFramedRecords(absl::string_view(u.framed).substr(p, chunk));
+      if (!st.ok()) return st;
+    }
+    return (*s)->Commit();
+  }
+  int StoredRecords() {
+    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+        rocksdb::ReadOptions(), store_->cf(Family::kRecords)));
+    int n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
+  }
+  util::TempDir tmp_{"extract_store_test"};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ExtractStore> extracts_;
+};
+
+TEST_F(ExtractStoreTest, CommitsAtomicallyAndReadsBackInOrder) {
+  auto r = Send(MakeUpload("arrests-2025", 100));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version(), 1u);
+  EXPECT_EQ(r->records(), 100u);
+  EXPECT_FALSE(r->unchanged());
+  auto st = extracts_->Get("police", "arrests-2025");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->uploaded_by(), "spiffe://t/agency/police/submitter");
+  EXPECT_EQ(st->uploaded_at(), "2025-06-15T15:06:40Z");
+  std::vector<std::string> keys;
+  ASSERT_TRUE(extracts_
+                  ->ForEachRecord("police", "arrests-2025",
+                                  [&](const EncodedRecord& rec) {
+                                    keys.push_back(rec.record_key());
+                                  })
+                  .ok());
+  ASSERT_EQ(keys.size(), 100u);
+  EXPECT_EQ(keys[0], "k0");
+  EXPECT_EQ(keys[99], "k99");
+}
+
+TEST_F(ExtractStoreTest, IdenticalReuploadIsANoOpAndReplacementSwapsVersions) {
+  ASSERT_TRUE(Send(MakeUpload("x", 50)).ok());
+  auto again = Send(MakeUpload("x", 50));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->unchanged());
+  EXPECT_EQ(again->version(), 1u);
+  EXPECT_EQ(StoredRecords(), 50);
+  auto replaced = Send(MakeUpload("x", 30, "-v2"));
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ(replaced->version(), 2u);
+  EXPECT_EQ(StoredRecords(), 30);  // the old version went in the same write
+}
+
+TEST_F(ExtractStoreTest, BadRecordNamesItsIndexAndLeavesNothing) {
+  Upload u = MakeUpload("bad", 10);
+  // Record 7 gets a wrong filter length.
+  u.framed.clear();
+  for (int i = 0; i < 10; ++i) {
+    EncodedRecord r;
+    r.set_record_key("k" + std::to_string(i));
+    r.set_filters(std::string(i == 7 ? 8 : 16, 'x'));
+    encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
+  }
+  u.header.set_content_digest(keys::Sha256::Digest(u.framed));
+  auto r = Send(u);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "record 7: filters: 64 bits; the layout says 128");
+  EXPECT_EQ(extracts_->Get("police", "bad").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(StoredRecords(), 0);
+}
+
+TEST_F(ExtractStoreTest, DuplicateKeysDatesAndCountsAreChecked) {
+  Upload dup = MakeUpload("dup", 3);
+  dup.framed.clear();
+  for (int i = 0; i < 3; ++i) {
+    EncodedRecord r;
+    r.set_record_key(i == 2 ? "k0" : "k" + std::to_string(i));
+    r.set_filters(std::string(16, 'x'));
+    encoding::AppendLengthDelimited(r.SerializeAsString(), &dup.framed);
+  }
+  dup.header.set_content_digest(keys::Sha256::Digest(dup.framed));
+  EXPECT_EQ(Send(dup).status().message(),
+            "record 2: record_key: duplicate within the extract");
+  Upload fewer = MakeUpload("fewer", 5);
+  fewer.header.set_record_count(6);
+  EXPECT_NE(
+      Send(fewer).status().message().find("announced 6 records; 5 arrived"),
+      std::string::npos);
+  EXPECT_EQ(StoredRecords(), 0);
+}
+
+TEST_F(ExtractStoreTest, DigestMismatchIsDataLossAndStoresNothing) {
+  Upload u = MakeUpload("tampered", 20);
+  u.header.set_content_digest(std::string(32, '\0'));
+  EXPECT_EQ(Send(u).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(StoredRecords(), 0);
+}
+
+TEST_F(ExtractStoreTest, FirstExtractFixesSchemaAndSecret) {
+  ASSERT_TRUE(Send(MakeUpload("a", 5)).ok());
+  auto other_secret =
+      Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-9999"), "prison");
+  EXPECT_EQ(other_secret.status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(other_secret.status().message().find(
+                "agency prison's extract was encoded with a "
+                "different linkage secret"),
+            std::string::npos)
+      << other_secret.status();
+  auto other_schema =
+      Send(MakeUpload("c", 5, "", std::string(32, 'e')), "health");
+  EXPECT_EQ(other_schema.status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(other_schema.status().message().find("different linkage schema"),
+            std::string::npos);
+}
+
+TEST_F(ExtractStoreTest, CommittedExtractsSurviveReopenAndDebrisIsCleaned) {
+  ASSERT_TRUE(Send(MakeUpload("kept", 40)).ok());
+  // Debris of an upload that never committed: records under another
+  // upload id of the same extract.
+  {
+    std::string idv;
+    ASSERT_TRUE(store_->db()
+                    ->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
+                          std::string("extract-id/police\x1f"
+                                      "kept"),
+                          &idv)
+                    .ok());
+    std::string k = idv;
+    AppendBigEndian64(999, &k);
+    AppendBigEndian64(0, &k);
+    ASSERT_TRUE(
+        store_->db()
+            ->Put(rocksdb::WriteOptions(), store_->cf(Family::kRecords), k, "x")
+            .ok());
+  }
+  EXPECT_EQ(StoredRecords(), 41);
+  Reopen();
+  EXPECT_EQ(StoredRecords(), 40);
+  auto st = extracts_->Get("police", "kept");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->records(), 40u);
+}
+
+TEST_F(ExtractStoreTest, DeleteWithdrawsStatusAndRecords) {
+  ASSERT_TRUE(Send(MakeUpload("gone", 12)).ok());
+  ASSERT_TRUE(Send(MakeUpload("stays", 3, "-s"), "prison").ok());
+  auto d = extracts_->Delete("police", "gone");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->records_removed(), 12u);
+  EXPECT_EQ(StoredRecords(), 3);
+  EXPECT_EQ(extracts_->Delete("police", "gone").status().code(),
+            absl::StatusCode::kNotFound);
+  auto list = extracts_->List("");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].agency(), "prison");
+  EXPECT_TRUE(extracts_->List("police")->empty());
+}
+
+}  // namespace
+}  // namespace cohortlink::store
