@@ -13,6 +13,7 @@ void RegisterEncode(CLI::App& app, Context* ctx);
 void RegisterSchema(CLI::App& app, Context* ctx);
 void RegisterSynth(CLI::App& app, Context* ctx);
 void RegisterEvaluate(CLI::App& app, Context* ctx);
+void RegisterIngest(CLI::App& app, Context* ctx);
 
 }  // namespace cohortlink::client
 

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   RegisterSchema(app, &ctx);
   RegisterSynth(app, &ctx);
   RegisterEvaluate(app, &ctx);
+  RegisterIngest(app, &ctx);
 
   try {
     app.parse(argc, argv);

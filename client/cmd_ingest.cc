@@ -1,0 +1,256 @@
+// cohortlink upload / status / delete: the agency data team's side of
+// ingest, over gRPC with mutual TLS.
+
+#include <sys/stat.h>
+
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/commands.h"
+#include "client/progress.h"
+#include "cohortlink/v1/ingest.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "keys/pki.h"
+#include "linkage/encoding/extract_file.h"
+#include "util/status_macros.h"
+#include "util/text.h"
+
+namespace cohortlink::client {
+namespace {
+
+struct ConnArgs {
+  std::string server, tls;
+  std::string format = "table";
+};
+
+absl::Status FromGrpc(const grpc::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string hint;
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      hint =
+          " (is the server running, and does it trust your certificate's CA?)";
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      hint = " (permission denied)";
+      break;
+    default:
+      break;
+  }
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(what, ": ", s.error_message(), hint));
+}
+
+absl::StatusOr<std::unique_ptr<cohortlink::v1::IngestService::Stub>> Connect(
+    const ConnArgs& a) {
+  ASSIGN_OR_RETURN(keys::TlsFiles files, keys::LoadTlsDir(a.tls));
+  grpc::SslCredentialsOptions o;
+  o.pem_root_certs = files.ca_pem;
+  o.pem_cert_chain = files.cert_pem;
+  o.pem_private_key = files.key_pem;
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(32 << 20);
+  auto channel =
+      grpc::CreateCustomChannel(a.server, grpc::SslCredentials(o), args);
+  return cohortlink::v1::IngestService::NewStub(channel);
+}
+
+void Deadline(grpc::ClientContext* ctx, int seconds) {
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(seconds));
+}
+
+struct UploadArgs : ConnArgs {
+  std::string extract, file;
+  int retries = 3;
+};
+
+absl::StatusOr<cohortlink::v1::UploadReceipt> UploadOnce(
+    cohortlink::v1::IngestService::Stub* stub, const UploadArgs& a,
+    ProgressBar* bar) {
+  ASSIGN_OR_RETURN(auto reader, encoding::ExtractReader::Open(a.file));
+  grpc::ClientContext ctx;
+  cohortlink::v1::UploadReceipt receipt;
+  auto writer = stub->Upload(&ctx, &receipt);
+  cohortlink::v1::UploadRequest req;
+  auto* h = req.mutable_header();
+  h->set_extract_name(a.extract);
+  *h->mutable_extract() = reader->header();
+  h->set_record_count(reader->record_count());
+  h->set_content_digest(reader->content_digest());
+  bool open = writer->Write(req);
+  std::string record, chunk;
+  uint64_t sent = 0;
+  while (open) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+    if (more) {
+      encoding::AppendLengthDelimited(record, &chunk);
+      ++sent;
+    }
+    if (chunk.size() >= (1 << 20) || (!more && !chunk.empty())) {
+      req.Clear();
+      req.mutable_batch()->set_framed_records(chunk);
+      open = writer->Write(req);
+      chunk.clear();
+      bar->Update(sent, reader->position());
+    }
+    if (!more) break;
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  RETURN_IF_ERROR(FromGrpc(s, absl::StrCat("upload of ", a.file)));
+  return receipt;
+}
+
+absl::Status RunUpload(const UploadArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  struct stat st;
+  ProgressBar bar("uploading",
+                  ::stat(a.file.c_str(), &st) == 0 ? st.st_size : 0);
+  absl::StatusOr<cohortlink::v1::UploadReceipt> r;
+  for (int attempt = 0;; ++attempt) {
+    r = UploadOnce(stub.get(), a, &bar);
+    // Only transport failures are retried; an upload is idempotent.
+    if (r.ok() || r.status().code() != absl::StatusCode::kUnavailable ||
+        attempt >= a.retries) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500 << attempt));
+  }
+  bar.Finish();
+  if (!r.ok()) return r.status();
+  if (a.format == "json") {
+    google::protobuf::Value v;
+    auto* f = v.mutable_struct_value()->mutable_fields();
+    (*f)["extract"] = JsonString(r->extract_name());
+    (*f)["version"] = JsonNumber(static_cast<double>(r->version()));
+    (*f)["records"] = JsonNumber(static_cast<double>(r->records()));
+    (*f)["content_digest"] = JsonString(util::HexEncode(r->content_digest()));
+    (*f)["unchanged"] = JsonBool(r->unchanged());
+    (*f)["committed_at"] = JsonString(r->committed_at());
+    PrintJson(v);
+    return absl::OkStatus();
+  }
+  PrintKeyValues(
+      {{"extract", r->extract_name()},
+       {"version",
+        absl::StrCat(r->version(),
+                     r->unchanged() ? " (unchanged: identical content)" : "")},
+       {"records", WithThousands(r->records())},
+       {"digest",
+        absl::StrCat("sha256:", util::HexEncode(r->content_digest()))},
+       {"committed", r->committed_at()}});
+  return absl::OkStatus();
+}
+
+struct StatusArgs : ConnArgs {
+  std::string extract;
+};
+
+absl::Status RunStatus(const StatusArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  std::vector<cohortlink::v1::ExtractStatus> list;
+  grpc::ClientContext ctx;
+  Deadline(&ctx, 30);
+  if (!a.extract.empty()) {
+    cohortlink::v1::GetExtractRequest req;
+    req.set_extract_name(a.extract);
+    cohortlink::v1::ExtractStatus st;
+    RETURN_IF_ERROR(FromGrpc(stub->GetExtract(&ctx, req, &st), "status"));
+    list.push_back(st);
+  } else {
+    cohortlink::v1::ListExtractsResponse resp;
+    RETURN_IF_ERROR(FromGrpc(stub->ListExtracts(&ctx, {}, &resp), "status"));
+    list.assign(resp.extracts().begin(), resp.extracts().end());
+  }
+  if (a.format == "json") {
+    google::protobuf::Value v;
+    auto* l = v.mutable_list_value();
+    for (const auto& e : list) {
+      google::protobuf::Value ev;
+      auto* f = ev.mutable_struct_value()->mutable_fields();
+      (*f)["agency"] = JsonString(e.agency());
+      (*f)["extract"] = JsonString(e.extract_name());
+      (*f)["version"] = JsonNumber(static_cast<double>(e.version()));
+      (*f)["records"] = JsonNumber(static_cast<double>(e.records()));
+      (*f)["uploaded_by"] = JsonString(e.uploaded_by());
+      (*f)["uploaded_at"] = JsonString(e.uploaded_at());
+      (*f)["schema_fingerprint"] =
+          JsonString(util::HexEncode(e.schema_fingerprint()));
+      (*f)["linkage_state"] =
+          JsonString(cohortlink::v1::LinkageState_Name(e.linkage_state()));
+      *l->add_values() = ev;
+    }
+    PrintJson(v);
+    return absl::OkStatus();
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : list) {
+    rows.push_back({e.agency(), e.extract_name(), absl::StrCat(e.version()),
+                    WithThousands(e.records()), e.uploaded_at(),
+                    e.uploaded_by(),
+                    cohortlink::v1::LinkageState_Name(e.linkage_state())});
+  }
+  PrintTable(
+      {"agency", "extract", "version", "records", "uploaded", "by", "linkage"},
+      rows);
+  return absl::OkStatus();
+}
+
+absl::Status RunDelete(const StatusArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  grpc::ClientContext ctx;
+  Deadline(&ctx, 60);
+  cohortlink::v1::DeleteExtractRequest req;
+  req.set_extract_name(a.extract);
+  cohortlink::v1::DeleteExtractResponse resp;
+  RETURN_IF_ERROR(FromGrpc(stub->DeleteExtract(&ctx, req, &resp), "delete"));
+  std::cout << "withdrew " << resp.extract_name() << " ("
+            << WithThousands(resp.records_removed()) << " records)\n";
+  return absl::OkStatus();
+}
+
+void AddConn(CLI::App* cmd, ConnArgs* a) {
+  cmd->add_option("--server", a->server, "HOST:PORT of cohortlink-server")
+      ->required();
+  cmd->add_option("--tls", a->tls, "Directory with ca.pem, cert.pem, key.pem")
+      ->required();
+  cmd->add_option("--format", a->format, "Output format")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void RegisterIngest(CLI::App& app, Context* ctx) {
+  auto up = std::make_shared<UploadArgs>();
+  CLI::App* upload = app.add_subcommand(
+      "upload",
+      "Upload an encoded extract (replaces an existing extract of that name)");
+  AddConn(upload, up.get());
+  upload->add_option("--extract", up->extract, "Extract name")->required();
+  upload->add_option("file", up->file, "Encoded extract (.clx)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  upload->add_option("--retries", up->retries, "Retries on transport failure")
+      ->capture_default_str();
+  upload->callback([ctx, up] { ctx->run = [up] { return RunUpload(*up); }; });
+
+  auto st = std::make_shared<StatusArgs>();
+  CLI::App* status =
+      app.add_subcommand("status", "Show your agency's extracts");
+  AddConn(status, st.get());
+  status->add_option("--extract", st->extract, "One extract");
+  status->callback([ctx, st] { ctx->run = [st] { return RunStatus(*st); }; });
+
+  auto del = std::make_shared<StatusArgs>();
+  CLI::App* remove = app.add_subcommand("delete", "Withdraw an extract");
+  AddConn(remove, del.get());
+  remove->add_option("--extract", del->extract, "Extract name")->required();
+  remove->callback(
+      [ctx, del] { ctx->run = [del] { return RunDelete(*del); }; });
+}
+
+}  // namespace cohortlink::client

@@ -1,0 +1,47 @@
+#ifndef COHORTLINK_SERVER_CONFIG_H_
+#define COHORTLINK_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace cohortlink::server {
+
+struct AgencyConfig {
+  std::string id;    // the <agency-id> of submitter identities
+  std::string type;  // police | probation | prison | health | local-authority
+  std::string display_name;
+};
+
+// cohortlink-server configuration (docs/server.md). Command-line flags
+// override the file.
+struct ServerConfig {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:7443";
+  std::string tls_dir;  // ca.pem, cert.pem, key.pem of the server
+  std::string trust_domain = "cohortlink.local";
+  std::vector<AgencyConfig> agencies;
+  uint64_t max_records = 50'000'000;
+  int max_message_bytes = 16 << 20;
+  bool dev = false;
+
+  const AgencyConfig* FindAgency(const std::string& id) const;
+};
+
+// Reads a JSON config; INVALID_ARGUMENT names the field.
+absl::StatusOr<ServerConfig> LoadConfig(const std::string& path);
+
+// The agencies `--dev` registers (ids = types).
+std::vector<AgencyConfig> DevAgencies();
+
+// --dev: creates (once) a throwaway CA and certificates under
+// <data_dir>/dev-tls/<name>/ for "server", one submitter per dev agency,
+// and "analyst", "auditor", "admin", "exporter"; sets tls_dir, trust
+// domain and agencies. Returns the directory.
+absl::StatusOr<std::string> SetUpDevIdentities(ServerConfig* config);
+
+}  // namespace cohortlink::server
+
+#endif  // COHORTLINK_SERVER_CONFIG_H_

@@ -1,0 +1,19 @@
+#ifndef COHORTLINK_SERVER_GRPC_STATUS_H_
+#define COHORTLINK_SERVER_GRPC_STATUS_H_
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace cohortlink::server {
+
+// The one place core statuses become gRPC statuses (same codes, same
+// message).
+inline grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+}  // namespace cohortlink::server
+
+#endif  // COHORTLINK_SERVER_GRPC_STATUS_H_

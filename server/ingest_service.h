@@ -1,0 +1,38 @@
+#ifndef COHORTLINK_SERVER_INGEST_SERVICE_H_
+#define COHORTLINK_SERVER_INGEST_SERVICE_H_
+
+#include "cohortlink/v1/ingest.grpc.pb.h"
+#include "linkage/store/extract_store.h"
+#include "server/config.h"
+
+namespace cohortlink::server {
+
+// gRPC adapter for cohortlink.v1.IngestService: identifies the caller,
+// authorises once, calls the extract store, converts the status. Holds no
+// logic of its own. Thread-safe.
+class IngestService final : public cohortlink::v1::IngestService::Service {
+ public:
+  IngestService(const ServerConfig* config, store::ExtractStore* extracts)
+      : config_(config), extracts_(extracts) {}
+
+  grpc::Status Upload(grpc::ServerContext* ctx,
+                      grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
+                      cohortlink::v1::UploadReceipt* receipt) override;
+  grpc::Status ListExtracts(
+      grpc::ServerContext* ctx, const cohortlink::v1::ListExtractsRequest* req,
+      cohortlink::v1::ListExtractsResponse* resp) override;
+  grpc::Status GetExtract(grpc::ServerContext* ctx,
+                          const cohortlink::v1::GetExtractRequest* req,
+                          cohortlink::v1::ExtractStatus* resp) override;
+  grpc::Status DeleteExtract(
+      grpc::ServerContext* ctx, const cohortlink::v1::DeleteExtractRequest* req,
+      cohortlink::v1::DeleteExtractResponse* resp) override;
+
+ private:
+  const ServerConfig* config_;
+  store::ExtractStore* extracts_;
+};
+
+}  // namespace cohortlink::server
+
+#endif  // COHORTLINK_SERVER_INGEST_SERVICE_H_

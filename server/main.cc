@@ -1,0 +1,126 @@
+// cohortlink-server: parses flags and config, builds the store and the
+// services, serves over mutual TLS, and shuts down cleanly on SIGTERM or
+// SIGINT (in-flight uploads either commit or vanish).
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "linkage/store/extract_store.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/ingest_service.h"
+#include "util/status_macros.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};  // set by the signal handler only
+void OnSignal(int) { g_stop.store(true); }
+
+// One JSON object per line on stderr; never personal data.
+void Log(const std::string& level, const std::string& msg) {
+  std::cerr << "{\"time\":\""
+            << absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", absl::Now(),
+                                absl::UTCTimeZone())
+            << "\",\"level\":\"" << level << "\",\"msg\":\"" << msg << "\"}"
+            << std::endl;
+}
+
+absl::Status Serve(cohortlink::server::ServerConfig config) {
+  using namespace cohortlink;
+  if (config.data_dir.empty())
+    return absl::InvalidArgumentError("--data-dir is required");
+  std::filesystem::create_directories(config.data_dir);
+  if (config.dev) {
+    ASSIGN_OR_RETURN(std::string dir, server::SetUpDevIdentities(&config));
+    Log("info",
+        absl::StrCat(
+            "dev mode: throwaway CA and certificates in ", dir,
+            " (server, police, probation, prison, health, local-authority, "
+            "analyst, auditor, admin, exporter)"));
+  }
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (config.tls_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "no TLS identity: give --tls DIR, tls_dir in the config, "
+        "or --dev");
+  }
+  ASSIGN_OR_RETURN(creds, server::ServerTlsCredentials(config.tls_dir));
+  ASSIGN_OR_RETURN(auto db, store::Store::Open(config.data_dir + "/db"));
+  store::ExtractStoreOptions opts;
+  opts.max_records = config.max_records;
+  ASSIGN_OR_RETURN(auto extracts, store::ExtractStore::Create(db.get(), opts));
+  server::IngestService ingest(&config, extracts.get());
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, creds, &port);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.RegisterService(&ingest);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen));
+  }
+  Log("info",
+      absl::StrCat("listening on ",
+                   config.listen.substr(0, config.listen.rfind(':')), ":", port,
+                   " (mutual TLS, trust domain ", config.trust_domain, ")"));
+  while (!g_stop.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Log("info", "shutting down: finishing in-flight calls");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  Log("info", "stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  CLI::App app{"cohortlink-server: privacy-preserving record linkage server"};
+  std::string config_path, data_dir, listen, tls_dir;
+  bool dev = false;
+  app.add_option("--config", config_path,
+                 "JSON configuration file (docs/server.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--data-dir", data_dir,
+                 "Directory for the database (and dev certificates)");
+  app.add_option("--listen", listen,
+                 "HOST:PORT to listen on (default 127.0.0.1:7443)");
+  app.add_option("--tls", tls_dir, "The server's ca.pem, cert.pem, key.pem");
+  app.add_flag("--dev", dev,
+               "Create a throwaway CA and certificates under DATA_DIR/dev-tls "
+               "on first start");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  cohortlink::server::ServerConfig config;
+  if (!config_path.empty()) {
+    auto c = cohortlink::server::LoadConfig(config_path);
+    if (!c.ok()) {
+      Log("error", std::string(c.status().message()));
+      return 1;
+    }
+    config = *c;
+  }
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!listen.empty()) config.listen = listen;
+  if (!tls_dir.empty()) config.tls_dir = tls_dir;
+  config.dev = config.dev || dev;
+  absl::Status s = Serve(config);
+  if (!s.ok()) {
+    Log("error", std::string(s.message()));
+    return 1;
+  }
+  return 0;
+}
