@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # `make demo`: runs what cohortlink can do so far, end to end, from a clean
-# demo directory (var/demo). Today that is the agency-side half: a shared
-# secret, a synthetic five-agency region, its linkage schema, every
-# agency's extract encoded on "its own" machine, and proof that nothing
-# identifying leaves them.
+# demo directory (var/demo). Today: a shared secret, a synthetic
+# five-agency region, its linkage schema, every agency's extract encoded on
+# "its own" machine, proof that nothing identifying leaves them, and the
+# uploads to a dev cohortlink-server over mutual TLS.
 # The data are synthetic (`cohortlink synth`); the truth stays beside them
 # for evaluation and is never uploaded.
-# The server, linkage and cohort queries join this script as they land.
+# Linkage and cohort queries join this script as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/werror}
 CL="$BUILD_DIR/client/cohortlink"
+SERVER="$BUILD_DIR/server/cohortlink-server"
 DEMO=var/demo
 rm -rf "$DEMO"
 mkdir -p "$DEMO/shared"
@@ -64,9 +65,38 @@ if "$CL" encode --schema "$DEMO/shared/schema.json" --secret "$DEMO/shared/linka
 fi
 [ ! -e "$DEMO/police/bad.clx" ] && echo "(no bad.clx was written)"
 
+say "7. Upload to cohortlink-server over mutual TLS, each agency with its own certificate"
+"$SERVER" --dev --data-dir "$DEMO/server" --listen 127.0.0.1:0 2> "$DEMO/server.log" &
+SERVER_PID=$!
+trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$DEMO/server.log" 2>/dev/null && break
+  sleep 0.1
+done
+ADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$DEMO/server.log" | head -n 1)
+[ -n "$ADDR" ] || { echo "server did not start:"; cat "$DEMO/server.log"; exit 1; }
+echo "server listening on $ADDR (dev certificates in $DEMO/server/dev-tls/)"
+TLS="$DEMO/server/dev-tls"
+for agency in $AGENCIES; do
+  echo "-- $agency uploads with $TLS/$agency"
+  "$CL" upload --server "$ADDR" --tls "$TLS/$agency" --extract "$agency-2022-2025" \
+    "$DEMO/$agency/extract.clx"
+done
+echo "-- police uploads the same file again:"
+"$CL" upload --server "$ADDR" --tls "$TLS/police" --extract "police-2022-2025" \
+  "$DEMO/police/extract.clx" | sed -n 2p
+echo "-- as admin:"
+"$CL" status --server "$ADDR" --tls "$TLS/admin"
+echo "-- an analyst may not upload:"
+"$CL" upload --server "$ADDR" --tls "$TLS/analyst" --extract x "$DEMO/police/extract.clx" \
+  --retries 0 || true
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
+trap - EXIT
+echo "server stopped cleanly"
+
 DATASETS=../shared/datasets
 if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
-  say "7. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
+  say "8. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
   printf 'secret' > "$DEMO/shared/ncvr.secret"
   "$CL" encode --schema "$DATASETS/ncvr/novt_schema.json" --secret "$DEMO/shared/ncvr.secret" \
     --input "$DATASETS/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv" \
@@ -81,4 +111,4 @@ if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
 fi
 
 say "Done. Files are under $DEMO/."
-echo "Next in cohortlink: upload to cohortlink-server over mTLS, linkage, cohort queries."
+echo "Next in cohortlink: linkage of the uploaded extracts, cohort queries with disclosure control."
