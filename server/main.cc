@@ -10,7 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "linkage/store/extract_store.h"
 #include "server/auth.h"
 #include "server/config.h"
@@ -57,6 +59,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   ASSIGN_OR_RETURN(auto extracts, store::ExtractStore::Create(db.get(), opts));
   server::IngestService ingest(&config, extracts.get());
 
+  // Standard gRPC health checking (grpc.health.v1) and server reflection,
+  // both behind the same mutual TLS as everything else.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, creds, &port);
@@ -67,6 +73,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen));
   }
+  server->GetHealthCheckService()->SetServingStatus(true);
   Log("info",
       absl::StrCat("listening on ",
                    config.listen.substr(0, config.listen.rfind(':')), ":", port,
@@ -74,6 +81,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   while (!g_stop.load())
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   Log("info", "shutting down: finishing in-flight calls");
+  server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
   Log("info", "stopped");
   return absl::OkStatus();
