@@ -2,18 +2,22 @@
 #define COHORTLINK_SERVER_INGEST_SERVICE_H_
 
 #include "cohortlink/v1/ingest.grpc.pb.h"
+#include "linkage/store/audit_log.h"
 #include "linkage/store/extract_store.h"
 #include "server/config.h"
 
 namespace cohortlink::server {
 
 // gRPC adapter for cohortlink.v1.IngestService: identifies the caller,
-// authorises once, calls the extract store, converts the status. Holds no
-// logic of its own. Thread-safe.
+// authorises once, calls the extract store, converts the status. Every
+// call, allowed or denied, leaves exactly one audit entry: a change writes
+// it in the same write as the change; reads and failures append their own.
+// Holds no logic of its own. Thread-safe.
 class IngestService final : public cohortlink::v1::IngestService::Service {
  public:
-  IngestService(const ServerConfig* config, store::ExtractStore* extracts)
-      : config_(config), extracts_(extracts) {}
+  IngestService(const ServerConfig* config, store::ExtractStore* extracts,
+                store::AuditLog* audit)
+      : config_(config), extracts_(extracts), audit_(audit) {}
 
   grpc::Status Upload(grpc::ServerContext* ctx,
                       grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
@@ -29,8 +33,12 @@ class IngestService final : public cohortlink::v1::IngestService::Service {
       cohortlink::v1::DeleteExtractResponse* resp) override;
 
  private:
+  grpc::Status Finish(const absl::Status& s, cohortlink::v1::AuditEntry entry,
+                      bool already_audited);
+
   const ServerConfig* config_;
   store::ExtractStore* extracts_;
+  store::AuditLog* audit_;
 };
 
 }  // namespace cohortlink::server

@@ -56,8 +56,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   ASSIGN_OR_RETURN(auto db, store::Store::Open(config.data_dir + "/db"));
   store::ExtractStoreOptions opts;
   opts.max_records = config.max_records;
-  ASSIGN_OR_RETURN(auto extracts, store::ExtractStore::Create(db.get(), opts));
-  server::IngestService ingest(&config, extracts.get());
+  ASSIGN_OR_RETURN(auto audit, store::AuditLog::Create(db.get()));
+  ASSIGN_OR_RETURN(auto extracts,
+                   store::ExtractStore::Create(db.get(), opts, audit.get()));
+  server::IngestService ingest(&config, extracts.get(), audit.get());
 
   // Standard gRPC health checking (grpc.health.v1) and server reflection,
   // both behind the same mutual TLS as everything else.

@@ -17,6 +17,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "keys/pki.h"
+#include "linkage/store/audit_log.h"
+#include "linkage/store/store.h"
 #include "tests/cli_runner.h"
 #include "util/atomic_file.h"
 #include "util/temp_dir.h"
@@ -155,6 +157,38 @@ TEST_F(ServerIngestTest, RolesAndAgenciesAreEnforced) {
   EXPECT_NE(Status("police").out.find("arrests"), std::string::npos);
   // An admin may list everything.
   EXPECT_NE(Status("admin").out.find("arrests"), std::string::npos);
+
+  // Every call left exactly one audit entry, allowed or denied.
+  Stop(SIGTERM);
+  auto db = store::Store::Open(tmp_.File("data/db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto log = *store::AuditLog::Create(db->get());
+  auto entries = *log->Read(0, 100);
+  // police upload, analyst upload (denied), prison list, prison delete
+  // (not found), police list, admin list.
+  ASSERT_EQ(entries.size(), 6u);
+  EXPECT_EQ(entries[0].method(), "IngestService/Upload");
+  EXPECT_EQ(entries[0].principal(),
+            "spiffe://cohortlink.dev/agency/police/submitter");
+  EXPECT_EQ(entries[0].code(), 0);
+  EXPECT_GT(entries[0].records(), 0u);
+  EXPECT_EQ(entries[1].principal(),
+            "spiffe://cohortlink.dev/user/analyst/analyst");
+  EXPECT_EQ(entries[1].code(),
+            static_cast<int>(absl::StatusCode::kPermissionDenied));
+  bool saw_denied_delete = false;
+  for (const auto& e : entries) {
+    EXPECT_FALSE(e.time().empty());
+    EXPECT_FALSE(e.peer().empty());
+    if (e.method() == "IngestService/DeleteExtract") {
+      saw_denied_delete =
+          e.code() == static_cast<int>(absl::StatusCode::kNotFound) &&
+          e.agency() == "prison";
+    }
+  }
+  EXPECT_TRUE(saw_denied_delete);
+  for (size_t i = 0; i < entries.size(); ++i)
+    EXPECT_EQ(entries[i].sequence(), i);
 }
 
 TEST_F(ServerIngestTest, MixedSecretIsRefusedWithTheAgencyNamed) {

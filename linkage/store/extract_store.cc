@@ -52,9 +52,9 @@ std::string Rfc3339(absl::Time t) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ExtractStore>> ExtractStore::Create(
-    Store* store, ExtractStoreOptions options) {
+    Store* store, ExtractStoreOptions options, AuditLog* audit) {
   auto s = std::unique_ptr<ExtractStore>(
-      new ExtractStore(store, std::move(options)));
+      new ExtractStore(store, std::move(options), audit));
   RETURN_IF_ERROR(s->Recover());
   return s;
 }
@@ -93,6 +93,16 @@ absl::Status ExtractStore::Recover() {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(store_->db()->Write(wo, &cleanup), "recovery cleanup");
+}
+
+absl::Status ExtractStore::WriteAudited(rocksdb::WriteBatch* batch,
+                                        cohortlink::v1::AuditEntry audit) {
+  if (audit_ != nullptr) {
+    return audit_->Write(std::move(audit), batch, /*sync=*/true);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(store_->db()->Write(wo, batch), "write");
 }
 
 absl::StatusOr<uint64_t> ExtractStore::NextCounter(const char* key) {
@@ -232,7 +242,8 @@ absl::StatusOr<std::vector<ExtractStatus>> ExtractStore::List(
 }
 
 absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
-    const std::string& agency, const std::string& name) {
+    const std::string& agency, const std::string& name,
+    cohortlink::v1::AuditEntry audit) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(ExtractStatus st, Get(agency, name));
   std::string idv;
@@ -246,9 +257,8 @@ absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
   b.Delete(store_->cf(Family::kExtracts), ExtractKey(agency, name));
   b.DeleteRange(store_->cf(Family::kRecords), VersionPrefix(id, 0),
                 VersionPrefix(id + 1, 0));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  RETURN_IF_ERROR(FromRocks(store_->db()->Write(wo, &b), "withdraw extract"));
+  audit.set_records(st.records());
+  RETURN_IF_ERROR(WriteAudited(&b, std::move(audit)));
   cohortlink::v1::DeleteExtractResponse r;
   r.set_extract_name(name);
   r.set_records_removed(st.records());
@@ -404,7 +414,8 @@ absl::Status UploadSession::AddFramedRecords(absl::string_view framed) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<UploadReceipt> UploadSession::Commit() {
+absl::StatusOr<UploadReceipt> UploadSession::Commit(
+    cohortlink::v1::AuditEntry audit) {
   if (failed_ || done_)
     return absl::FailedPreconditionError("upload already ended");
   if (!pending_.empty()) {
@@ -442,6 +453,9 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit() {
       current->schema_fingerprint() == header_.extract().schema_fingerprint() &&
       current->records() == count_ && current->content_digest() == digest) {
     Discard();
+    audit.set_records(0);
+    rocksdb::WriteBatch none;
+    RETURN_IF_ERROR(store_->WriteAudited(&none, std::move(audit)));
     receipt.set_version(current->version());
     receipt.set_unchanged(true);
     receipt.set_committed_at(current->uploaded_at());
@@ -477,9 +491,8 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit() {
                   VersionPrefix(extract_id_, current->upload_id()),
                   VersionPrefix(extract_id_, current->upload_id() + 1));
   }
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  RETURN_IF_ERROR(FromRocks(st->db()->Write(sync, &b), "commit extract"));
+  audit.set_records(count_);
+  RETURN_IF_ERROR(store_->WriteAudited(&b, std::move(audit)));
   done_ = true;
   receipt.set_version(version);
   receipt.set_committed_at(status.uploaded_at());

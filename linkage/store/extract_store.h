@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "cohortlink/v1/ingest.pb.h"
 #include "keys/mac.h"
+#include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
 
 namespace cohortlink::store {
@@ -24,9 +25,10 @@ struct ExtractStoreOptions {
 
 class ExtractStore;
 
-// One upload in progress. Records are validated as they arrive and staged
-// under a new version of the extract, invisible until Commit(). Destroying
-// an uncommitted session removes what it staged. Not thread-safe.
+// One upload in progress. REQUIRES: destroyed before its ExtractStore. Records
+// are validated as they arrive and staged under a new version of the extract,
+// invisible until Commit(). Destroying an uncommitted session removes what it
+// staged. Not thread-safe.
 //
 // Durability: staged writes go to the WAL; Commit() syncs the WAL and then
 // writes the version switch with sync=true, so an acknowledged upload
@@ -43,10 +45,12 @@ class UploadSession {
   [[nodiscard]] absl::Status AddFramedRecords(absl::string_view framed);
 
   // Checks the record count and content digest against the header, then
-  // makes this version current in one atomic, synced write. Uploading
-  // identical content to the current version changes nothing
-  // (receipt.unchanged).
-  absl::StatusOr<cohortlink::v1::UploadReceipt> Commit();
+  // makes this version current in one atomic, synced write, which also
+  // appends `audit` (outcome OK) to the access log. Uploading identical
+  // content to the current version changes nothing (receipt.unchanged; the
+  // call is still audited).
+  absl::StatusOr<cohortlink::v1::UploadReceipt> Commit(
+      cohortlink::v1::AuditEntry audit = {});
 
  private:
   friend class ExtractStore;
@@ -76,8 +80,10 @@ class ExtractStore {
  public:
   // Removes versions left behind by uploads that never committed (after a
   // crash) and returns the store.
+  // `audit` may be null (then changes are not audited: tests only).
   static absl::StatusOr<std::unique_ptr<ExtractStore>> Create(
-      Store* store, ExtractStoreOptions options = {});
+      Store* store, ExtractStoreOptions options = {},
+      AuditLog* audit = nullptr);
 
   // Starts an upload of `header.extract_name` for `agency` by `uploader`.
   // FAILED_PRECONDITION when the schema fingerprint or key check value
@@ -91,9 +97,11 @@ class ExtractStore {
   // All extracts, or one agency's when `agency` is non-empty.
   absl::StatusOr<std::vector<cohortlink::v1::ExtractStatus>> List(
       const std::string& agency);
-  // Withdraws an extract: its status and records go in one write.
+  // Withdraws an extract: its status and records go in one write, with
+  // `audit` appended to the access log in the same write.
   absl::StatusOr<cohortlink::v1::DeleteExtractResponse> Delete(
-      const std::string& agency, const std::string& name);
+      const std::string& agency, const std::string& name,
+      cohortlink::v1::AuditEntry audit = {});
   // Reads every record of the current version of an extract, in order.
   absl::Status ForEachRecord(
       const std::string& agency, const std::string& name,
@@ -101,8 +109,11 @@ class ExtractStore {
 
  private:
   friend class UploadSession;
-  ExtractStore(Store* store, ExtractStoreOptions options)
-      : store_(store), options_(std::move(options)) {}
+  ExtractStore(Store* store, ExtractStoreOptions options, AuditLog* audit)
+      : store_(store), options_(std::move(options)), audit_(audit) {}
+  // Writes `batch` with sync, with `audit` in it when there is a log.
+  absl::Status WriteAudited(rocksdb::WriteBatch* batch,
+                            cohortlink::v1::AuditEntry audit);
   absl::Status Recover();
   absl::StatusOr<uint64_t> ExtractId(const std::string& agency,
                                      const std::string& name);
@@ -110,7 +121,8 @@ class ExtractStore {
 
   Store* store_;
   ExtractStoreOptions options_;
-  absl::Mutex mu_;  // serialises commits, deletes and id allocation
+  AuditLog* audit_;  // may be null
+  absl::Mutex mu_;   // serialises commits, deletes and id allocation
 };
 
 }  // namespace cohortlink::store

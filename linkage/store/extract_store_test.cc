@@ -223,5 +223,50 @@ TEST_F(ExtractStoreTest, DeleteWithdrawsStatusAndRecords) {
   EXPECT_TRUE(extracts_->List("police")->empty());
 }
 
+TEST_F(ExtractStoreTest, ChangesCarryTheirAuditEntryInTheSameWrite) {
+  extracts_.reset();
+  auto audit =
+      *AuditLog::Create(store_.get(), [] { return absl::FromUnixSeconds(0); });
+  extracts_ = *ExtractStore::Create(store_.get(), {}, audit.get());
+  cohortlink::v1::AuditEntry e;
+  e.set_principal("spiffe://t/agency/police/submitter");
+  e.set_method("IngestService/Upload");
+  {
+    auto session = *extracts_->BeginUpload("police", e.principal(),
+                                           MakeUpload("x", 7).header);
+    ASSERT_TRUE(session->AddFramedRecords(MakeUpload("x", 7).framed).ok());
+    ASSERT_TRUE(session->Commit(e).ok());
+  }
+  ASSERT_EQ(audit->size(), 1u);
+  auto entries = *audit->Read(0, 10);
+  EXPECT_EQ(entries[0].sequence(), 0u);
+  EXPECT_EQ(entries[0].records(), 7u);
+  EXPECT_EQ(entries[0].code(), 0);
+  EXPECT_EQ(entries[0].time(), "1970-01-01T00:00:00.000Z");
+  // A rejected upload writes nothing, not even an entry (the caller audits
+  // the failure).
+  Upload bad = MakeUpload("y", 3);
+  bad.header.set_content_digest(std::string(32, '\0'));
+  {
+    auto s2 = *extracts_->BeginUpload("police", e.principal(), bad.header);
+    ASSERT_TRUE(s2->AddFramedRecords(bad.framed).ok());
+    EXPECT_FALSE(s2->Commit(e).ok());
+  }
+  EXPECT_EQ(audit->size(), 1u);
+  e.set_method("IngestService/DeleteExtract");
+  ASSERT_TRUE(extracts_->Delete("police", "x", e).ok());
+  entries = *audit->Read(0, 10);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1].sequence(), 1u);
+  EXPECT_EQ(entries[1].records(), 7u);
+  EXPECT_EQ(entries[1].method(), "IngestService/DeleteExtract");
+  // The sequence continues after a reopen.
+  extracts_.reset();
+  audit.reset();
+  Reopen();
+  auto again = *AuditLog::Create(store_.get());
+  EXPECT_EQ(again->size(), 2u);
+}
+
 }  // namespace
 }  // namespace cohortlink::store

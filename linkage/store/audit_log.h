@@ -1,0 +1,51 @@
+#ifndef COHORTLINK_LINKAGE_STORE_AUDIT_LOG_H_
+#define COHORTLINK_LINKAGE_STORE_AUDIT_LOG_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cohortlink/v1/audit.pb.h"
+#include "linkage/store/store.h"
+
+namespace cohortlink::store {
+
+// The append-only access log in the `audit` column family, keyed by
+// big-endian sequence number. Thread-safe: appends are serialised, and a
+// sequence number is used only by an entry that was written, so the
+// sequence has no gaps.
+class AuditLog {
+ public:
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Create(
+      Store* store,
+      std::function<absl::Time()> now = [] { return absl::Now(); });
+
+  // Sets the entry's sequence and time, adds it to `batch` (the change it
+  // records, or an empty batch for a call that changed nothing) and writes
+  // the batch with `sync`. Either both the change and its entry are stored,
+  // or neither.
+  absl::Status Write(cohortlink::v1::AuditEntry entry,
+                     rocksdb::WriteBatch* batch, bool sync = true);
+  // Convenience for calls that change nothing.
+  absl::Status Append(cohortlink::v1::AuditEntry entry);
+
+  uint64_t size() const;
+  // Entries [from, from + limit), in order.
+  absl::StatusOr<std::vector<cohortlink::v1::AuditEntry>> Read(
+      uint64_t from, uint64_t limit) const;
+
+ private:
+  AuditLog(Store* store, std::function<absl::Time()> now)
+      : store_(store), now_(std::move(now)) {}
+  Store* store_;
+  std::function<absl::Time()> now_;
+  mutable absl::Mutex mu_;
+  uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace cohortlink::store
+
+#endif  // COHORTLINK_LINKAGE_STORE_AUDIT_LOG_H_
