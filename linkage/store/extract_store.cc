@@ -241,18 +241,23 @@ absl::StatusOr<std::vector<ExtractStatus>> ExtractStore::List(
   return out;
 }
 
-absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
-    const std::string& agency, const std::string& name,
-    cohortlink::v1::AuditEntry audit) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(ExtractStatus st, Get(agency, name));
+absl::StatusOr<uint64_t> ExtractStore::StoredExtractId(
+    const std::string& agency, const std::string& name) {
   std::string idv;
   RETURN_IF_ERROR(FromRocks(
       store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
                         absl::StrCat(kIdPrefix, ExtractKey(agency, name)),
                         &idv),
       "read extract id"));
-  uint64_t id = ReadBigEndian64(idv);
+  return ReadBigEndian64(idv);
+}
+
+absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
+    const std::string& agency, const std::string& name,
+    cohortlink::v1::AuditEntry audit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(ExtractStatus st, Get(agency, name));
+  ASSIGN_OR_RETURN(uint64_t id, StoredExtractId(agency, name));
   rocksdb::WriteBatch b;
   b.Delete(store_->cf(Family::kExtracts), ExtractKey(agency, name));
   b.DeleteRange(store_->cf(Family::kRecords), VersionPrefix(id, 0),
@@ -269,13 +274,8 @@ absl::Status ExtractStore::ForEachRecord(
     const std::string& agency, const std::string& name,
     const std::function<void(const EncodedRecord&)>& fn) {
   ASSIGN_OR_RETURN(ExtractStatus st, Get(agency, name));
-  std::string idv;
-  RETURN_IF_ERROR(FromRocks(
-      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
-                        absl::StrCat(kIdPrefix, ExtractKey(agency, name)),
-                        &idv),
-      "read extract id"));
-  std::string prefix = VersionPrefix(ReadBigEndian64(idv), st.upload_id());
+  ASSIGN_OR_RETURN(uint64_t id, StoredExtractId(agency, name));
+  std::string prefix = VersionPrefix(id, st.upload_id());
   std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
       rocksdb::ReadOptions(), store_->cf(Family::kRecords)));
   EncodedRecord rec;

@@ -118,6 +118,9 @@ class ExtractStore {
   absl::StatusOr<uint64_t> ExtractId(const std::string& agency,
                                      const std::string& name);
   absl::StatusOr<uint64_t> NextCounter(const char* key);
+  // The id of an extract that exists (NOT_FOUND otherwise).
+  absl::StatusOr<uint64_t> StoredExtractId(const std::string& agency,
+                                           const std::string& name);
 
   Store* store_;
   ExtractStoreOptions options_;
