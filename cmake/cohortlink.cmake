@@ -10,6 +10,12 @@ function(cohortlink_test name)
   target_compile_definitions(${name} PRIVATE
     COHORTLINK_DATASETS_DIR="${COHORTLINK_DATASETS_DIR}"
     COHORTLINK_BINARY_DIR="${CMAKE_BINARY_DIR}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "COHORTLINK_DATASETS_DIR=${COHORTLINK_DATASETS_DIR}")
+  # The datasets path is compiled in (COHORTLINK_DATASETS_DIR above; the
+  # environment variable of that name overrides it at run time).
+  if(COHORTLINK_SANITIZE MATCHES "address")
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT
+      "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp")
+  else()
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60)
+  endif()
 endfunction()
