@@ -24,7 +24,8 @@ struct Batch {
 
 struct BatchResult {
   absl::Status status;
-  std::string data;                      // framed records, or JSON array items
+  std::string data;  // framed records, or JSON array items
+  uint64_t records = 0;
   std::vector<std::string> record_keys;  // native with a key column
   std::vector<std::string> local_ids;
   std::vector<uint64_t> lines;
@@ -44,6 +45,7 @@ BatchResult EncodeBatch(RecordEncoder* enc, const Batch& batch,
           s.code(), absl::StrCat(csv_name, ":", row.line, ": ", s.message()));
       return r;
     }
+    ++r.records;
     if (format == OutputFormat::kNative) {
       rec.SerializeToString(&bytes);
       AppendLengthDelimited(bytes, &r.data);
@@ -129,20 +131,8 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
     inflight.pop_front();
     RETURN_IF_ERROR(r.status);
     if (native) {
-      // Records are framed already; hand them to the writer one by one so
-      // the digest covers exactly what is written.
-      absl::string_view data = r.data;
-      while (!data.empty()) {
-        uint32_t len = 0;
-        size_t p = 0;
-        for (int shift = 0;; shift += 7) {
-          uint8_t c = static_cast<uint8_t>(data[p++]);
-          len |= static_cast<uint32_t>(c & 0x7F) << shift;
-          if ((c & 0x80) == 0) break;
-        }
-        RETURN_IF_ERROR(writer->AppendSerialized(data.substr(p, len)));
-        data.remove_prefix(p + len);
-      }
+      // The worker framed the records already; write them as they are.
+      RETURN_IF_ERROR(writer->AppendFramed(r.data, r.records));
     } else {
       RETURN_IF_ERROR(json->Write(r.data));
     }

@@ -40,8 +40,13 @@ absl::StatusOr<std::unique_ptr<ExtractWriter>> ExtractWriter::Create(
 absl::Status ExtractWriter::AppendSerialized(absl::string_view record) {
   std::string framed;
   AppendLengthDelimited(record, &framed);
+  return AppendFramed(framed, 1);
+}
+
+absl::Status ExtractWriter::AppendFramed(absl::string_view framed,
+                                         uint64_t records) {
   records_digest_.Update(framed);
-  ++count_;
+  count_ += records;
   return file_->Write(framed);
 }
 

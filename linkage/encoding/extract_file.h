@@ -44,6 +44,9 @@ class ExtractWriter {
       const std::string& path, const cohortlink::v1::ExtractHeader& header);
   // Appends one already-serialised EncodedRecord.
   [[nodiscard]] absl::Status AppendSerialized(absl::string_view record);
+  // Appends `records` records already framed with AppendLengthDelimited.
+  [[nodiscard]] absl::Status AppendFramed(absl::string_view framed,
+                                          uint64_t records);
   // Patches the count, writes the trailer, fsyncs and renames into place.
   // Returns the content digest (SHA-256 of the records section).
   absl::StatusOr<std::string> Finish();
