@@ -4,12 +4,11 @@
 #include <deque>
 #include <future>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "linkage/encoding/extract_file.h"
+#include "linkage/encoding/record_key_index.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
 #include "util/text.h"
@@ -120,10 +119,10 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
     workers.push_back(std::move(w));
   }
   std::deque<std::future<BatchResult>> inflight;
-  // Record key -> line, for duplicate detection. Native record keys are
-  // 128-bit HMACs (32 hex digits), kept as 16 bytes each: about 160 MB for
-  // 5 million records. Row-number keys are unique by construction.
-  absl::flat_hash_map<absl::uint128, uint64_t> seen_keys;
+  // Record key -> first line, for duplicate detection. Only keys from a
+  // record key column can repeat; row-number keys are unique by
+  // construction.
+  RecordKeyIndex seen_keys;
   uint64_t next_index = 0, batches = 0;
 
   auto drain_one = [&]() -> absl::Status {
@@ -137,20 +136,11 @@ absl::StatusOr<EncodeResult> EncodeCsv(RecordEncoder& encoder,
       RETURN_IF_ERROR(json->Write(r.data));
     }
     for (size_t i = 0; i < r.record_keys.size(); ++i) {
-      auto raw = r.record_keys[i].size() == 32
-                     ? util::HexDecode(r.record_keys[i])
-                     : absl::StatusOr<std::string>(absl::NotFoundError(""));
-      if (raw.ok()) {
-        uint64_t hi = util::DecodeFixed64(raw->data());
-        uint64_t lo = util::DecodeFixed64(raw->data() + 8);
-        auto [it, inserted] =
-            seen_keys.emplace(absl::MakeUint128(hi, lo), r.lines[i]);
-        if (!inserted) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(csv_path, ":", r.lines[i],
-                           ": duplicate record key: the same id "
-                           "as line ",
-                           it->second));
+      if (!r.local_ids[i].empty()) {
+        if (auto first = seen_keys.Insert(r.record_keys[i], r.lines[i])) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              csv_path, ":", r.lines[i],
+              ": duplicate record key: the same id as line ", *first));
         }
       }
       if (key_map) {

@@ -337,20 +337,9 @@ absl::Status UploadSession::AddRecord(absl::string_view bytes) {
   if (key.empty() || key.size() > 64) {
     return RecordError(index, "record_key: must be 1-64 characters");
   }
-  bool fresh;
-  auto hex = key.size() == 32
-                 ? util::HexDecode(key)
-                 : absl::StatusOr<std::string>(absl::NotFoundError(""));
-  if (hex.ok()) {
-    fresh = seen_hex_keys_
-                .insert(absl::MakeUint128(util::DecodeFixed64(hex->data()),
-                                          util::DecodeFixed64(hex->data() + 8)))
-                .second;
-  } else {
-    fresh = seen_other_keys_.insert(key).second;
-  }
-  if (!fresh)
+  if (seen_keys_.Insert(key, index)) {
     return RecordError(index, "record_key: duplicate within the extract");
+  }
   if (!rec.event_date().empty()) {
     auto d = encoding::ParseDate(rec.event_date(), "%Y-%m-%d");
     if (!d.ok() || rec.event_date().size() != 10) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "cohortlink/v1/ingest.pb.h"
 #include "keys/mac.h"
+#include "linkage/encoding/record_key_index.h"
 #include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
 
@@ -68,8 +69,7 @@ class UploadSession {
   keys::Sha256 digest_;
   std::string pending_;  // a record split across AddFramedRecords calls
   rocksdb::WriteBatch batch_;
-  absl::flat_hash_set<absl::uint128> seen_hex_keys_;
-  absl::flat_hash_set<std::string> seen_other_keys_;
+  encoding::RecordKeyIndex seen_keys_;
   bool failed_ = false, done_ = false;
 };
 
