@@ -201,6 +201,20 @@ int64_t DaysFromCivil(const Date& d) {
   return era * 146097 + doe - 719468;
 }
 
+Date CivilFromDays(int64_t z) {
+  // Howard Hinnant's civil_from_days.
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return Date{static_cast<int>(y + (m <= 2)), m, d};
+}
+
 int AgeInYears(const Date& birth, const Date& at) {
   int age = at.year - birth.year;
   if (at.month < birth.month ||

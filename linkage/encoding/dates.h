@@ -40,8 +40,9 @@ std::string FormatIsoDate(const Date& d);
 // "YYYYMMDD" (four-digit year).
 std::string FormatCompactDate(const Date& d);
 
-// Days since 1970-01-01 (proleptic Gregorian).
+// Days since 1970-01-01 (proleptic Gregorian), and back.
 int64_t DaysFromCivil(const Date& d);
+Date CivilFromDays(int64_t days);
 // Completed years of age on `at` for someone born on `birth`.
 int AgeInYears(const Date& birth, const Date& at);
 

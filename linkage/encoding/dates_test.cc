@@ -39,6 +39,10 @@ TEST(DatesTest, FormatsAndValidation) {
 TEST(DatesTest, AgeAndDays) {
   EXPECT_EQ(DaysFromCivil({1970, 1, 1}), 0);
   EXPECT_EQ(DaysFromCivil({2000, 3, 1}), 11017);
+  for (int64_t d = -800000; d <= 800000; d += 997) {
+    EXPECT_EQ(DaysFromCivil(CivilFromDays(d)), d);
+  }
+  EXPECT_EQ(CivilFromDays(11016), (Date{2000, 2, 29}));
   EXPECT_EQ(AgeInYears({2000, 6, 15}, {2018, 6, 14}), 17);
   EXPECT_EQ(AgeInYears({2000, 6, 15}, {2018, 6, 15}), 18);
   EXPECT_EQ(AgeInYears({2000, 2, 29}, {2018, 2, 28}), 17);

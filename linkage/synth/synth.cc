@@ -30,20 +30,6 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-Date FromDays(int64_t z) {
-  // Howard Hinnant's civil_from_days.
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  return Date{static_cast<int>(y + (m <= 2)), m, d};
-}
-
 class Life {
  public:
   Life(Person* p, const Region& region, const LifeCourseParams& params,
@@ -90,13 +76,14 @@ class Life {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
   }
   int AgeOn(int64_t day) const {
-    return encoding::AgeInYears(p_->identity.dob, FromDays(day));
+    return encoding::AgeInYears(p_->identity.dob, encoding::CivilFromDays(day));
   }
 
   void Add(Agency a, const char* type, int64_t day,
            std::vector<std::pair<std::string, std::string>> attrs = {}) {
     if (day < Start() || day > End()) return;
-    p_->events.push_back(Event{a, type, FromDays(day), std::move(attrs)});
+    p_->events.push_back(
+        Event{a, type, encoding::CivilFromDays(day), std::move(attrs)});
   }
 
   void Arrest(int64_t day, int depth) {
@@ -228,7 +215,7 @@ Person GeneratePerson(uint64_t seed, uint64_t index, const Region& region,
   int64_t ref = DaysFromCivil(kAgeReference);
   int64_t born = ref - static_cast<int64_t>(p.age * 365.25) -
                  std::uniform_int_distribution<int64_t>(0, 364)(rng);
-  id.dob = FromDays(born);
+  id.dob = encoding::CivilFromDays(born);
   p.age = encoding::AgeInYears(id.dob, kAgeReference);
   id.given = names.Forename(id.female, rng);
   id.surname = names.Surname(rng);
