@@ -6,13 +6,11 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "linkage/encoding/normalise.h"
 #include "linkage/encoding/phonetic.h"
 #include "linkage/encoding/unicode.h"
 
 namespace cohortlink::encoding {
-
-std::string FoldText(absl::string_view utf8);
-
 namespace {
 
 class DoubleMetaphoneEncoder {

@@ -2,22 +2,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "linkage/encoding/normalise.h"
 #include "linkage/encoding/unicode.h"
 
 namespace cohortlink::encoding {
 namespace {
 
 // Upper-case ASCII letters of `name` (folded when not ASCII).
-std::string Letters(absl::string_view name);
-
-}  // namespace
-}  // namespace cohortlink::encoding
-
-// Folding lives in normalise.cc; declare it here to avoid a cycle.
-namespace cohortlink::encoding {
-std::string FoldText(absl::string_view utf8);
-namespace {
-
 std::string Letters(absl::string_view name) {
   std::string folded = IsAscii(name) ? std::string(name) : FoldText(name);
   std::string out;
