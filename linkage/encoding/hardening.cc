@@ -7,8 +7,6 @@
 
 namespace cohortlink::encoding {
 
-std::string XorFoldOnce(const std::string& filter) { return XorFold(filter); }
-
 std::string Rule90(const std::string& filter) {
   const size_t l = filter.size() * 8;
   std::string out(filter.size(), '\0');

@@ -14,9 +14,7 @@ namespace cohortlink::encoding {
 // Bloom-filter hardening steps (Christen, Ranbaduge, Vatsalan, Schnell,
 // "Linking Sensitive Data", 2020, ch. 9). Filters use clkhash bit order.
 
-// XOR-folding (Schnell, Borgs, Encina 2016): the two halves XOR-ed; the
-// length halves. Filter size in bits must be even and a multiple of 16.
-std::string XorFoldOnce(const std::string& filter);
+// XOR-folding (Schnell, Borgs, Encina 2016) is XorFold in bloom.h.
 
 // Rule 90 (Schnell & Borgs 2018): bit i becomes b[i-1] XOR b[i+1], indices
 // taken cyclically. Length unchanged.

@@ -27,7 +27,7 @@ std::unique_ptr<keys::KeyStream> Stream(char c) {
 TEST(HardeningTest, XorFoldHalvesAndIsXorOfHalves) {
   for (uint32_t seed = 0; seed < 20; ++seed) {
     std::string f = RandomFilter(128, seed);
-    std::string g = XorFoldOnce(f);
+    std::string g = XorFold(f);
     ASSERT_EQ(g.size(), 64u);
     for (size_t i = 0; i < 64; ++i) {
       EXPECT_EQ(static_cast<uint8_t>(g[i]),

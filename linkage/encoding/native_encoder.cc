@@ -342,7 +342,7 @@ class NativeEncoder : public RecordEncoder {
 
   absl::Status Harden(const HardeningSpec& h, size_t filter_pos,
                       uint64_t row_index, std::string* f) {
-    for (uint32_t k = 0; k < h.xor_fold(); ++k) *f = XorFoldOnce(*f);
+    for (uint32_t k = 0; k < h.xor_fold(); ++k) *f = XorFold(*f);
     if (h.rule90()) *f = Rule90(*f);
     if (h.blip_epsilon() > 0) {
       RETURN_IF_ERROR(Blip(h.blip_epsilon(), blip_stream_.get(), row_index,
