@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/ingest_service.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace {
 
@@ -26,9 +27,7 @@ void OnSignal(int) { g_stop.store(true); }
 
 // One JSON object per line on stderr; never personal data.
 void Log(const std::string& level, const std::string& msg) {
-  std::cerr << "{\"time\":\""
-            << absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", absl::Now(),
-                                absl::UTCTimeZone())
+  std::cerr << "{\"time\":\"" << cohortlink::util::FormatUtc(absl::Now())
             << "\",\"level\":\"" << level << "\",\"msg\":\"" << msg << "\"}"
             << std::endl;
 }

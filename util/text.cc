@@ -38,6 +38,12 @@ std::string Base64UrlEncode(absl::string_view bytes) {
   return absl::WebSafeBase64Escape(bytes);
 }
 
+std::string FormatUtc(absl::Time t, bool millis) {
+  return absl::FormatTime(
+      millis ? "%Y-%m-%d%ET%H:%M:%E3SZ" : "%Y-%m-%d%ET%H:%M:%SZ", t,
+      absl::UTCTimeZone());
+}
+
 void PutFixed32(std::string* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
 }

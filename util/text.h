@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace cohortlink::util {
 
@@ -19,6 +20,10 @@ std::string Base64Encode(absl::string_view bytes);
 absl::StatusOr<std::string> Base64Decode(absl::string_view text);
 // URL-safe base64 without padding (RFC 4648 section 5), for secrets.
 std::string Base64UrlEncode(absl::string_view bytes);
+
+// RFC 3339 time in UTC with a "Z" suffix: "2025-06-15T15:06:40Z", or with
+// milliseconds ("2025-06-15T15:06:40.123Z") when `millis` is set.
+std::string FormatUtc(absl::Time t, bool millis = false);
 
 // Little-endian fixed-width integers.
 void PutFixed32(std::string* out, uint32_t v);

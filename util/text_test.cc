@@ -26,6 +26,12 @@ TEST(TextTest, Base64UrlHasNoPadding) {
   EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
 }
 
+TEST(TextTest, FormatUtc) {
+  absl::Time t = absl::FromUnixMillis(1'750'000'000'123);
+  EXPECT_EQ(FormatUtc(t), "2025-06-15T15:06:40Z");
+  EXPECT_EQ(FormatUtc(t, /*millis=*/true), "2025-06-15T15:06:40.123Z");
+}
+
 TEST(TextTest, FixedWidthRoundTrip) {
   std::string s;
   PutFixed32(&s, 0x01020304u);

@@ -1,6 +1,7 @@
 #include "linkage/store/audit_log.h"
 
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace cohortlink::store {
 
@@ -24,8 +25,7 @@ absl::Status AuditLog::Write(cohortlink::v1::AuditEntry entry,
                              rocksdb::WriteBatch* batch, bool sync) {
   absl::MutexLock lock(&mu_);
   entry.set_sequence(next_);
-  entry.set_time(
-      absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", now_(), absl::UTCTimeZone()));
+  entry.set_time(util::FormatUtc(now_(), /*millis=*/true));
   std::string key;
   AppendBigEndian64(next_, &key);
   batch->Put(store_->cf(Family::kAudit), key, entry.SerializeAsString());

@@ -45,10 +45,6 @@ absl::Status RecordError(uint64_t index, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("record ", index, ": ", what));
 }
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ExtractStore>> ExtractStore::Create(
@@ -458,7 +454,7 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
   status.set_version(version);
   status.set_records(count_);
   status.set_uploaded_by(uploader_);
-  status.set_uploaded_at(Rfc3339(store_->options_.now()));
+  status.set_uploaded_at(util::FormatUtc(store_->options_.now()));
   status.set_schema_fingerprint(header_.extract().schema_fingerprint());
   status.set_content_digest(digest);
   status.set_linkage_state(cohortlink::v1::PENDING);
