@@ -125,12 +125,9 @@ absl::StatusOr<uint64_t> ExtractStore::NextCounter(const char* key) {
 absl::StatusOr<uint64_t> ExtractStore::ExtractId(const std::string& agency,
                                                  const std::string& name) {
   absl::MutexLock lock(&mu_);
+  auto existing = StoredExtractId(agency, name);
+  if (existing.status().code() != absl::StatusCode::kNotFound) return existing;
   std::string key = absl::StrCat(kIdPrefix, ExtractKey(agency, name));
-  std::string value;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(),
-                                        store_->cf(Family::kMeta), key, &value);
-  if (s.ok()) return ReadBigEndian64(value);
-  if (!s.IsNotFound()) return FromRocks(s, "read extract id");
   ASSIGN_OR_RETURN(uint64_t id, NextCounter(kMetaNextExtractId));
   std::string idv;
   AppendBigEndian64(id, &idv);
