@@ -10,9 +10,9 @@
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
 #include "client/progress.h"
+#include "client/rpc.h"
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "keys/pki.h"
 #include "linkage/encoding/extract_file.h"
 #include "util/status_macros.h"
 #include "util/text.h"
@@ -25,41 +25,10 @@ struct ConnArgs {
   std::string format = "table";
 };
 
-absl::Status FromGrpc(const grpc::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string hint;
-  switch (s.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-      hint =
-          " (is the server running, and does it trust your certificate's CA?)";
-      break;
-    case grpc::StatusCode::PERMISSION_DENIED:
-      hint = " (permission denied)";
-      break;
-    default:
-      break;
-  }
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(what, ": ", s.error_message(), hint));
-}
-
 absl::StatusOr<std::unique_ptr<cohortlink::v1::IngestService::Stub>> Connect(
     const ConnArgs& a) {
-  ASSIGN_OR_RETURN(keys::TlsFiles files, keys::LoadTlsDir(a.tls));
-  grpc::SslCredentialsOptions o;
-  o.pem_root_certs = files.ca_pem;
-  o.pem_cert_chain = files.cert_pem;
-  o.pem_private_key = files.key_pem;
-  grpc::ChannelArguments args;
-  args.SetMaxSendMessageSize(32 << 20);
-  auto channel =
-      grpc::CreateCustomChannel(a.server, grpc::SslCredentials(o), args);
+  ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
   return cohortlink::v1::IngestService::NewStub(channel);
-}
-
-void Deadline(grpc::ClientContext* ctx, int seconds) {
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    std::chrono::seconds(seconds));
 }
 
 struct UploadArgs : ConnArgs {
@@ -153,7 +122,7 @@ absl::Status RunStatus(const StatusArgs& a) {
   ASSIGN_OR_RETURN(auto stub, Connect(a));
   std::vector<cohortlink::v1::ExtractStatus> list;
   grpc::ClientContext ctx;
-  Deadline(&ctx, 30);
+  SetDeadline(&ctx, 30);
   if (!a.extract.empty()) {
     cohortlink::v1::GetExtractRequest req;
     req.set_extract_name(a.extract);
@@ -202,7 +171,7 @@ absl::Status RunStatus(const StatusArgs& a) {
 absl::Status RunDelete(const StatusArgs& a) {
   ASSIGN_OR_RETURN(auto stub, Connect(a));
   grpc::ClientContext ctx;
-  Deadline(&ctx, 60);
+  SetDeadline(&ctx, 60);
   cohortlink::v1::DeleteExtractRequest req;
   req.set_extract_name(a.extract);
   cohortlink::v1::DeleteExtractResponse resp;

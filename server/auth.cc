@@ -2,6 +2,7 @@
 
 #include <grpc/grpc_security_constants.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/server_credentials.h"
 #include "keys/pki.h"
@@ -23,16 +24,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerTlsCredentials(
   return creds;
 }
 
-absl::StatusOr<keys::Identity> PeerIdentity(const grpc::AuthContext& auth,
-                                            const std::string& trust_domain) {
-  std::vector<grpc::string_ref> ids =
-      auth.FindPropertyValues(GRPC_PEER_SPIFFE_ID_PROPERTY_NAME);
-  if (ids.size() != 1) {
-    return absl::UnauthenticatedError(
-        "the client certificate carries no (or more than one) spiffe:// "
-        "identity");
-  }
-  std::string id(ids[0].data(), ids[0].size());
+namespace {
+
+absl::StatusOr<keys::Identity> CheckIdentity(const std::string& id,
+                                             const std::string& trust_domain) {
   auto identity = keys::ParseSpiffeId(id);
   if (!identity.ok())
     return absl::UnauthenticatedError(identity.status().message());
@@ -42,6 +37,50 @@ absl::StatusOr<keys::Identity> PeerIdentity(const grpc::AuthContext& auth,
                      identity->trust_domain, "', not '", trust_domain, "'"));
   }
   return identity;
+}
+
+}  // namespace
+
+absl::StatusOr<keys::Identity> PeerIdentity(const grpc::AuthContext& auth,
+                                            const std::string& trust_domain) {
+  std::vector<grpc::string_ref> ids =
+      auth.FindPropertyValues(GRPC_PEER_SPIFFE_ID_PROPERTY_NAME);
+  if (ids.size() != 1) {
+    return absl::UnauthenticatedError(
+        "the client certificate carries no (or more than one) spiffe:// "
+        "identity");
+  }
+  return CheckIdentity(std::string(ids[0].data(), ids[0].size()),
+                       trust_domain);
+}
+
+absl::StatusOr<keys::Identity> CallerIdentity(const grpc::ServerContext& ctx,
+                                              const ServerConfig& config) {
+  if (!config.insecure_loopback_only) {
+    return PeerIdentity(*ctx.auth_context(), config.trust_domain);
+  }
+  auto range = ctx.client_metadata().equal_range(kInsecureIdentityMetadata);
+  if (range.first == range.second) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "insecure loopback server: state the caller's SPIFFE id in '",
+        kInsecureIdentityMetadata, "' metadata"));
+  }
+  const grpc::string_ref& v = range.first->second;
+  return CheckIdentity(std::string(v.data(), v.size()), config.trust_domain);
+}
+
+absl::Status CheckLoopback(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon == std::string::npos ? 0 : colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host == "::1" || absl::StartsWith(host, "127.")) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "--insecure-loopback-only refuses to listen on '", listen,
+      "': only loopback addresses (127.0.0.1, ::1, localhost) may serve "
+      "without mutual TLS"));
 }
 
 }  // namespace cohortlink::server

@@ -7,7 +7,9 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_context.h"
 #include "keys/spiffe.h"
+#include "server/config.h"
 
 namespace cohortlink::server {
 
@@ -22,6 +24,21 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerTlsCredentials(
 // cohortlink identity; PERMISSION_DENIED for another trust domain.
 absl::StatusOr<keys::Identity> PeerIdentity(const grpc::AuthContext& auth,
                                             const std::string& trust_domain);
+
+// Metadata key naming the caller on an --insecure-loopback-only server.
+inline constexpr char kInsecureIdentityMetadata[] =
+    "cohortlink-insecure-identity";
+
+// The only way the services learn who is calling: PeerIdentity() over
+// mutual TLS; on an --insecure-loopback-only server (tests and local
+// experiments; no TLS, loopback addresses only) the SPIFFE id the client
+// states in `cohortlink-insecure-identity` metadata, checked the same way.
+absl::StatusOr<keys::Identity> CallerIdentity(const grpc::ServerContext& ctx,
+                                              const ServerConfig& config);
+
+// OK when HOST:PORT names a loopback address (127.0.0.0/8, ::1, localhost);
+// FAILED_PRECONDITION otherwise.
+absl::Status CheckLoopback(const std::string& listen);
 
 }  // namespace cohortlink::server
 

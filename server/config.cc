@@ -17,6 +17,57 @@ const AgencyConfig* ServerConfig::FindAgency(const std::string& id) const {
   return nullptr;
 }
 
+const std::vector<std::string>& AgencyTypes() {
+  static const auto* kTypes = new std::vector<std::string>{
+      "police", "probation", "prison", "health", "local-authority"};
+  return *kTypes;
+}
+
+std::map<std::string, store::RecordPolicy> DefaultAgencyTypePolicies() {
+  struct Row {
+    const char* type;
+    std::vector<std::string> events, attributes;
+  };
+  const std::vector<Row> rows = {
+      {"police",
+       {"arrest", "charge", "caution", "out_of_court_resolution", "conviction"},
+       {"offence_group"}},
+      {"probation",
+       {"supervision_start", "supervision_end", "iom_start", "iom_end",
+        "recall"},
+       {"tier"}},
+      {"prison",
+       {"reception", "release", "transfer"},
+       {"establishment", "sentence_band"}},
+      {"health",
+       {"gp_registration", "drug_treatment_start", "drug_treatment_end",
+        "alcohol_treatment_start", "mental_health_referral"},
+       {}},
+      {"local-authority",
+       {"accommodation_assessment", "homelessness_application",
+        "housing_allocation", "children_services_referral"},
+       {"accommodation_status", "checkpoint"}},
+  };
+  std::map<std::string, store::RecordPolicy> out;
+  for (const Row& r : rows) {
+    store::RecordPolicy p;
+    p.agency_type = r.type;
+    p.event_types.insert(r.events.begin(), r.events.end());
+    p.attributes = {"sex", "age_band", "area"};
+    p.attributes.insert(r.attributes.begin(), r.attributes.end());
+    out[r.type] = std::move(p);
+  }
+  return out;
+}
+
+store::RecordPolicy ServerConfig::PolicyFor(const AgencyConfig& agency) const {
+  auto it = agency_types.find(agency.type);
+  if (it != agency_types.end()) return it->second;
+  store::RecordPolicy none;  // an unknown type may send linkage-only records
+  none.agency_type = agency.type;
+  return none;
+}
+
 std::vector<AgencyConfig> DevAgencies() {
   return {{"police", "police", "Police (dev)"},
           {"probation", "probation", "Probation (dev)"},
@@ -35,7 +86,8 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   auto root = encoding::JsonObject::Of(*doc, "");
   if (!root.ok()) return fail(root.status());
   if (auto s = root->AllowOnly({"data_dir", "listen", "tls_dir", "trust_domain",
-                                "agencies", "limits"});
+                                "metrics_listen", "agencies", "agency_types",
+                                "limits"});
       !s.ok()) {
     return fail(s);
   }
@@ -43,7 +95,8 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   for (auto [key, dest] :
        {std::pair{"data_dir", &c.data_dir}, std::pair{"listen", &c.listen},
         std::pair{"tls_dir", &c.tls_dir},
-        std::pair{"trust_domain", &c.trust_domain}}) {
+        std::pair{"trust_domain", &c.trust_domain},
+        std::pair{"metrics_listen", &c.metrics_listen}}) {
     auto v = root->GetString(key, *dest);
     if (!v.ok()) return fail(v.status());
     *dest = *v;
@@ -51,8 +104,6 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   if (root->Has("agencies")) {
     auto list = root->GetList("agencies");
     if (!list.ok()) return fail(list.status());
-    static const char* kTypes[] = {"police", "probation", "prison", "health",
-                                   "local-authority"};
     for (int i = 0; i < (*list)->values_size(); ++i) {
       auto a = encoding::JsonObject::Of((*list)->values(i),
                                         absl::StrCat("agencies[", i, "]"));
@@ -69,8 +120,8 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
       ag.id = *id;
       ag.type = *type;
       ag.display_name = name->empty() ? *id : *name;
-      if (std::find(std::begin(kTypes), std::end(kTypes), ag.type) ==
-          std::end(kTypes)) {
+      if (std::find(AgencyTypes().begin(), AgencyTypes().end(), ag.type) ==
+          AgencyTypes().end()) {
         return fail(a->Error("type",
                              "must be police, probation, prison, health or "
                              "local-authority"));
@@ -78,6 +129,31 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
       if (c.FindAgency(ag.id) != nullptr)
         return fail(a->Error("id", "duplicate agency"));
       c.agencies.push_back(ag);
+    }
+  }
+  if (root->Has("agency_types")) {
+    auto types = root->GetObject("agency_types");
+    if (!types.ok()) return fail(types.status());
+    for (const std::string& type : AgencyTypes()) {
+      if (!types->Has(type)) continue;
+      auto t = types->GetObject(type);
+      if (!t.ok()) return fail(t.status());
+      if (auto s = t->AllowOnly({"event_types", "attributes"}); !s.ok())
+        return fail(s);
+      store::RecordPolicy& p = c.agency_types[type];
+      for (auto [key, dest] : {std::pair{"event_types", &p.event_types},
+                               std::pair{"attributes", &p.attributes}}) {
+        if (!t->Has(key)) continue;
+        auto names = t->GetStringList(key);
+        if (!names.ok()) return fail(names.status());
+        dest->clear();
+        dest->insert(names->begin(), names->end());
+      }
+    }
+    if (auto s = types->AllowOnly(
+            {AgencyTypes().begin(), AgencyTypes().end()});
+        !s.ok()) {
+      return fail(s);
     }
   }
   if (root->Has("limits")) {

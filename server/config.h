@@ -2,10 +2,12 @@
 #define COHORTLINK_SERVER_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "linkage/store/extract_store.h"
 
 namespace cohortlink::server {
 
@@ -15,6 +17,11 @@ struct AgencyConfig {
   std::string display_name;
 };
 
+// The agency types, and the built-in event types and attributes of each
+// (docs/server.md). Every type may send sex, age_band and area.
+const std::vector<std::string>& AgencyTypes();
+std::map<std::string, store::RecordPolicy> DefaultAgencyTypePolicies();
+
 // cohortlink-server configuration (docs/server.md). Command-line flags
 // override the file.
 struct ServerConfig {
@@ -23,11 +30,20 @@ struct ServerConfig {
   std::string tls_dir;  // ca.pem, cert.pem, key.pem of the server
   std::string trust_domain = "cohortlink.local";
   std::vector<AgencyConfig> agencies;
+  // Event types and attributes each agency type may send
+  // (DefaultAgencyTypePolicies() unless the config's "agency_types" replaces
+  // a type's lists).
+  std::map<std::string, store::RecordPolicy> agency_types =
+      DefaultAgencyTypePolicies();
+  std::string metrics_listen;  // empty: no Prometheus endpoint
+  bool insecure_loopback_only = false;
   uint64_t max_records = 50'000'000;
   int max_message_bytes = 16 << 20;
   bool dev = false;
 
   const AgencyConfig* FindAgency(const std::string& id) const;
+  // The record policy of a registered agency's type.
+  store::RecordPolicy PolicyFor(const AgencyConfig& agency) const;
 };
 
 // Reads a JSON config; INVALID_ARGUMENT names the field.

@@ -25,8 +25,7 @@ absl::StatusOr<std::string> Authorize(grpc::ServerContext* ctx,
                                       const ServerConfig& config, Method m,
                                       const std::string& agency,
                                       AuditEntry* entry) {
-  ASSIGN_OR_RETURN(keys::Identity who,
-                   PeerIdentity(*ctx->auth_context(), config.trust_domain));
+  ASSIGN_OR_RETURN(keys::Identity who, CallerIdentity(*ctx, config));
   entry->set_principal(who.ToString());
   entry->set_role(keys::RoleName(who.role));
   ASSIGN_OR_RETURN(std::string allowed,
@@ -47,8 +46,13 @@ absl::StatusOr<cohortlink::v1::UploadReceipt> RunUpload(
     return absl::InvalidArgumentError("an upload must start with its header");
   }
   entry->set_target(msg.header().extract_name());
-  ASSIGN_OR_RETURN(auto session, extracts->BeginUpload(
-                                     agency, entry->principal(), msg.header()));
+  const AgencyConfig* registered = config.FindAgency(agency);
+  if (registered == nullptr)  // AuthorizeIngest admits registered agencies only
+    return absl::InternalError("upload for an unregistered agency");
+  ASSIGN_OR_RETURN(auto session,
+                   extracts->BeginUpload(agency, entry->principal(),
+                                         msg.header(),
+                                         config.PolicyFor(*registered)));
   while (reader->Read(&msg)) {
     if (!msg.has_batch())
       return absl::InvalidArgumentError("a second header in one upload");

@@ -13,10 +13,12 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "linkage/encoding/json.h"
 #include "linkage/store/extract_store.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/ingest_service.h"
+#include "server/metrics.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -27,9 +29,10 @@ void OnSignal(int) { g_stop.store(true); }
 
 // One JSON object per line on stderr; never personal data.
 void Log(const std::string& level, const std::string& msg) {
-  std::cerr << "{\"time\":\"" << cohortlink::util::FormatUtc(absl::Now())
-            << "\",\"level\":\"" << level << "\",\"msg\":\"" << msg << "\"}"
-            << std::endl;
+  using cohortlink::encoding::JsonQuote;
+  std::cerr << "{\"time\":" << JsonQuote(cohortlink::util::FormatUtc(absl::Now()))
+            << ",\"level\":" << JsonQuote(level)
+            << ",\"msg\":" << JsonQuote(msg) << "}" << std::endl;
 }
 
 absl::Status Serve(cohortlink::server::ServerConfig config) {
@@ -46,12 +49,19 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
             "analyst, auditor, admin, exporter)"));
   }
   std::shared_ptr<grpc::ServerCredentials> creds;
-  if (config.tls_dir.empty()) {
+  if (config.insecure_loopback_only) {
+    RETURN_IF_ERROR(server::CheckLoopback(config.listen));
+    Log("warning",
+        "INSECURE: no TLS; callers name themselves in metadata. Loopback "
+        "only; never use this outside tests");
+    creds = grpc::InsecureServerCredentials();
+  } else if (config.tls_dir.empty()) {
     return absl::InvalidArgumentError(
         "no TLS identity: give --tls DIR, tls_dir in the config, "
         "or --dev");
+  } else {
+    ASSIGN_OR_RETURN(creds, server::ServerTlsCredentials(config.tls_dir));
   }
-  ASSIGN_OR_RETURN(creds, server::ServerTlsCredentials(config.tls_dir));
   ASSIGN_OR_RETURN(auto db, store::Store::Open(config.data_dir + "/db"));
   store::ExtractStoreOptions opts;
   opts.max_records = config.max_records;
@@ -59,6 +69,21 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   ASSIGN_OR_RETURN(auto extracts,
                    store::ExtractStore::Create(db.get(), opts, audit.get()));
   server::IngestService ingest(&config, extracts.get(), audit.get());
+  server::Metrics metrics(
+      [&extracts]() -> absl::StatusOr<server::Inventory> {
+        ASSIGN_OR_RETURN(auto all, extracts->List(""));
+        server::Inventory inv;
+        inv.extracts = all.size();
+        for (const auto& x : all) inv.records += x.records();
+        return inv;
+      });
+  if (!config.metrics_listen.empty()) {
+    RETURN_IF_ERROR(metrics.Listen(config.metrics_listen));
+    Log("info", absl::StrCat("metrics on http://",
+                             config.metrics_listen.substr(
+                                 0, config.metrics_listen.rfind(':')),
+                             ":", metrics.port(), "/metrics"));
+  }
 
   // Standard gRPC health checking (grpc.health.v1) and server reflection,
   // both behind the same mutual TLS as everything else.
@@ -69,6 +94,11 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   builder.AddListeningPort(config.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.RegisterService(&ingest);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(metrics.InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     return absl::UnavailableError(
@@ -78,7 +108,9 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   Log("info",
       absl::StrCat("listening on ",
                    config.listen.substr(0, config.listen.rfind(':')), ":", port,
-                   " (mutual TLS, trust domain ", config.trust_domain, ")"));
+                   config.insecure_loopback_only ? " (INSECURE, no TLS"
+                                                 : " (mutual TLS",
+                   ", trust domain ", config.trust_domain, ")"));
   while (!g_stop.load())
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   Log("info", "shutting down: finishing in-flight calls");
@@ -94,8 +126,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   CLI::App app{"cohortlink-server: privacy-preserving record linkage server"};
-  std::string config_path, data_dir, listen, tls_dir;
-  bool dev = false;
+  std::string config_path, data_dir, listen, tls_dir, metrics_listen;
+  bool dev = false, insecure = false;
   app.add_option("--config", config_path,
                  "JSON configuration file (docs/server.md)")
       ->check(CLI::ExistingFile);
@@ -104,6 +136,12 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen,
                  "HOST:PORT to listen on (default 127.0.0.1:7443)");
   app.add_option("--tls", tls_dir, "The server's ca.pem, cert.pem, key.pem");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "HOST:PORT for the Prometheus /metrics endpoint (off by "
+                 "default; port 0 picks a free one)");
+  app.add_flag("--insecure-loopback-only", insecure,
+               "Serve without TLS, taking the caller's identity from request "
+               "metadata; refuses non-loopback addresses. Tests only");
   app.add_flag("--dev", dev,
                "Create a throwaway CA and certificates under DATA_DIR/dev-tls "
                "on first start");
@@ -125,7 +163,9 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!listen.empty()) config.listen = listen;
   if (!tls_dir.empty()) config.tls_dir = tls_dir;
+  if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
   config.dev = config.dev || dev;
+  config.insecure_loopback_only = insecure;
   absl::Status s = Serve(config);
   if (!s.ok()) {
     Log("error", std::string(s.message()));

@@ -17,6 +17,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "keys/pki.h"
+#include "cohortlink/v1/ingest.grpc.pb.h"
+#include "linkage/encoding/extract_file.h"
 #include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
 #include "tests/cli_runner.h"
@@ -25,6 +27,31 @@
 
 namespace cohortlink {
 namespace {
+
+std::string ServerBinary() {
+  return std::string(COHORTLINK_BINARY_DIR) + "/server/cohortlink-server";
+}
+
+// GET http://127.0.0.1:<port><path>; the whole response, headers included.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string req = "GET " + path +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  (void)!::write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
+  ::close(fd);
+  return out;
+}
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -53,20 +80,29 @@ class ServerIngestTest : public ::testing::Test {
     Encode("police", "secret", "police.clx");
     Encode("prison", "secret", "prison.clx");
     Encode("prison", "other.secret", "prison-other-secret.clx");
+    // The first 40 police rows: the same agency, different content.
+    std::ifstream all(tmp_.File("region/police.csv"));
+    std::ofstream part(tmp_.File("region/police-part.csv"));
+    std::string line;
+    for (int i = 0; i <= 40 && std::getline(all, line); ++i) part << line << "\n";
+    part.close();
+    Encode("police-part", "secret", "police-part.clx");
   }
   void TearDown() override { Stop(SIGTERM); }
 
+  // Starts cohortlink-server --dev on port_ with a Prometheus endpoint on
+  // a free port (metrics_port_), and waits until it listens.
   void Start() {
-    std::string bin =
-        std::string(COHORTLINK_BINARY_DIR) + "/server/cohortlink-server";
     std::string log = tmp_.File("server.log");
     pid_ = ::fork();
     if (pid_ == 0) {
       std::freopen(log.c_str(), "a", stderr);
       std::string listen = "127.0.0.1:" + std::to_string(port_);
       std::string data = tmp_.File("data");
+      std::string bin = ServerBinary();
       ::execl(bin.c_str(), bin.c_str(), "--dev", "--data-dir", data.c_str(),
-              "--listen", listen.c_str(), static_cast<char*>(nullptr));
+              "--listen", listen.c_str(), "--metrics-listen", "127.0.0.1:0",
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     // Wait until this start has logged "listening on".
@@ -80,6 +116,9 @@ class ServerIngestTest : public ::testing::Test {
       }
       if (listening > starts_) {
         starts_ = listening;
+        size_t m = text->rfind("metrics on http://127.0.0.1:");
+        if (m != std::string::npos)
+          metrics_port_ = std::atoi(text->c_str() + m + 28);
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -119,8 +158,32 @@ class ServerIngestTest : public ::testing::Test {
                 "--tls", Tls(who), "--format", "json"});
   }
 
+  // A raw gRPC stub with `who`'s dev certificate.
+  std::unique_ptr<cohortlink::v1::IngestService::Stub> Stub(
+      const std::string& who) {
+    auto files = keys::LoadTlsDir(Tls(who));
+    EXPECT_TRUE(files.ok()) << files.status();
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = files->ca_pem;
+    o.pem_cert_chain = files->cert_pem;
+    o.pem_private_key = files->key_pem;
+    return cohortlink::v1::IngestService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port_), grpc::SslCredentials(o)));
+  }
+
+  // Encoded records in stored order, across all extracts, after a stop.
+  uint64_t StoredRecordCount() {
+    auto db = store::Store::Open(tmp_.File("data/db"));
+    EXPECT_TRUE(db.ok()) << db.status();
+    std::unique_ptr<rocksdb::Iterator> it((*db)->db()->NewIterator(
+        rocksdb::ReadOptions(), (*db)->cf(store::Family::kRecords)));
+    uint64_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
+  }
+
   util::TempDir tmp_{"server_ingest_test"};
-  int port_ = 0;
+  int port_ = 0, metrics_port_ = 0;
   pid_t pid_ = -1;
   int starts_ = 0;  // "listening on" lines seen so far
 };
@@ -133,8 +196,8 @@ TEST_F(ServerIngestTest, UploadReplaceIdempotentAndDelete) {
   r = Upload("police", "arrests", "police.clx");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"unchanged\": true"), std::string::npos) << r.out;
-  // Same extract name, different content (prison data under police): v2.
-  r = Upload("police", "arrests", "prison.clx");
+  // Same extract name, different content: v2.
+  r = Upload("police", "arrests", "police-part.clx");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"version\": 2"), std::string::npos) << r.out;
   r = Cli({"delete", "--server", "127.0.0.1:" + std::to_string(port_), "--tls",
@@ -257,6 +320,174 @@ TEST_F(ServerIngestTest, AcknowledgedUploadSurvivesKillNine) {
   auto s = Status("police");
   ASSERT_EQ(s.exit_code, 0) << s.err;
   EXPECT_NE(s.out.find("\"extract\": \"arrests\""), std::string::npos) << s.out;
+}
+
+TEST_F(ServerIngestTest, MalformedRecordIsRefusedWithItsIndexAndNothingStored) {
+  // police.clx with record 7's filters cut by 64 bits: a well-formed
+  // container (its digest matches) holding one invalid record.
+  auto in = encoding::ExtractReader::Open(tmp_.File("police.clx"));
+  ASSERT_TRUE(in.ok()) << in.status();
+  auto out = encoding::ExtractWriter::Create(tmp_.File("bad.clx"),
+                                             (*in)->header());
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::string bytes;
+  for (int i = 0; *(*in)->Next(&bytes); ++i) {
+    if (i == 7) {
+      cohortlink::v1::EncodedRecord rec;
+      ASSERT_TRUE(rec.ParseFromString(bytes));
+      rec.mutable_filters()->resize(rec.filters().size() - 8);
+      bytes = rec.SerializeAsString();
+    }
+    ASSERT_TRUE((*out)->AppendSerialized(bytes).ok());
+  }
+  ASSERT_TRUE((*out)->Finish().ok());
+
+  auto r = Upload("police", "arrests", "bad.clx");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("record 7: filters:"), std::string::npos) << r.err;
+  // The google.rpc.BadRequest detail, as the CLI prints it.
+  EXPECT_NE(r.err.find("records[7].filters: "), std::string::npos) << r.err;
+  EXPECT_EQ(Status("police").out.find("arrests"), std::string::npos);
+  Stop(SIGTERM);
+  EXPECT_EQ(StoredRecordCount(), 0u);
+}
+
+TEST_F(ServerIngestTest, EventTypesAndAttributesFollowTheAgencyType) {
+  // Prison events (reception, release) are not a police agency's to send.
+  auto r = Upload("police", "arrests", "prison.clx");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("record 0: event_type: '"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not an event type a police agency may send"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Upload("prison", "releases", "prison.clx").exit_code, 0);
+}
+
+TEST_F(ServerIngestTest, KillNineMidUploadLeavesTheExtractAbsentOrComplete) {
+  ASSERT_EQ(Upload("police", "arrests", "police-part.clx").exit_code, 0);
+  // A police extract large enough (about 6 MB) that the server stages part
+  // of it to RocksDB before the end.
+  ASSERT_EQ(Cli({"synth", "--people", "12000", "--out", tmp_.File("big")})
+                .exit_code,
+            0);
+  auto r = Cli({"encode", "--schema", tmp_.File("region/schema.json"),
+                "--secret", tmp_.File("secret"), "--input",
+                tmp_.File("big/police.csv"), "--output", tmp_.File("big.clx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Replacing "arrests" and creating "more": most records sent, no
+  // WritesDone, then the server dies.
+  auto stub = Stub("police");
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientWriter<cohortlink::v1::UploadRequest>>>
+      writers;
+  cohortlink::v1::UploadReceipt receipt;
+  for (const char* name : {"arrests", "more"}) {
+    auto reader = encoding::ExtractReader::Open(tmp_.File("big.clx"));
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    writers.push_back(stub->Upload(contexts.back().get(), &receipt));
+    cohortlink::v1::UploadRequest req;
+    req.mutable_header()->set_extract_name(name);
+    *req.mutable_header()->mutable_extract() = (*reader)->header();
+    req.mutable_header()->set_record_count((*reader)->record_count());
+    req.mutable_header()->set_content_digest((*reader)->content_digest());
+    ASSERT_TRUE(writers.back()->Write(req));
+    std::string framed, bytes;
+    for (uint64_t i = 0; i + 10 < (*reader)->record_count(); ++i) {
+      ASSERT_TRUE(*(*reader)->Next(&bytes));
+      encoding::AppendLengthDelimited(bytes, &framed);
+      if (framed.size() > (512 << 10)) {
+        req.Clear();
+        req.mutable_batch()->set_framed_records(framed);
+        ASSERT_TRUE(writers.back()->Write(req));
+        framed.clear();
+      }
+    }
+  }
+  // Give the server a moment to read and stage what was sent.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  Stop(SIGKILL);
+  for (auto& c : contexts) c->TryCancel();
+  writers.clear();
+  Start();
+  auto s = Status("police");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(s.out.find("\"more\""), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("\"version\": 1"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("\"records\": 40"), std::string::npos) << s.out;
+  Stop(SIGTERM);
+  // Only the committed version's records remain (recovery removed the
+  // staged halves).
+  EXPECT_EQ(StoredRecordCount(), 40u);
+}
+
+TEST_F(ServerIngestTest, PrometheusMetricsCountCallsAndStoredRecords) {
+  ASSERT_GT(metrics_port_, 0);
+  ASSERT_EQ(Upload("police", "arrests", "police-part.clx").exit_code, 0);
+  EXPECT_EQ(Upload("analyst", "x", "police.clx").exit_code, 1);
+  std::string page = HttpGet(metrics_port_, "/metrics");
+  EXPECT_NE(page.find("cohortlink_rpc_requests_total{code=\"OK\",method="
+                      "\"cohortlink.v1.IngestService/Upload\"} 1"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("cohortlink_rpc_requests_total{code=\"PERMISSION_DENIED\""
+                      ",method=\"cohortlink.v1.IngestService/Upload\"} 1"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("cohortlink_rpc_duration_seconds_count{code=\"OK\""),
+            std::string::npos);
+  EXPECT_NE(page.find("cohortlink_extracts 1"), std::string::npos) << page;
+  EXPECT_NE(page.find("cohortlink_records_stored 40"), std::string::npos)
+      << page;
+}
+
+// The plaintext test listener: loopback only, identity from metadata.
+TEST_F(ServerIngestTest, InsecureListenerIsLoopbackOnly) {
+  std::string log = tmp_.File("insecure.log");
+  auto run = [&](const std::string& listen) {
+    std::string cmd = ServerBinary() + " --data-dir " + tmp_.File("insecure") +
+                      " --listen " + listen +
+                      " --insecure-loopback-only 2>" + log;
+    return std::system(cmd.c_str());
+  };
+  int rc = run("0.0.0.0:0");
+  EXPECT_EQ(WEXITSTATUS(rc), 1);
+  EXPECT_NE(util::ReadFile(log)->find(
+                "--insecure-loopback-only refuses to listen on '0.0.0.0:0'"),
+            std::string::npos);
+
+  int port = FreePort();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen(log.c_str(), "w", stderr);
+    std::string bin = ServerBinary(), data = tmp_.File("insecure"),
+                listen = "127.0.0.1:" + std::to_string(port);
+    ::execl(bin.c_str(), bin.c_str(), "--data-dir", data.c_str(), "--listen",
+            listen.c_str(), "--insecure-loopback-only",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto stub = cohortlink::v1::IngestService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  auto list = [&](const char* identity) {
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    if (identity != nullptr)
+      ctx.AddMetadata("cohortlink-insecure-identity", identity);
+    cohortlink::v1::ListExtractsResponse resp;
+    return stub->ListExtracts(&ctx, {}, &resp).error_code();
+  };
+  EXPECT_EQ(list(nullptr), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(list("spiffe://cohortlink.local/user/admin/admin"),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(list("spiffe://elsewhere/user/admin/admin"),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ::kill(pid, SIGTERM);
+  int status;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

@@ -117,13 +117,8 @@ absl::Status ParseFormat(const JsonObject& f, ClkhashFeature* out) {
   } else if (type == "enum") {
     out->type = ClkhashFeature::Type::kEnum;
     RETURN_IF_ERROR(f.AllowOnly({"type", "values", "description"}));
-    ASSIGN_OR_RETURN(auto* values, f.GetList("values"));
-    for (int i = 0; i < values->values_size(); ++i) {
-      if (values->values(i).kind_case() != Value::kStringValue) {
-        return f.Error(absl::StrCat("values[", i, "]"), "expected a string");
-      }
-      out->enum_values.insert(values->values(i).string_value());
-    }
+    ASSIGN_OR_RETURN(auto values, f.GetStringList("values"));
+    out->enum_values.insert(values.begin(), values.end());
   } else {
     return f.Error("type", absl::StrCat("unknown format type '", type,
                                         "' (string, integer, date or enum)"));

@@ -216,4 +216,26 @@ absl::StatusOr<const google::protobuf::ListValue*> JsonObject::GetList(
   return &v->list_value();
 }
 
+std::string JsonQuote(absl::string_view s) {
+  Value v;
+  v.set_string_value(std::string(s));
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(v, &out);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> JsonObject::GetStringList(
+    absl::string_view key) const {
+  auto list = GetList(key);
+  if (!list.ok()) return list.status();
+  std::vector<std::string> out;
+  for (int i = 0; i < (*list)->values_size(); ++i) {
+    if ((*list)->values(i).kind_case() != Value::kStringValue) {
+      return Error(absl::StrCat(key, "[", i, "]"), "expected a string");
+    }
+    out.push_back((*list)->values(i).string_value());
+  }
+  return out;
+}
+
 }  // namespace cohortlink::encoding

@@ -17,6 +17,9 @@ namespace cohortlink::encoding {
 absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view text,
                                                   absl::string_view source);
 
+// `s` as a JSON string literal, quotes included (RFC 8259 escaping).
+std::string JsonQuote(absl::string_view s);
+
 // Canonical serialisation (keys sorted, no whitespace, numbers as protobuf
 // prints them) used for fingerprints.
 std::string CanonicalJson(const google::protobuf::Value& v);
@@ -48,6 +51,9 @@ class JsonObject {
                                    double fallback) const;
   absl::StatusOr<bool> GetBool(absl::string_view key, bool fallback) const;
   absl::StatusOr<const google::protobuf::ListValue*> GetList(
+      absl::string_view key) const;
+  // An array of strings ("key[2]: expected a string" otherwise).
+  absl::StatusOr<std::vector<std::string>> GetStringList(
       absl::string_view key) const;
 
   absl::Status Error(absl::string_view key, absl::string_view what) const;

@@ -1,8 +1,12 @@
 #include "linkage/store/extract_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "keys/secret.h"
 #include "linkage/encoding/dates.h"
+#include "util/error_details.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -41,8 +45,24 @@ std::string VersionPrefix(uint64_t id, uint64_t version) {
   return k;
 }
 
-absl::Status RecordError(uint64_t index, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("record ", index, ": ", what));
+// INVALID_ARGUMENT naming the 0-based record index and the field, in the
+// message and as a google.rpc.BadRequest field violation
+// ("records[<index>].<field>"; the whole record when `field` is empty).
+absl::Status RecordError(uint64_t index, absl::string_view field,
+                         absl::string_view what) {
+  std::string where = field.empty() ? absl::StrCat("record ", index)
+                                    : absl::StrCat("record ", index, ": ", field);
+  return util::WithFieldViolation(
+      absl::InvalidArgumentError(absl::StrCat(where, ": ", what)),
+      field.empty() ? absl::StrCat("records[", index, "]")
+                    : absl::StrCat("records[", index, "].", field),
+      what);
+}
+
+std::string JoinSorted(const absl::flat_hash_set<std::string>& set) {
+  std::vector<std::string> v(set.begin(), set.end());
+  std::sort(v.begin(), v.end());
+  return absl::StrJoin(v, ", ");
 }
 
 }  // namespace
@@ -141,7 +161,7 @@ absl::StatusOr<uint64_t> ExtractStore::ExtractId(const std::string& agency,
 
 absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
     const std::string& agency, const std::string& uploader,
-    const UploadHeader& header) {
+    const UploadHeader& header, std::optional<RecordPolicy> policy) {
   const std::string& name = header.extract_name();
   if (name.empty() || name.size() > 128 ||
       name.find(kSep) != std::string::npos) {
@@ -170,20 +190,27 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
     (void)store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
                             kMetaKcv, &kcv);
     if (fp != header.extract().schema_fingerprint()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "agency ", agency,
-          "'s extract was encoded with a different linkage schema "
-          "(fingerprint ",
-          util::HexEncode(header.extract().schema_fingerprint()).substr(0, 16),
-          ", the linkage uses ", util::HexEncode(fp).substr(0, 16),
-          "); re-encode it with the shared schema"));
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "agency ", agency,
+              "'s extract was encoded with a different linkage schema "
+              "(fingerprint ",
+              util::HexEncode(header.extract().schema_fingerprint())
+                  .substr(0, 16),
+              ", the linkage uses ", util::HexEncode(fp).substr(0, 16),
+              "); re-encode it with the shared schema")),
+          "LINKAGE_SCHEMA", absl::StrCat("agency/", agency),
+          "schema fingerprint differs from the linkage's");
     }
     if (!keys::ConstantTimeEquals(kcv, header.extract().key_check_value())) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("agency ", agency,
-                       "'s extract was encoded with a different linkage secret "
-                       "(key check value differs); re-encode it with the "
-                       "secret the agencies share"));
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "agency ", agency,
+              "'s extract was encoded with a different linkage secret "
+              "(key check value differs); re-encode it with the secret the "
+              "agencies share")),
+          "LINKAGE_SECRET", absl::StrCat("agency/", agency),
+          "key check value differs from the linkage's");
     }
   } else if (!s.IsNotFound()) {
     return FromRocks(s, "read linkage settings");
@@ -194,8 +221,8 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
     absl::MutexLock lock(&mu_);
     ASSIGN_OR_RETURN(upload_id, NextCounter(kMetaNextUploadId));
   }
-  return std::unique_ptr<UploadSession>(
-      new UploadSession(this, agency, uploader, header, id, upload_id));
+  return std::unique_ptr<UploadSession>(new UploadSession(
+      this, agency, uploader, header, id, upload_id, std::move(policy)));
 }
 
 absl::StatusOr<ExtractStatus> ExtractStore::Get(const std::string& agency,
@@ -284,13 +311,54 @@ absl::Status ExtractStore::ForEachRecord(
 
 UploadSession::UploadSession(ExtractStore* store, std::string agency,
                              std::string uploader, UploadHeader header,
-                             uint64_t extract_id, uint64_t upload_id)
+                             uint64_t extract_id, uint64_t upload_id,
+                             std::optional<RecordPolicy> policy)
     : store_(store),
       agency_(std::move(agency)),
       uploader_(std::move(uploader)),
       header_(std::move(header)),
       extract_id_(extract_id),
-      upload_id_(upload_id) {}
+      upload_id_(upload_id),
+      policy_(std::move(policy)),
+      declared_attributes_(header_.extract().attribute_names().begin(),
+                           header_.extract().attribute_names().end()) {}
+
+absl::Status UploadSession::CheckContent(uint64_t index,
+                                         const EncodedRecord& rec) const {
+  if (!rec.event_date().empty()) {
+    auto d = encoding::ParseDate(rec.event_date(), "%Y-%m-%d");
+    if (!d.ok() || rec.event_date().size() != 10) {
+      return RecordError(index, "event_date",
+                         "not an ISO 8601 date (YYYY-MM-DD)");
+    }
+  }
+  for (const auto& a : rec.attributes()) {
+    if (!declared_attributes_.contains(a.name())) {
+      return RecordError(
+          index, absl::StrCat("attributes.", a.name()),
+          "not among the attributes the extract header declares");
+    }
+  }
+  if (!policy_.has_value()) return absl::OkStatus();
+  if (!rec.event_type().empty() &&
+      !policy_->event_types.contains(rec.event_type())) {
+    return RecordError(
+        index, "event_type",
+        absl::StrCat("'", rec.event_type(), "' is not an event type a ",
+                     policy_->agency_type, " agency may send (allowed: ",
+                     JoinSorted(policy_->event_types), ")"));
+  }
+  for (const auto& a : rec.attributes()) {
+    if (!a.value().empty() && !policy_->attributes.contains(a.name())) {
+      return RecordError(index, absl::StrCat("attributes.", a.name()),
+                         absl::StrCat("a ", policy_->agency_type,
+                                      " agency may not send this attribute "
+                                      "(allowed: ",
+                                      JoinSorted(policy_->attributes), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 UploadSession::~UploadSession() {
   if (!done_) Discard();
@@ -308,43 +376,39 @@ void UploadSession::Discard() {
 absl::Status UploadSession::AddRecord(absl::string_view bytes) {
   const uint64_t index = count_;
   if (index >= header_.record_count()) {
-    return RecordError(index, absl::StrCat("more records than the header's ",
-                                           header_.record_count()));
+    return RecordError(index, "", absl::StrCat("more records than the header's ",
+                                               header_.record_count()));
   }
   EncodedRecord rec;
   if (!rec.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return RecordError(index, "not a valid EncodedRecord");
+    return RecordError(index, "", "not a valid EncodedRecord");
   }
   const auto& layout = header_.extract().layout();
   if (rec.filters().size() * 8 != layout.total_bits()) {
-    return RecordError(
-        index, absl::StrCat("filters: ", rec.filters().size() * 8,
-                            " bits; the layout says ", layout.total_bits()));
+    return RecordError(index, "filters",
+                       absl::StrCat(rec.filters().size() * 8,
+                                    " bits; the layout says ",
+                                    layout.total_bits()));
   }
   if (layout.segments_size() < 32 &&
       (rec.missing_mask() >> layout.segments_size()) != 0) {
-    return RecordError(index,
-                       "missing_mask: names segments the layout does not have");
+    return RecordError(index, "missing_mask",
+                       "names segments the layout does not have");
   }
   const std::string& key = rec.record_key();
   if (key.empty() || key.size() > 64) {
-    return RecordError(index, "record_key: must be 1-64 characters");
+    return RecordError(index, "record_key", "must be 1-64 characters");
   }
   if (seen_keys_.Insert(key, index)) {
-    return RecordError(index, "record_key: duplicate within the extract");
+    return RecordError(index, "record_key", "duplicate within the extract");
   }
-  if (!rec.event_date().empty()) {
-    auto d = encoding::ParseDate(rec.event_date(), "%Y-%m-%d");
-    if (!d.ok() || rec.event_date().size() != 10) {
-      return RecordError(index,
-                         "event_date: not an ISO 8601 date (YYYY-MM-DD)");
-    }
-  }
+  RETURN_IF_ERROR(CheckContent(index, rec));
   batch_.Put(store_->store_->cf(Family::kRecords),
              RecordKey(extract_id_, upload_id_, index),
              rocksdb::Slice(bytes.data(), bytes.size()));
   ++count_;
-  if (batch_.GetDataSize() > (8 << 20)) {
+  // Staged in ~1 MiB writes: memory stays bounded whatever the extract size.
+  if (batch_.GetDataSize() > (1 << 20)) {
     RETURN_IF_ERROR(
         FromRocks(store_->store_->db()->Write(rocksdb::WriteOptions(), &batch_),
                   "stage records"));
@@ -375,13 +439,13 @@ absl::Status UploadSession::AddFramedRecords(absl::string_view framed) {
     if (!complete) {
       if (data.size() >= 5) {
         failed_ = true;
-        return RecordError(count_, "bad length prefix");
+        return RecordError(count_, "", "bad length prefix");
       }
       break;
     }
     if (len > (1u << 20)) {
       failed_ = true;
-      return RecordError(count_, "longer than 1 MiB");
+      return RecordError(count_, "", "longer than 1 MiB");
     }
     if (data.size() - p < len) break;
     absl::Status s = AddRecord(data.substr(p, len));
@@ -402,7 +466,7 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
     return absl::FailedPreconditionError("upload already ended");
   if (!pending_.empty()) {
     failed_ = true;
-    return RecordError(count_, "truncated at the end of the upload");
+    return RecordError(count_, "", "truncated at the end of the upload");
   }
   if (count_ != header_.record_count()) {
     failed_ = true;

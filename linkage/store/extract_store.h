@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,15 @@ struct ExtractStoreOptions {
 };
 
 class ExtractStore;
+
+// What one agency's records may carry, from its agency type (the server's
+// configuration). Records with an empty event type (linkage only) are always
+// allowed; attributes outside `attributes` must be empty.
+struct RecordPolicy {
+  std::string agency_type;  // named in error messages
+  absl::flat_hash_set<std::string> event_types;
+  absl::flat_hash_set<std::string> attributes;
+};
 
 // One upload in progress. REQUIRES: destroyed before its ExtractStore. Records
 // are validated as they arrive and staged under a new version of the extract,
@@ -57,14 +67,19 @@ class UploadSession {
   friend class ExtractStore;
   UploadSession(ExtractStore* store, std::string agency, std::string uploader,
                 cohortlink::v1::UploadHeader header, uint64_t extract_id,
-                uint64_t upload_id);
+                uint64_t upload_id, std::optional<RecordPolicy> policy);
   absl::Status AddRecord(absl::string_view bytes);
+  // The policy and header checks of one parsed record.
+  absl::Status CheckContent(uint64_t index,
+                            const cohortlink::v1::EncodedRecord& rec) const;
   void Discard();
 
   ExtractStore* store_;
   std::string agency_, uploader_;
   cohortlink::v1::UploadHeader header_;
   uint64_t extract_id_, upload_id_;  // records staged under (extract, upload)
+  std::optional<RecordPolicy> policy_;
+  absl::flat_hash_set<std::string> declared_attributes_;
   uint64_t count_ = 0;
   keys::Sha256 digest_;
   std::string pending_;  // a record split across AddFramedRecords calls
@@ -88,9 +103,11 @@ class ExtractStore {
   // Starts an upload of `header.extract_name` for `agency` by `uploader`.
   // FAILED_PRECONDITION when the schema fingerprint or key check value
   // differs from the linkage's (fixed by the first upload), with what to do.
+  // Records are checked against `policy` when given.
   absl::StatusOr<std::unique_ptr<UploadSession>> BeginUpload(
       const std::string& agency, const std::string& uploader,
-      const cohortlink::v1::UploadHeader& header);
+      const cohortlink::v1::UploadHeader& header,
+      std::optional<RecordPolicy> policy = std::nullopt);
 
   absl::StatusOr<cohortlink::v1::ExtractStatus> Get(const std::string& agency,
                                                     const std::string& name);

@@ -1,0 +1,65 @@
+#ifndef COHORTLINK_SERVER_METRICS_H_
+#define COHORTLINK_SERVER_METRICS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "prometheus/registry.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace cohortlink::server {
+
+// What the store holds, read at each scrape.
+struct Inventory {
+  uint64_t extracts = 0;
+  uint64_t records = 0;
+};
+
+// Prometheus metrics on their own HTTP port (never the gRPC one):
+//   cohortlink_rpc_requests_total{method,code}      counter
+//   cohortlink_rpc_duration_seconds{method,code}    histogram
+//   cohortlink_extracts, cohortlink_records_stored  gauges (read at scrape)
+// RPCs are counted by a gRPC server interceptor, so every service is
+// covered, including health and reflection. Labels never carry principals,
+// extract names or anything else from a request. Thread-safe.
+class Metrics {
+ public:
+  explicit Metrics(std::function<absl::StatusOr<Inventory>()> inventory);
+  ~Metrics();
+
+  // Serves /metrics on HOST:PORT (port 0 picks a free one).
+  absl::Status Listen(const std::string& address);
+  // The bound port, once listening.
+  int port() const;
+
+  void ObserveRpc(absl::string_view method, absl::string_view code,
+                  double seconds);
+  // The text exposition format of everything (also what /metrics returns).
+  std::string Render() const;
+
+  // For grpc::ServerBuilder::experimental().SetInterceptorCreators.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+  InterceptorFactory();
+
+ private:
+  class InventoryCollector;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<InventoryCollector> inventory_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* durations_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+// The name of a gRPC status code as Prometheus labels usually carry it
+// ("OK", "INVALID_ARGUMENT", ...).
+std::string GrpcCodeName(grpc::StatusCode code);
+
+}  // namespace cohortlink::server
+
+#endif  // COHORTLINK_SERVER_METRICS_H_
