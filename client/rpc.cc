@@ -17,7 +17,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MutualTlsChannel(
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(32 << 20);
   args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(server, grpc::SslCredentials(o), args);
+  auto channel =
+      grpc::CreateCustomChannel(server, grpc::SslCredentials(o), args);
   std::fill(o.pem_private_key.begin(), o.pem_private_key.end(), '\0');
   return channel;
 }

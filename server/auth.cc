@@ -50,8 +50,7 @@ absl::StatusOr<keys::Identity> PeerIdentity(const grpc::AuthContext& auth,
         "the client certificate carries no (or more than one) spiffe:// "
         "identity");
   }
-  return CheckIdentity(std::string(ids[0].data(), ids[0].size()),
-                       trust_domain);
+  return CheckIdentity(std::string(ids[0].data(), ids[0].size()), trust_domain);
 }
 
 absl::StatusOr<keys::Identity> CallerIdentity(const grpc::ServerContext& ctx,

@@ -150,8 +150,7 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
         dest->insert(names->begin(), names->end());
       }
     }
-    if (auto s = types->AllowOnly(
-            {AgencyTypes().begin(), AgencyTypes().end()});
+    if (auto s = types->AllowOnly({AgencyTypes().begin(), AgencyTypes().end()});
         !s.ok()) {
       return fail(s);
     }

@@ -49,10 +49,9 @@ absl::StatusOr<cohortlink::v1::UploadReceipt> RunUpload(
   const AgencyConfig* registered = config.FindAgency(agency);
   if (registered == nullptr)  // AuthorizeIngest admits registered agencies only
     return absl::InternalError("upload for an unregistered agency");
-  ASSIGN_OR_RETURN(auto session,
-                   extracts->BeginUpload(agency, entry->principal(),
-                                         msg.header(),
-                                         config.PolicyFor(*registered)));
+  ASSIGN_OR_RETURN(auto session, extracts->BeginUpload(
+                                     agency, entry->principal(), msg.header(),
+                                     config.PolicyFor(*registered)));
   while (reader->Read(&msg)) {
     if (!msg.has_batch())
       return absl::InvalidArgumentError("a second header in one upload");

@@ -30,7 +30,8 @@ void OnSignal(int) { g_stop.store(true); }
 // One JSON object per line on stderr; never personal data.
 void Log(const std::string& level, const std::string& msg) {
   using cohortlink::encoding::JsonQuote;
-  std::cerr << "{\"time\":" << JsonQuote(cohortlink::util::FormatUtc(absl::Now()))
+  std::cerr << "{\"time\":"
+            << JsonQuote(cohortlink::util::FormatUtc(absl::Now()))
             << ",\"level\":" << JsonQuote(level)
             << ",\"msg\":" << JsonQuote(msg) << "}" << std::endl;
 }
@@ -69,14 +70,13 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   ASSIGN_OR_RETURN(auto extracts,
                    store::ExtractStore::Create(db.get(), opts, audit.get()));
   server::IngestService ingest(&config, extracts.get(), audit.get());
-  server::Metrics metrics(
-      [&extracts]() -> absl::StatusOr<server::Inventory> {
-        ASSIGN_OR_RETURN(auto all, extracts->List(""));
-        server::Inventory inv;
-        inv.extracts = all.size();
-        for (const auto& x : all) inv.records += x.records();
-        return inv;
-      });
+  server::Metrics metrics([&extracts]() -> absl::StatusOr<server::Inventory> {
+    ASSIGN_OR_RETURN(auto all, extracts->List(""));
+    server::Inventory inv;
+    inv.extracts = all.size();
+    for (const auto& x : all) inv.records += x.records();
+    return inv;
+  });
   if (!config.metrics_listen.empty()) {
     RETURN_IF_ERROR(metrics.Listen(config.metrics_listen));
     Log("info", absl::StrCat("metrics on http://",
@@ -106,11 +106,11 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   }
   server->GetHealthCheckService()->SetServingStatus(true);
   Log("info",
-      absl::StrCat("listening on ",
-                   config.listen.substr(0, config.listen.rfind(':')), ":", port,
-                   config.insecure_loopback_only ? " (INSECURE, no TLS"
-                                                 : " (mutual TLS",
-                   ", trust domain ", config.trust_domain, ")"));
+      absl::StrCat(
+          "listening on ", config.listen.substr(0, config.listen.rfind(':')),
+          ":", port,
+          config.insecure_loopback_only ? " (INSECURE, no TLS" : " (mutual TLS",
+          ", trust domain ", config.trust_domain, ")"));
   while (!g_stop.load())
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   Log("info", "shutting down: finishing in-flight calls");

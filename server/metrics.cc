@@ -12,13 +12,23 @@
 namespace cohortlink::server {
 
 std::string GrpcCodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK",                 "CANCELLED",         "UNKNOWN",
-      "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED",          "OUT_OF_RANGE",
-      "UNIMPLEMENTED",      "INTERNAL",          "UNAVAILABLE",
-      "DATA_LOSS",          "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   int i = static_cast<int>(code);
   if (i >= 0 && i < static_cast<int>(std::size(kNames))) return kNames[i];
   return absl::StrCat(i);
@@ -68,8 +78,8 @@ class RpcInterceptor : public grpc::experimental::Interceptor {
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       std::chrono::duration<double> took =
           std::chrono::steady_clock::now() - start_;
-      metrics_->ObserveRpc(method_, GrpcCodeName(m->GetSendStatus().error_code()),
-                           took.count());
+      metrics_->ObserveRpc(
+          method_, GrpcCodeName(m->GetSendStatus().error_code()), took.count());
     }
     m->Proceed();
   }

@@ -13,11 +13,11 @@
 #include <future>
 #include <thread>
 
+#include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "keys/pki.h"
-#include "cohortlink/v1/ingest.grpc.pb.h"
 #include "linkage/encoding/extract_file.h"
 #include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
@@ -84,7 +84,8 @@ class ServerIngestTest : public ::testing::Test {
     std::ifstream all(tmp_.File("region/police.csv"));
     std::ofstream part(tmp_.File("region/police-part.csv"));
     std::string line;
-    for (int i = 0; i <= 40 && std::getline(all, line); ++i) part << line << "\n";
+    for (int i = 0; i <= 40 && std::getline(all, line); ++i)
+      part << line << "\n";
     part.close();
     Encode("police-part", "secret", "police-part.clx");
   }
@@ -327,8 +328,8 @@ TEST_F(ServerIngestTest, MalformedRecordIsRefusedWithItsIndexAndNothingStored) {
   // container (its digest matches) holding one invalid record.
   auto in = encoding::ExtractReader::Open(tmp_.File("police.clx"));
   ASSERT_TRUE(in.ok()) << in.status();
-  auto out = encoding::ExtractWriter::Create(tmp_.File("bad.clx"),
-                                             (*in)->header());
+  auto out =
+      encoding::ExtractWriter::Create(tmp_.File("bad.clx"), (*in)->header());
   ASSERT_TRUE(out.ok()) << out.status();
   std::string bytes;
   for (int i = 0; *(*in)->Next(&bytes); ++i) {
@@ -367,9 +368,9 @@ TEST_F(ServerIngestTest, KillNineMidUploadLeavesTheExtractAbsentOrComplete) {
   ASSERT_EQ(Upload("police", "arrests", "police-part.clx").exit_code, 0);
   // A police extract large enough (about 6 MB) that the server stages part
   // of it to RocksDB before the end.
-  ASSERT_EQ(Cli({"synth", "--people", "12000", "--out", tmp_.File("big")})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Cli({"synth", "--people", "12000", "--out", tmp_.File("big")}).exit_code,
+      0);
   auto r = Cli({"encode", "--schema", tmp_.File("region/schema.json"),
                 "--secret", tmp_.File("secret"), "--input",
                 tmp_.File("big/police.csv"), "--output", tmp_.File("big.clx")});
@@ -378,7 +379,8 @@ TEST_F(ServerIngestTest, KillNineMidUploadLeavesTheExtractAbsentOrComplete) {
   // WritesDone, then the server dies.
   auto stub = Stub("police");
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-  std::vector<std::unique_ptr<grpc::ClientWriter<cohortlink::v1::UploadRequest>>>
+  std::vector<
+      std::unique_ptr<grpc::ClientWriter<cohortlink::v1::UploadRequest>>>
       writers;
   cohortlink::v1::UploadReceipt receipt;
   for (const char* name : {"arrests", "more"}) {
@@ -446,8 +448,8 @@ TEST_F(ServerIngestTest, InsecureListenerIsLoopbackOnly) {
   std::string log = tmp_.File("insecure.log");
   auto run = [&](const std::string& listen) {
     std::string cmd = ServerBinary() + " --data-dir " + tmp_.File("insecure") +
-                      " --listen " + listen +
-                      " --insecure-loopback-only 2>" + log;
+                      " --listen " + listen + " --insecure-loopback-only 2>" +
+                      log;
     return std::system(cmd.c_str());
   };
   int rc = run("0.0.0.0:0");

@@ -75,8 +75,8 @@ std::vector<std::string> DescribeRpcStatusBytes(absl::string_view bytes) {
         lines.push_back(absl::StrCat(v.field(), ": ", v.description()));
     } else if (google::rpc::PreconditionFailure pf; any.UnpackTo(&pf)) {
       for (const auto& v : pf.violations())
-        lines.push_back(absl::StrCat(v.type(), " (", v.subject(),
-                                     "): ", v.description()));
+        lines.push_back(
+            absl::StrCat(v.type(), " (", v.subject(), "): ", v.description()));
     }
   }
   return lines;

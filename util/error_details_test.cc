@@ -29,9 +29,9 @@ TEST(ErrorDetailsTest, FieldViolationsAccumulateAndRoundTrip) {
 }
 
 TEST(ErrorDetailsTest, PreconditionFailure) {
-  absl::Status s = WithPreconditionViolation(
-      absl::FailedPreconditionError("secret differs"), "LINKAGE_SECRET",
-      "agency/police", "re-encode");
+  absl::Status s =
+      WithPreconditionViolation(absl::FailedPreconditionError("secret differs"),
+                                "LINKAGE_SECRET", "agency/police", "re-encode");
   EXPECT_THAT(DescribeRpcStatusBytes(ToRpcStatusBytes(s)),
               ElementsAre("LINKAGE_SECRET (agency/police): re-encode"));
 }

@@ -50,8 +50,9 @@ std::string VersionPrefix(uint64_t id, uint64_t version) {
 // ("records[<index>].<field>"; the whole record when `field` is empty).
 absl::Status RecordError(uint64_t index, absl::string_view field,
                          absl::string_view what) {
-  std::string where = field.empty() ? absl::StrCat("record ", index)
-                                    : absl::StrCat("record ", index, ": ", field);
+  std::string where = field.empty()
+                          ? absl::StrCat("record ", index)
+                          : absl::StrCat("record ", index, ": ", field);
   return util::WithFieldViolation(
       absl::InvalidArgumentError(absl::StrCat(where, ": ", what)),
       field.empty() ? absl::StrCat("records[", index, "]")
@@ -376,8 +377,9 @@ void UploadSession::Discard() {
 absl::Status UploadSession::AddRecord(absl::string_view bytes) {
   const uint64_t index = count_;
   if (index >= header_.record_count()) {
-    return RecordError(index, "", absl::StrCat("more records than the header's ",
-                                               header_.record_count()));
+    return RecordError(index, "",
+                       absl::StrCat("more records than the header's ",
+                                    header_.record_count()));
   }
   EncodedRecord rec;
   if (!rec.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -385,10 +387,10 @@ absl::Status UploadSession::AddRecord(absl::string_view bytes) {
   }
   const auto& layout = header_.extract().layout();
   if (rec.filters().size() * 8 != layout.total_bits()) {
-    return RecordError(index, "filters",
-                       absl::StrCat(rec.filters().size() * 8,
-                                    " bits; the layout says ",
-                                    layout.total_bits()));
+    return RecordError(
+        index, "filters",
+        absl::StrCat(rec.filters().size() * 8, " bits; the layout says ",
+                     layout.total_bits()));
   }
   if (layout.segments_size() < 32 &&
       (rec.missing_mask() >> layout.segments_size()) != 0) {
