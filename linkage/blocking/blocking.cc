@@ -1,0 +1,160 @@
+#include "linkage/blocking/blocking.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace cohortlink::blocking {
+namespace {
+
+using Pair = std::pair<uint32_t, uint32_t>;
+
+// Appends the pairs of every run of equal keys in `keyed` (sorted by key).
+void EmitRuns(std::vector<std::pair<uint64_t, uint32_t>>* keyed,
+              const Dataset& data, const BlockingOptions& o,
+              std::vector<uint64_t>* pairs, uint64_t* emitted,
+              uint64_t* oversized) {
+  std::sort(keyed->begin(), keyed->end());
+  for (size_t s = 0; s < keyed->size();) {
+    size_t e = s + 1;
+    while (e < keyed->size() && (*keyed)[e].first == (*keyed)[s].first) ++e;
+    if (e - s > o.max_block) {
+      ++*oversized;
+    } else {
+      for (size_t x = s; x < e; ++x) {
+        for (size_t y = x + 1; y < e; ++y) {
+          uint32_t a = (*keyed)[x].second, b = (*keyed)[y].second;
+          if (a == b) continue;
+          if (!o.within_source && data.source(a) == data.source(b)) continue;
+          if (a > b) std::swap(a, b);
+          pairs->push_back(uint64_t{a} << 32 | b);
+          ++*emitted;
+        }
+      }
+    }
+    s = e;
+  }
+}
+
+}  // namespace
+
+std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
+                             BlockingStats* stats) {
+  BlockingStats st;
+  const size_t n = data.size();
+  std::vector<uint64_t> pairs;
+  std::vector<std::pair<uint64_t, uint32_t>> keyed;
+  // (a) keyed blocking tokens: one block per distinct token.
+  for (uint32_t i = 0; i < n; ++i)
+    for (uint64_t t : data.tokens(i)) keyed.push_back({t, i});
+  EmitRuns(&keyed, data, o, &pairs, &st.token_pairs, &st.oversized_blocks);
+
+  // (b) Hamming LSH by bit sampling. Bits set in almost every filter or in
+  // almost none say nothing, and correlated structure (dates, positional
+  // digits) makes uniform sampling collide far too often, so each table
+  // samples informative bits until the chance that two random records
+  // agree on all of them, prod(q_b^2 + (1 - q_b)^2) over the sampled bits'
+  // frequencies q_b, is below kRandomCollisions / n.
+  const size_t total_bits = data.filters().words() * 64;
+  std::vector<double> freq(total_bits, 0);
+  const size_t step = std::max<size_t>(1, n / 20000);  // a sample suffices
+  size_t sampled = 0;
+  for (uint32_t i = 0; i < n; i += step, ++sampled) {
+    const uint64_t* row = data.filters().row(i);
+    for (size_t b = 0; b < total_bits; ++b)
+      freq[b] += (row[b / 64] >> (b % 64)) & 1;
+  }
+  // Tables are drawn per group of bits: with field segments, each pair of
+  // fields (a true match nearly always has two fields (almost) equal, and
+  // two fields together are rare enough to keep buckets small); with a
+  // record-level CLK, the whole filter.
+  std::vector<std::vector<size_t>> groups;
+  auto informative_in = [&](const similarity::SegmentWords& w,
+                            std::vector<size_t>* out) {
+    for (size_t b = w.begin * 64; b < w.end * 64; ++b) {
+      if (freq[b] > 0.02 && freq[b] < 0.98) out->push_back(b);
+    }
+  };
+  for (size_t b = 0; b < total_bits; ++b)
+    freq[b] /= std::max<size_t>(sampled, 1);
+  const auto& segs = data.filters().segments();
+  int per_group = o.lsh_tables;
+  if (data.num_fields() >= 2 && segs.size() == data.num_fields()) {
+    for (size_t f = 0; f < segs.size(); ++f) {
+      for (size_t g = f + 1; g < segs.size(); ++g) {
+        groups.emplace_back();
+        informative_in(segs[f], &groups.back());
+        informative_in(segs[g], &groups.back());
+      }
+    }
+    per_group = std::max(1, o.lsh_tables / static_cast<int>(groups.size()));
+  } else {
+    groups.emplace_back();
+    informative_in({0, static_cast<uint32_t>(data.filters().words())},
+                   &groups.back());
+  }
+  LshParams lsh;
+  std::mt19937_64 rng(o.seed);
+  const double target = std::log(1.0 / std::max<size_t>(n, 2));
+  int max_bits = 0;
+  for (size_t g = 0; o.lsh_tables > 0 && n >= 2 && g < groups.size(); ++g) {
+    const auto& bits = groups[g];
+    if (bits.size() < 8) continue;
+    std::uniform_int_distribution<size_t> pos(0, bits.size() - 1);
+    for (int t = 0; t < per_group; ++t) {
+      ++lsh.tables;
+      std::vector<size_t> sample;
+      double log_agree = 0;
+      while (sample.size() < 64 && sample.size() < bits.size() &&
+             (o.lsh_bits > 0 ? static_cast<int>(sample.size()) < o.lsh_bits
+                             : log_agree > target)) {
+        size_t b = bits[pos(rng)];
+        sample.push_back(b);
+        log_agree +=
+            std::log(freq[b] * freq[b] + (1 - freq[b]) * (1 - freq[b]));
+      }
+      max_bits = std::max(max_bits, static_cast<int>(sample.size()));
+      keyed.clear();
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint64_t* row = data.filters().row(i);
+        if (data.filters().popcount(i) == 0) continue;
+        uint64_t key = 0;
+        for (size_t b = 0; b < sample.size(); ++b)
+          key |= ((row[sample[b] / 64] >> (sample[b] % 64)) & 1) << b;
+        keyed.push_back({key, i});
+      }
+      EmitRuns(&keyed, data, o, &pairs, &st.lsh_pairs, &st.oversized_blocks);
+      // Keep memory in check between tables.
+      if (pairs.size() > (64u << 20)) {
+        std::sort(pairs.begin(), pairs.end());
+        pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+      }
+    }
+  }
+  lsh.bits = max_bits;
+  st.lsh = lsh;
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  std::vector<Pair> out;
+  out.reserve(pairs.size());
+  for (uint64_t p : pairs)
+    out.push_back({static_cast<uint32_t>(p >> 32), static_cast<uint32_t>(p)});
+  st.candidates = out.size();
+  if (o.within_source) {
+    st.total_pairs = uint64_t{n} * (n - (n > 0)) / 2;
+  } else {
+    std::vector<uint64_t> per_source;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (data.source(i) >= per_source.size())
+        per_source.resize(data.source(i) + 1);
+      ++per_source[data.source(i)];
+    }
+    uint64_t same = 0;
+    for (uint64_t c : per_source) same += c * (c - (c > 0)) / 2;
+    st.total_pairs = uint64_t{n} * (n - (n > 0)) / 2 - same;
+  }
+  if (stats != nullptr) *stats = st;
+  return out;
+}
+
+}  // namespace cohortlink::blocking

@@ -1,0 +1,58 @@
+#ifndef COHORTLINK_LINKAGE_BLOCKING_BLOCKING_H_
+#define COHORTLINK_LINKAGE_BLOCKING_BLOCKING_H_
+
+// Candidate pairs: the union of (a) records sharing a keyed blocking token
+// (made by the agencies' encoders) and (b) records colliding in a Hamming
+// LSH table (bit sampling over the whole filter), without duplicates.
+
+#include <cstdint>
+#include <vector>
+
+#include "linkage/blocking/dataset.h"
+
+namespace cohortlink::blocking {
+
+struct BlockingOptions {
+  // A block (token or LSH bucket) larger than this does not enumerate its
+  // pairs (that would be quadratic); its records still meet their
+  // matches through their other tokens and the LSH tables.
+  size_t max_block = 400;
+  // Hamming LSH tables (0 or less: none). Each table samples informative
+  // bits (set in 2-98% of filters) until two random records would agree
+  // on all of them with probability 0.1 / n (n records), so each record
+  // meets about 0.1 random others per table; `lsh_bits` > 0 fixes the
+  // number of bits instead. With about 20 bits sampled, a true match
+  // agreeing on 93% of informative bits collides in one of 32 tables with
+  // probability 0.99.
+  int lsh_tables = 32;
+  int lsh_bits = 0;
+  uint64_t seed = 0x636f686f72746c6bULL;
+  // Pairs of records from the same source (deduplication within an
+  // extract) as well as across sources.
+  bool within_source = true;
+};
+
+struct LshParams {
+  int tables = 0, bits = 0;  // bits: the most any table sampled
+};
+
+struct BlockingStats {
+  uint64_t token_pairs = 0;  // pairs enumerated from token blocks
+  uint64_t lsh_pairs = 0;    // pairs enumerated from LSH buckets
+  uint64_t candidates = 0;   // distinct pairs
+  uint64_t oversized_blocks = 0;
+  uint64_t total_pairs = 0;  // all pairs the linkage could compare
+  LshParams lsh;
+  double reduction_ratio() const {
+    return total_pairs == 0 ? 0 : 1.0 - double(candidates) / total_pairs;
+  }
+};
+
+// Distinct candidate pairs (i < j), sorted.
+std::vector<std::pair<uint32_t, uint32_t>> Candidates(
+    const Dataset& data, const BlockingOptions& options,
+    BlockingStats* stats = nullptr);
+
+}  // namespace cohortlink::blocking
+
+#endif  // COHORTLINK_LINKAGE_BLOCKING_BLOCKING_H_

@@ -1,0 +1,87 @@
+#include "linkage/blocking/dataset.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace cohortlink::blocking {
+
+using cohortlink::v1::FilterSegment;
+
+absl::StatusOr<Dataset> Dataset::ForLayout(
+    const cohortlink::v1::FilterLayout& layout) {
+  if (layout.total_bits() == 0 || layout.total_bits() % 64 != 0) {
+    return absl::InvalidArgumentError(
+        "filter layout must be a non-empty multiple of 64 bits");
+  }
+  std::vector<similarity::SegmentWords> segs;
+  std::vector<std::string> names;
+  std::vector<int> mask_bit;
+  for (int s = 0; s < layout.segments_size(); ++s) {
+    const FilterSegment& seg = layout.segments(s);
+    if (seg.kind() != FilterSegment::FIELD) continue;
+    if (seg.offset_bits() % 64 != 0 || seg.length_bits() % 64 != 0 ||
+        seg.offset_bits() + seg.length_bits() > layout.total_bits()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("segment ", seg.name(), " is not 64-bit aligned"));
+    }
+    segs.push_back(
+        {seg.offset_bits() / 64, (seg.offset_bits() + seg.length_bits()) / 64});
+    names.push_back(seg.name());
+    mask_bit.push_back(s);
+  }
+  if (segs.size() > 32) {
+    return absl::InvalidArgumentError("at most 32 field segments");
+  }
+  if (segs.empty()) {  // a record-level CLK: one field, the whole filter
+    segs.push_back({0, layout.total_bits() / 64});
+    names.push_back("clk");
+    mask_bit.push_back(-1);
+  }
+  return Dataset(similarity::FilterMatrix(layout.total_bits(), std::move(segs)),
+                 std::move(names), std::move(mask_bit));
+}
+
+void Dataset::Reserve(size_t n) {
+  filters_.Reserve(n);
+  sources_.reserve(n);
+  missing_.reserve(n);
+  token_begin_.reserve(n + 1);
+}
+
+absl::Status Dataset::Add(uint32_t source,
+                          const cohortlink::v1::EncodedRecord& r) {
+  if (r.filters().size() != filters_.words() * 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("filters of ", r.filters().size() * 8,
+                     " bits; the layout has ", filters_.words() * 64));
+  }
+  const size_t i = filters_.size();
+  filters_.Add(r.filters());
+  uint32_t miss = 0;
+  for (size_t f = 0; f < fields_.size(); ++f) {
+    bool absent = filters_.segment_popcount(i, f) == 0;
+    if (mask_bit_[f] >= 0 && mask_bit_[f] < 32 &&
+        ((r.missing_mask() >> mask_bit_[f]) & 1)) {
+      absent = true;
+    }
+    if (absent) miss |= 1u << f;
+  }
+  missing_.push_back(miss);
+  sources_.push_back(source);
+  tokens_.insert(tokens_.end(), r.blocking_tokens().begin(),
+                 r.blocking_tokens().end());
+  token_begin_.push_back(tokens_.size());
+  total_popcount_ += filters_.popcount(i);
+  return absl::OkStatus();
+}
+
+bool Dataset::missing(size_t i, size_t f) const {
+  return (missing_[i] >> f) & 1;
+}
+
+double Dataset::fill() const {
+  if (size() == 0) return 0;
+  return static_cast<double>(total_popcount_) /
+         (static_cast<double>(size()) * filters_.words() * 64);
+}
+
+}  // namespace cohortlink::blocking

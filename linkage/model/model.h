@@ -1,0 +1,83 @@
+#ifndef COHORTLINK_LINKAGE_MODEL_MODEL_H_
+#define COHORTLINK_LINKAGE_MODEL_MODEL_H_
+
+// Fellegi-Sunter over comparison levels of each field's Dice similarity.
+//
+// A pair's comparison vector gives, per field, the first level whose Dice
+// threshold it reaches (level thresholds.size() is "else"), or kNull when
+// either side's field is missing. The match weight is
+//   log2(prior / (1 - prior)) + sum over non-null fields of log2(m / u)
+// and the match probability is 2^w / (1 + 2^w).
+//
+// Training (Train):
+// - u: level frequencies over random record pairs (nearly all non-matches),
+//   Laplace-smoothed;
+// - m: expectation-maximisation over the candidate pairs, with a second
+//   class for the non-matches among candidates (blocking lets through
+//   non-matches that agree far more often than random pairs, so the
+//   random-pair u would pull them into the match class);
+// - prior (probability that two random records match), estimated directly:
+//   the candidate pairs on which every non-null field reaches the top level
+//   (a deterministic rule), divided by that rule's recall among matches as
+//   the trained m gives it (the product of the top-level m), divided by
+//   the number of pairs the linkage could compare.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "linkage/blocking/dataset.h"
+
+namespace cohortlink::model {
+
+inline constexpr uint8_t kNull = 0xff;
+
+struct FieldParams {
+  std::string name;
+  std::vector<double> m, u;  // per level, levels + 1 entries ("else" last)
+};
+
+struct Model {
+  uint64_t version = 0;
+  // Dice thresholds of the levels, descending.
+  std::vector<double> thresholds;
+  std::vector<FieldParams> fields;
+  double prior = 0;  // probability two random records match
+  // Training facts, for `model show`.
+  uint64_t candidate_pairs = 0, u_sample_pairs = 0, total_pairs = 0;
+  int em_iterations = 0;
+  bool em_converged = false;
+
+  double Weight(absl::Span<const uint8_t> levels) const;
+  double Probability(absl::Span<const uint8_t> levels) const;
+  // log2(m / u) of `level` of field f (0 for kNull).
+  double LevelWeight(size_t f, uint8_t level) const;
+};
+
+// The comparison levels of pair (i, j) into `levels` (one per field);
+// returns the whole-filter Dice.
+double Compare(const blocking::Dataset& data, uint32_t i, uint32_t j,
+               absl::Span<const double> thresholds, absl::Span<uint8_t> levels);
+
+struct TrainOptions {
+  std::vector<double> thresholds = {0.95, 0.85, 0.7, 0.5};
+  uint64_t u_samples = 500'000;
+  int max_iterations = 100;
+  double tolerance = 1e-7;
+  uint64_t seed = 42;
+  // Pairs within one source count as comparable (link-and-dedupe).
+  bool within_source = true;
+};
+
+// Trains a model on `data` and its candidate pairs. FAILED_PRECONDITION
+// when there are too few records or candidates to estimate anything.
+absl::StatusOr<Model> Train(
+    const blocking::Dataset& data,
+    absl::Span<const std::pair<uint32_t, uint32_t>> candidates,
+    const TrainOptions& options = {});
+
+}  // namespace cohortlink::model
+
+#endif  // COHORTLINK_LINKAGE_MODEL_MODEL_H_
