@@ -12,6 +12,7 @@
 #include "linkage/encoding/extract_file.h"
 #include "linkage/entities/linker.h"
 #include "linkage/eval/evaluate.h"
+#include "linkage/synth/synth.h"
 #include "util/temp_dir.h"
 
 namespace cohortlink::entities {
@@ -35,7 +36,8 @@ struct LinkRun {
 // Encodes each source with `schema`, links them all and evaluates.
 LinkRun LinkAndScore(const std::string& schema_path,
                      const std::vector<Source>& sources,
-                     const std::string& derivation, bool skip_initial_space) {
+                     const std::string& derivation, bool skip_initial_space,
+                     const std::string& truth_csv = "") {
   util::TempDir tmp("linkage_quality_test");
   auto schema = encoding::LoadSchemaFile(schema_path);
   EXPECT_TRUE(schema.ok()) << schema.status();
@@ -67,7 +69,12 @@ LinkRun LinkAndScore(const std::string& schema_path,
       keys.push_back({s, rec.record_key()});
     }
   }
-  EXPECT_TRUE(truth.SetDerivation(derivation).ok());
+  if (!derivation.empty()) {
+    EXPECT_TRUE(truth.SetDerivation(derivation).ok());
+  }
+  if (!truth_csv.empty()) {
+    EXPECT_TRUE(truth.LoadTruthCsv(truth_csv).ok());
+  }
   LinkRun run;
   auto linked = LinkAll(*data);
   EXPECT_TRUE(linked.ok()) << linked.status();
@@ -151,6 +158,28 @@ TEST_F(LinkageQualityTest, Febrl3DuplicatesWithinOneFile) {
                    {{"a", Datasets() + "/febrl/dataset3.csv"}}, "febrl", true);
   EXPECT_GE(r.metrics.pairwise.f1, 0.95);
   EXPECT_GE(r.pair_completeness, 0.99);
+}
+
+// cohortlink synth's five-agency region (a smaller population than the
+// issue's 100,000 to keep the suite fast; bench/ measures that size).
+TEST_F(LinkageQualityTest, SyntheticFiveAgencyRegion) {
+  util::TempDir region("linkage_quality_region");
+  synth::SynthOptions so;
+  so.people = 5000;
+  so.out_dir = region.path().string();
+  ASSERT_TRUE(synth::GenerateRegion(so).ok());
+  std::vector<Source> sources;
+  for (const char* agency :
+       {"police", "probation", "prison", "health", "local-authority"}) {
+    sources.push_back({agency, region.File(std::string(agency) + ".csv")});
+  }
+  LinkRun r = LinkAndScore(region.File("schema.json"), sources, "", false,
+                           region.File("truth.csv"));
+  // Regression floors, below the targets (F1 >= 0.97, pair
+  // completeness >= 0.99), which are not met yet: on 2026-11-30 this
+  // measured F1 0.969 and completeness 0.963.
+  EXPECT_GE(r.metrics.pairwise.f1, 0.95);
+  EXPECT_GE(r.pair_completeness, 0.95);
 }
 
 // Disabled because it fails: the target is F1 >= 0.96, and on
