@@ -11,17 +11,10 @@
 #include "benchmark/benchmark.h"
 #include "linkage/similarity/dice.h"
 #include "linkage/similarity/kernels.h"
+#include "linkage/similarity/random_filters.h"
 
 namespace cohortlink::similarity {
 namespace {
-
-std::string RandomFilter(std::mt19937_64& rng, size_t bytes, double fill) {
-  std::bernoulli_distribution bit(fill);
-  std::string s(bytes, '\0');
-  for (size_t i = 0; i < bytes * 8; ++i)
-    if (bit(rng)) s[i / 8] |= static_cast<char>(0x80 >> (i % 8));
-  return s;
-}
 
 FilterMatrix Random(size_t n, size_t bits, uint64_t seed) {
   std::mt19937_64 rng(seed);

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "linkage/similarity/dice.h"
 #include "linkage/similarity/kernels.h"
+#include "linkage/similarity/random_filters.h"
 
 namespace cohortlink::similarity {
 namespace {
@@ -24,14 +25,6 @@ uint32_t RefAndCount(const uint64_t* a, const uint64_t* b, size_t words) {
   for (size_t w = 0; w < words; ++w)
     for (int bit = 0; bit < 64; ++bit) n += ((a[w] & b[w]) >> bit) & 1;
   return n;
-}
-
-std::string RandomFilter(std::mt19937_64& rng, size_t bytes, double fill) {
-  std::bernoulli_distribution bit(fill);
-  std::string s(bytes, '\0');
-  for (size_t i = 0; i < bytes * 8; ++i)
-    if (bit(rng)) s[i / 8] |= static_cast<char>(0x80 >> (i % 8));
-  return s;
 }
 
 std::vector<Isa> SupportedIsas() {
