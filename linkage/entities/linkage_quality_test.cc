@@ -175,18 +175,11 @@ TEST_F(LinkageQualityTest, SyntheticFiveAgencyRegion) {
   }
   LinkRun r = LinkAndScore(region.File("schema.json"), sources, "", false,
                            region.File("truth.csv"));
-  // Regression floors, below the targets (F1 >= 0.97, pair
-  // completeness >= 0.99), which are not met yet: on 2026-11-30 this
-  // measured F1 0.969 and completeness 0.963.
-  EXPECT_GE(r.metrics.pairwise.f1, 0.95);
-  EXPECT_GE(r.pair_completeness, 0.95);
+  EXPECT_GE(r.metrics.pairwise.f1, 0.97);
+  EXPECT_GE(r.pair_completeness, 0.99);
 }
 
-// Disabled because it fails: the target is F1 >= 0.96, and on
-// 2026-11-30 this measured precision 0.29, recall 0.999, F1 0.44 (EM's
-// match class absorbs same-suburb, same-given-name non-matches; the prior
-// comes out 8x too high). Run with --gtest_also_run_disabled_tests.
-TEST_F(LinkageQualityTest, DISABLED_NcvrThreePartiesWithCorruption) {
+TEST_F(LinkageQualityTest, NcvrThreePartiesWithCorruption) {
   const std::string dir =
       Datasets() + "/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_";
   LinkRun r = LinkAndScore(Schema("ncvr-linkage.json"),

@@ -1,22 +1,63 @@
 #include "linkage/model/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "linkage/similarity/dice.h"
 
 namespace cohortlink::model {
+namespace {
 
-double Model::LevelWeight(size_t f, uint8_t level) const {
+// Level of a comparison from its members' levels; `nl` levels per field.
+uint8_t JointLevel(absl::Span<const int> members,
+                   absl::Span<const uint8_t> levels, size_t nl) {
+  if (members.size() == 1) return levels[members[0]];
+  uint8_t a = levels[members[0]], b = levels[members[1]];
+  if (a == kNull && b == kNull) return kNull;
+  size_t ai = a == kNull ? nl : a, bi = b == kNull ? nl : b;
+  return static_cast<uint8_t>(ai * (nl + 1) + bi);
+}
+
+size_t LevelCount(size_t members, size_t nl) {
+  return members == 1 ? nl : (nl + 1) * (nl + 1) - 1;
+}
+
+std::string FieldLevelName(const std::vector<double>& thresholds, size_t l) {
+  if (l >= thresholds.size()) return "else";
+  return absl::StrFormat("dice >= %.2f", thresholds[l]);
+}
+
+}  // namespace
+
+uint8_t Model::ComparisonLevel(size_t c,
+                               absl::Span<const uint8_t> levels) const {
+  return JointLevel(fields[c].members, levels, thresholds.size() + 1);
+}
+
+double Model::LevelWeight(size_t c, uint8_t level) const {
   if (level == kNull) return 0;
-  return std::log2(fields[f].m[level] / fields[f].u[level]);
+  return std::log2(fields[c].m[level] / fields[c].u[level]);
+}
+
+std::string Model::LevelName(size_t c, uint8_t level) const {
+  const size_t nl = thresholds.size() + 1;
+  if (level == kNull) return "null";
+  if (fields[c].members.size() == 1) return FieldLevelName(thresholds, level);
+  size_t a = level / (nl + 1), b = level % (nl + 1);
+  auto part = [&](size_t l) {
+    return l == nl ? std::string("null") : FieldLevelName(thresholds, l);
+  };
+  return absl::StrCat(part(a), " / ", part(b));
 }
 
 double Model::Weight(absl::Span<const uint8_t> levels) const {
   double w = std::log2(prior / (1 - prior));
-  for (size_t f = 0; f < fields.size(); ++f) w += LevelWeight(f, levels[f]);
+  for (size_t c = 0; c < fields.size(); ++c)
+    w += LevelWeight(c, ComparisonLevel(c, levels));
   return w;
 }
 
@@ -48,7 +89,8 @@ double Compare(const blocking::Dataset& data, uint32_t i, uint32_t j,
 
 namespace {
 
-// Comparison vectors packed into a key (4 bits per field; kNull -> 15).
+// Per-field comparison vectors packed into a key (4 bits per field; kNull
+// is 15), so that candidate pairs aggregate into few patterns.
 uint64_t PatternKey(absl::Span<const uint8_t> levels) {
   uint64_t k = 0;
   for (size_t f = 0; f < levels.size(); ++f)
@@ -56,9 +98,159 @@ uint64_t PatternKey(absl::Span<const uint8_t> levels) {
   return k;
 }
 
-uint8_t LevelOf(uint64_t key, size_t f) {
-  uint8_t l = (key >> (4 * f)) & 15;
-  return l == 15 ? kNull : l;
+void Unpack(uint64_t key, absl::Span<uint8_t> levels) {
+  for (size_t f = 0; f < levels.size(); ++f) {
+    uint8_t l = (key >> (4 * f)) & 15;
+    levels[f] = l == 15 ? kNull : l;
+  }
+}
+
+// Aggregated patterns with each comparison's level precomputed.
+struct Patterns {
+  std::vector<std::vector<uint8_t>> levels;  // per pattern, per comparison
+  std::vector<double> counts;
+};
+
+Patterns ToPatterns(
+    const absl::flat_hash_map<uint64_t, uint64_t>& by_key, const Model& m,
+    size_t nf,
+    const std::function<bool(absl::Span<const uint8_t>)>& keep = nullptr) {
+  Patterns p;
+  std::vector<uint8_t> lv(nf), cl(m.fields.size());
+  for (const auto& [key, count] : by_key) {
+    Unpack(key, absl::MakeSpan(lv));
+    for (size_t c = 0; c < m.fields.size(); ++c)
+      cl[c] = m.ComparisonLevel(c, lv);
+    if (keep && !keep(cl)) continue;
+    p.levels.push_back(cl);
+    p.counts.push_back(static_cast<double>(count));
+  }
+  return p;
+}
+
+struct EmResult {
+  std::vector<std::vector<double>> m;  // per comparison, per level
+  int iterations = 0;
+  bool converged = false;
+};
+
+// EM over aggregated patterns with two classes: matches (m) and the
+// non-matches among these pairs (uc, starting from random-pair u).
+// Comparison `skip` (or none, -1) is left out: its level is ignored and
+// its m not estimated (the comparison a training session is blocked on).
+EmResult RunEm(const Patterns& pat, const Model& start, int skip,
+               const TrainOptions& o) {
+  const size_t nc = start.fields.size();
+  EmResult r;
+  std::vector<std::vector<double>> uc(nc);
+  r.m.resize(nc);
+  for (size_t c = 0; c < nc; ++c) {  // start: matches mostly agree
+    const size_t n = start.fields[c].u.size();
+    uc[c] = start.fields[c].u;
+    r.m[c].assign(n, 0.1 / (n - 1));
+    r.m[c][0] = 0.9;
+  }
+  double lambda = 0.01;
+  std::vector<double> post(pat.counts.size());
+  for (int it = 1; it <= o.max_iterations; ++it) {
+    r.iterations = it;
+    double matched = 0, total = 0;
+    for (size_t p = 0; p < post.size(); ++p) {
+      double lm = std::log(lambda), lu = std::log(1 - lambda);
+      for (size_t c = 0; c < nc; ++c) {
+        uint8_t l = pat.levels[p][c];
+        if (l == kNull || static_cast<int>(c) == skip) continue;
+        lm += std::log(r.m[c][l]);
+        lu += std::log(uc[c][l]);
+      }
+      post[p] = 1 / (1 + std::exp(lu - lm));
+      matched += post[p] * pat.counts[p];
+      total += pat.counts[p];
+    }
+    double change = std::abs(matched / total - lambda);
+    lambda = std::clamp(matched / total, 1e-9, 1 - 1e-9);
+    for (size_t c = 0; c < nc; ++c) {
+      if (static_cast<int>(c) == skip) continue;
+      const size_t n = r.m[c].size();
+      std::vector<double> am(n, 0), au(n, 0);
+      double sm = 0, su = 0;
+      for (size_t p = 0; p < post.size(); ++p) {
+        uint8_t l = pat.levels[p][c];
+        if (l == kNull) continue;
+        am[l] += post[p] * pat.counts[p];
+        au[l] += (1 - post[p]) * pat.counts[p];
+        sm += post[p] * pat.counts[p];
+        su += (1 - post[p]) * pat.counts[p];
+      }
+      for (size_t l = 0; l < n; ++l) {
+        double v = sm > 0 ? (am[l] + 1e-3) / (sm + 1e-3 * n) : 1.0 / n;
+        change = std::max(change, std::abs(v - r.m[c][l]));
+        r.m[c][l] = v;
+        if (su > 0) uc[c][l] = (au[l] + 1e-3) / (su + 1e-3 * n);
+      }
+    }
+    if (change < o.tolerance) {
+      r.converged = true;
+      break;
+    }
+  }
+  return r;
+}
+
+// Groups strongly dependent fields in pairs (see TrainOptions).
+std::vector<std::vector<int>> Comparisons(
+    const std::vector<uint8_t>& sample_levels, size_t nf,
+    const TrainOptions& o) {
+  const size_t n = nf == 0 ? 0 : sample_levels.size() / nf;
+  struct Candidate {
+    double ratio;
+    int f, g;
+  };
+  std::vector<Candidate> dependent;
+  for (size_t f = 0; f < nf; ++f) {
+    for (size_t g = f + 1; g < nf; ++g) {
+      uint64_t both = 0, top_f = 0, top_g = 0, joint = 0;
+      for (size_t s = 0; s < n; ++s) {
+        uint8_t a = sample_levels[s * nf + f], b = sample_levels[s * nf + g];
+        if (a == kNull || b == kNull) continue;
+        // Dependence among non-matches only: a random pair that also
+        // agrees on another field may be a true match (duplicates within
+        // a source are among random pairs), and matches agree on
+        // everything at once.
+        bool other_top = false;
+        for (size_t h = 0; h < nf; ++h)
+          other_top |= h != f && h != g && sample_levels[s * nf + h] == 0;
+        if (other_top) continue;
+        ++both;
+        top_f += a == 0;
+        top_g += b == 0;
+        joint += a == 0 && b == 0;
+      }
+      if (joint < 10 || both == 0) continue;
+      double expected = static_cast<double>(top_f) * top_g / both;
+      double ratio = joint / std::max(expected, 1e-9);
+      if (ratio >= o.dependence_ratio)
+        dependent.push_back({ratio, static_cast<int>(f), static_cast<int>(g)});
+    }
+  }
+  std::sort(
+      dependent.begin(), dependent.end(),
+      [](const Candidate& x, const Candidate& y) { return x.ratio > y.ratio; });
+  std::vector<int> partner(nf, -1);
+  for (const Candidate& c : dependent) {
+    if (partner[c.f] >= 0 || partner[c.g] >= 0) continue;
+    partner[c.f] = c.g;
+    partner[c.g] = c.f;
+  }
+  std::vector<std::vector<int>> out;
+  for (size_t f = 0; f < nf; ++f) {
+    if (partner[f] < 0) {
+      out.push_back({static_cast<int>(f)});
+    } else if (partner[f] > static_cast<int>(f)) {
+      out.push_back({static_cast<int>(f), partner[f]});
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -69,6 +261,7 @@ absl::StatusOr<Model> Train(
     const TrainOptions& o) {
   const size_t nf = data.num_fields(), nl = o.thresholds.size() + 1;
   if (nf > 16) return absl::InvalidArgumentError("at most 16 fields");
+  if (nl > 14) return absl::InvalidArgumentError("at most 13 thresholds");
   if (data.size() < 50 || candidates.size() < 20) {
     return absl::FailedPreconditionError(
         absl::StrCat("too little data to train a model (", data.size(),
@@ -76,45 +269,53 @@ absl::StatusOr<Model> Train(
   }
   Model m;
   m.thresholds = o.thresholds;
-  m.fields.resize(nf);
-  for (size_t f = 0; f < nf; ++f) {
-    m.fields[f].name = data.field_names()[f];
-    m.fields[f].m.assign(nl, 0);
-    m.fields[f].u.assign(nl, 0);
-  }
   std::vector<uint8_t> lv(nf);
 
-  // u from random pairs.
+  // Random pairs: u, and which fields depend on each other.
   std::mt19937_64 rng(o.seed);
   std::uniform_int_distribution<uint32_t> pick(0, data.size() - 1);
-  std::vector<std::vector<uint64_t>> ucount(nf, std::vector<uint64_t>(nl));
-  uint64_t sampled = 0;
-  for (uint64_t tries = 0; sampled < o.u_samples && tries < 4 * o.u_samples;
-       ++tries) {
+  std::vector<uint8_t> sample;
+  sample.reserve(o.u_samples * nf);
+  for (uint64_t tries = 0;
+       sample.size() < o.u_samples * nf && tries < 4 * o.u_samples; ++tries) {
     uint32_t i = pick(rng), j = pick(rng);
     if (i == j) continue;
     if (!o.within_source && data.source(i) == data.source(j)) continue;
     Compare(data, i, j, o.thresholds, absl::MakeSpan(lv));
-    for (size_t f = 0; f < nf; ++f)
-      if (lv[f] != kNull) ++ucount[f][lv[f]];
-    ++sampled;
+    sample.insert(sample.end(), lv.begin(), lv.end());
   }
-  for (size_t f = 0; f < nf; ++f) {
+  const size_t sampled = sample.size() / nf;
+  for (auto& members : Comparisons(sample, nf, o)) {
+    FieldParams fp;
+    for (int f : members) {
+      if (!fp.name.empty()) fp.name += "+";
+      fp.name += data.field_names()[f];
+    }
+    fp.members = std::move(members);
+    m.fields.push_back(std::move(fp));
+  }
+  const size_t nc = m.fields.size();
+  for (size_t c = 0; c < nc; ++c) {
+    const size_t n = LevelCount(m.fields[c].members.size(), nl);
+    std::vector<uint64_t> count(n, 0);
     uint64_t total = 0;
-    for (uint64_t c : ucount[f]) total += c;
-    for (size_t l = 0; l < nl; ++l)
-      m.fields[f].u[l] = (ucount[f][l] + 1.0) / (total + nl);
+    for (size_t s = 0; s < sampled; ++s) {
+      uint8_t l =
+          m.ComparisonLevel(c, absl::MakeConstSpan(sample).subspan(s * nf, nf));
+      if (l == kNull) continue;
+      ++count[l];
+      ++total;
+    }
+    m.fields[c].u.resize(n);
+    m.fields[c].m.assign(n, 0);
+    for (size_t l = 0; l < n; ++l)
+      m.fields[c].u[l] = (count[l] + 1.0) / (total + n);
   }
   m.u_sample_pairs = sampled;
 
-  // Candidate comparison vectors. EM trains on each record's closest
-  // candidates (the top kTrainPerRecord by whole-filter Dice): blocking
-  // lets through many structured non-matches (same town, same postcode)
-  // that would otherwise form a class of their own; the closest
-  // candidates hold nearly every match, and the non-matches among them
-  // are what the model must tell apart. No Dice threshold is involved.
+  // Candidate comparison vectors, and each record's closest candidates
+  // (the top kTrainPerRecord by whole-filter Dice).
   constexpr int kTrainPerRecord = 3;
-  std::vector<uint64_t> keys(candidates.size());
   struct Best {
     float dice[kTrainPerRecord] = {-1, -1, -1};
     uint32_t pair[kTrainPerRecord] = {0, 0, 0};
@@ -130,6 +331,7 @@ absl::StatusOr<Model> Train(
       pair[k] = p;
     }
   };
+  std::vector<uint64_t> keys(candidates.size());
   std::vector<Best> best(data.size());
   for (size_t p = 0; p < candidates.size(); ++p) {
     auto [i, j] = candidates[p];
@@ -143,84 +345,72 @@ absl::StatusOr<Model> Train(
   for (const Best& b : best)
     for (int k = 0; k < kTrainPerRecord; ++k)
       if (b.dice[k] >= 0) chosen[b.pair[k]] = 1;
-  absl::flat_hash_map<uint64_t, uint64_t> patterns, all_patterns;
+  absl::flat_hash_map<uint64_t, uint64_t> all_by_key, closest_by_key;
   for (size_t p = 0; p < candidates.size(); ++p) {
-    ++all_patterns[keys[p]];
-    if (chosen[p]) ++patterns[keys[p]];
+    ++all_by_key[keys[p]];
+    if (chosen[p]) ++closest_by_key[keys[p]];
   }
-  std::vector<std::pair<uint64_t, double>> pat(patterns.begin(),
-                                               patterns.end());
 
-  // EM over the candidate pairs. Both classes are modelled as they appear
-  // among candidates: m for matches, and uc for the non-matches that
-  // blocking let through (which agree far more than random pairs do, so
-  // random-pair u cannot describe them). The final model pairs the trained
-  // m with random-pair u and the random-pair prior.
-  std::vector<std::vector<double>> uc(nf);
-  for (size_t f = 0; f < nf; ++f) {  // start: matches mostly agree
-    uc[f] = m.fields[f].u;
-    for (size_t l = 0; l < nl; ++l)
-      m.fields[f].m[l] = l == 0 ? 0.9 : 0.1 / (nl - 1);
+  // m by EM. With three or more comparisons, in sessions as Splink trains:
+  // one per comparison c, over the candidate pairs on which c reaches its
+  // top level ("blocked on c"), estimating every other comparison's m; each
+  // m is the mean over the sessions not blocked on it. A session's
+  // non-match class is fitted to its own pairs. Blocking lets through
+  // structured non-matches (same town, same surname) that agree far more
+  // often than random pairs, so random-pair u cannot describe them. With
+  // fewer comparisons, one session over each record's closest candidates.
+  std::vector<std::vector<double>> msum(nc);
+  for (size_t c = 0; c < nc; ++c) msum[c].assign(m.fields[c].u.size(), 0);
+  std::vector<int> sessions(nc, 0);
+  m.em_converged = true;
+  if (nc >= 3) {
+    for (size_t c = 0; c < nc; ++c) {
+      Patterns blocked =
+          ToPatterns(all_by_key, m, nf,
+                     [c](absl::Span<const uint8_t> cl) { return cl[c] == 0; });
+      double pairs = 0;
+      for (double n : blocked.counts) pairs += n;
+      if (pairs < 20) continue;
+      EmResult r = RunEm(blocked, m, static_cast<int>(c), o);
+      m.em_iterations = std::max(m.em_iterations, r.iterations);
+      m.em_converged = m.em_converged && r.converged;
+      for (size_t g = 0; g < nc; ++g) {
+        if (g == c) continue;
+        for (size_t l = 0; l < msum[g].size(); ++l) msum[g][l] += r.m[g][l];
+        ++sessions[g];
+      }
+    }
   }
-  double lambda = 0.01;
-  std::vector<double> post(pat.size());
-  for (int it = 1; it <= o.max_iterations; ++it) {
-    m.em_iterations = it;
-    double matched = 0, total = 0;
-    for (size_t p = 0; p < pat.size(); ++p) {
-      double lm = std::log(lambda), lu = std::log(1 - lambda);
-      for (size_t f = 0; f < nf; ++f) {
-        uint8_t l = LevelOf(pat[p].first, f);
-        if (l == kNull) continue;
-        lm += std::log(m.fields[f].m[l]);
-        lu += std::log(uc[f][l]);
-      }
-      post[p] = 1 / (1 + std::exp(lu - lm));
-      matched += post[p] * pat[p].second;
-      total += pat[p].second;
-    }
-    double change = std::abs(matched / total - lambda);
-    lambda = std::clamp(matched / total, 1e-9, 1 - 1e-9);
-    for (size_t f = 0; f < nf; ++f) {
-      std::vector<double> am(nl, 0), au(nl, 0);
-      double sm = 0, su = 0;
-      for (size_t p = 0; p < pat.size(); ++p) {
-        uint8_t l = LevelOf(pat[p].first, f);
-        if (l == kNull) continue;
-        am[l] += post[p] * pat[p].second;
-        au[l] += (1 - post[p]) * pat[p].second;
-        sm += post[p] * pat[p].second;
-        su += (1 - post[p]) * pat[p].second;
-      }
-      for (size_t l = 0; l < nl; ++l) {
-        double v = sm > 0 ? (am[l] + 1e-3) / (sm + 1e-3 * nl) : 1.0 / nl;
-        change = std::max(change, std::abs(v - m.fields[f].m[l]));
-        m.fields[f].m[l] = v;
-        uc[f][l] = su > 0 ? (au[l] + 1e-3) / (su + 1e-3 * nl) : uc[f][l];
-      }
-    }
-    if (change < o.tolerance) {
-      m.em_converged = true;
-      break;
+  EmResult closest;
+  if (*std::min_element(sessions.begin(), sessions.end()) == 0) {
+    closest = RunEm(ToPatterns(closest_by_key, m, nf), m, -1, o);
+    m.em_iterations = std::max(m.em_iterations, closest.iterations);
+    m.em_converged = m.em_converged && closest.converged;
+  }
+  for (size_t c = 0; c < nc; ++c) {
+    for (size_t l = 0; l < msum[c].size(); ++l) {
+      m.fields[c].m[l] =
+          sessions[c] > 0 ? msum[c][l] / sessions[c] : closest.m[c][l];
     }
   }
 
-  // The prior, directly: top-level-everywhere candidates over the rule's
-  // recall among matches, over all comparable pairs.
+  // The prior, directly: candidates on which every non-null comparison is
+  // at its top level (a deterministic rule), over that rule's recall among
+  // matches (the product of the top-level m), over all comparable pairs.
   double det = 0;
-  for (const auto& [key, count] : all_patterns) {
+  Patterns all = ToPatterns(all_by_key, m, nf);
+  for (size_t p = 0; p < all.counts.size(); ++p) {
     bool all_top = true;
     int non_null = 0;
-    for (size_t f = 0; f < nf; ++f) {
-      uint8_t l = LevelOf(key, f);
+    for (uint8_t l : all.levels[p]) {
       if (l == kNull) continue;
       ++non_null;
       all_top &= l == 0;
     }
-    if (all_top && non_null > 0) det += count;
+    if (all_top && non_null > 0) det += all.counts[p];
   }
   double recall = 1;
-  for (size_t f = 0; f < nf; ++f) recall *= m.fields[f].m[0];
+  for (size_t c = 0; c < nc; ++c) recall *= m.fields[c].m[0];
   const uint64_t n = data.size();
   uint64_t total_pairs = n * (n - 1) / 2;
   if (!o.within_source) {
@@ -230,7 +420,7 @@ absl::StatusOr<Model> Train(
   }
   m.total_pairs = total_pairs;
   m.candidate_pairs = candidates.size();
-  double matches = recall > 1e-6 ? det / recall : lambda * candidates.size();
+  double matches = det / std::max(recall, 1e-6);
   m.prior = std::clamp(matches / static_cast<double>(total_pairs), 1e-12, 0.5);
   return m;
 }

@@ -34,9 +34,17 @@ namespace cohortlink::model {
 
 inline constexpr uint8_t kNull = 0xff;
 
+// One comparison of the model: a field, or two fields compared jointly
+// when random pairs show them to be strongly dependent (a town and its
+// postcode agree together far more often than independence predicts, and
+// counting both as separate evidence would overstate a same-place pair).
 struct FieldParams {
-  std::string name;
-  std::vector<double> m, u;  // per level, levels + 1 entries ("else" last)
+  std::string name;          // "suburb", or "suburb+postcode" when joint
+  std::vector<int> members;  // the data fields compared (one or two)
+  // Per comparison level. A single field has thresholds.size() + 1 levels
+  // ("else" last); a joint comparison has one level per combination of its
+  // fields' levels including null, (L + 1)^2 - 1 (both null is kNull).
+  std::vector<double> m, u;
 };
 
 struct Model {
@@ -50,10 +58,16 @@ struct Model {
   int em_iterations = 0;
   bool em_converged = false;
 
+  // `levels` are per data field, as Compare gives them.
   double Weight(absl::Span<const uint8_t> levels) const;
   double Probability(absl::Span<const uint8_t> levels) const;
-  // log2(m / u) of `level` of field f (0 for kNull).
-  double LevelWeight(size_t f, uint8_t level) const;
+  // The level of comparison c for per-field `levels` (kNull when absent).
+  uint8_t ComparisonLevel(size_t c, absl::Span<const uint8_t> levels) const;
+  // log2(m / u) of `level` of comparison c (0 for kNull).
+  double LevelWeight(size_t c, uint8_t level) const;
+  // A readable name of level `level` of comparison c ("dice >= 0.95",
+  // "else", "given: dice >= 0.85, surname: null").
+  std::string LevelName(size_t c, uint8_t level) const;
 };
 
 // The comparison levels of pair (i, j) into `levels` (one per field);
@@ -69,6 +83,11 @@ struct TrainOptions {
   uint64_t seed = 42;
   // Pairs within one source count as comparable (link-and-dedupe).
   bool within_source = true;
+  // Two fields are compared jointly when, among random pairs that agree
+  // on no third field (so as to leave out true matches), both reach the
+  // top level at least this many times more often than independence
+  // predicts (and at least 10 times in the sample).
+  double dependence_ratio = 10;
 };
 
 // Trains a model on `data` and its candidate pairs. FAILED_PRECONDITION
