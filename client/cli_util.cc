@@ -46,11 +46,12 @@ void PrintTable(const std::vector<std::string>& header,
   for (const auto& r : rows) line(r);
 }
 
-void PrintJson(const google::protobuf::Value& v) {
+void PrintJson(const google::protobuf::Message& v) {
   std::string out;
   google::protobuf::util::JsonPrintOptions opts;
   opts.add_whitespace = true;
   opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = true;
   (void)google::protobuf::util::MessageToJsonString(v, &out, opts);
   std::cout << out;
   if (out.empty() || out.back() != '\n') std::cout << "\n";

@@ -32,8 +32,9 @@ void PrintError(const absl::Status& status);
 void PrintKeyValues(const std::vector<std::pair<std::string, std::string>>& kv);
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
-// Pretty JSON of a protobuf Value on stdout.
-void PrintJson(const google::protobuf::Value& v);
+// Pretty JSON of a protobuf Value (or any message, with its proto field
+// names) on stdout.
+void PrintJson(const google::protobuf::Message& v);
 
 // Helpers for building JSON reports.
 google::protobuf::Value JsonString(const std::string& s);

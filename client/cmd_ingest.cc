@@ -12,6 +12,7 @@
 #include "client/progress.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/ingest.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "linkage/encoding/extract_file.h"
 #include "util/status_macros.h"
@@ -19,11 +20,6 @@
 
 namespace cohortlink::client {
 namespace {
-
-struct ConnArgs {
-  std::string server, tls;
-  std::string format = "table";
-};
 
 absl::StatusOr<std::unique_ptr<cohortlink::v1::IngestService::Stub>> Connect(
     const ConnArgs& a) {
@@ -116,10 +112,20 @@ absl::Status RunUpload(const UploadArgs& a) {
 
 struct StatusArgs : ConnArgs {
   std::string extract;
+  int wait = 0;
 };
 
 absl::Status RunStatus(const StatusArgs& a) {
   ASSIGN_OR_RETURN(auto stub, Connect(a));
+  // --wait: until the linkage has caught up with every stored extract.
+  ASSIGN_OR_RETURN(cohortlink::v1::LinkageStatus linkage, GetLinkageStatus(a));
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(a.wait);
+  while (linkage.state() != cohortlink::v1::LINKED &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSIGN_OR_RETURN(linkage, GetLinkageStatus(a));
+  }
   std::vector<cohortlink::v1::ExtractStatus> list;
   grpc::ClientContext ctx;
   SetDeadline(&ctx, 30);
@@ -136,7 +142,8 @@ absl::Status RunStatus(const StatusArgs& a) {
   }
   if (a.format == "json") {
     google::protobuf::Value v;
-    auto* l = v.mutable_list_value();
+    auto* top = v.mutable_struct_value()->mutable_fields();
+    auto* l = (*top)["extracts"].mutable_list_value();
     for (const auto& e : list) {
       google::protobuf::Value ev;
       auto* f = ev.mutable_struct_value()->mutable_fields();
@@ -150,21 +157,45 @@ absl::Status RunStatus(const StatusArgs& a) {
           JsonString(util::HexEncode(e.schema_fingerprint()));
       (*f)["linkage_state"] =
           JsonString(cohortlink::v1::LinkageState_Name(e.linkage_state()));
+      (*f)["linkage_progress"] = JsonNumber(e.linkage_progress());
       *l->add_values() = ev;
     }
+    std::string json;
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    o.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(linkage, &json, o);
+    (void)google::protobuf::util::JsonStringToMessage(
+        json, (*top)["linkage"].mutable_struct_value());
     PrintJson(v);
     return absl::OkStatus();
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : list) {
+    std::string state = cohortlink::v1::LinkageState_Name(e.linkage_state());
+    if (e.linkage_state() == cohortlink::v1::LINKING) {
+      absl::StrAppendFormat(&state, " %.0f%%", 100 * e.linkage_progress());
+    }
     rows.push_back({e.agency(), e.extract_name(), absl::StrCat(e.version()),
                     WithThousands(e.records()), e.uploaded_at(),
-                    e.uploaded_by(),
-                    cohortlink::v1::LinkageState_Name(e.linkage_state())});
+                    e.uploaded_by(), state});
   }
   PrintTable(
       {"agency", "extract", "version", "records", "uploaded", "by", "linkage"},
       rows);
+  std::string summary = absl::StrCat(
+      "\nlinkage: ", cohortlink::v1::LinkageState_Name(linkage.state()));
+  if (linkage.state() == cohortlink::v1::LINKING)
+    absl::StrAppendFormat(&summary, " %.0f%%", 100 * linkage.progress());
+  if (linkage.generation() > 0) {
+    absl::StrAppend(&summary, "; last run ", linkage.linked_at(), ": ",
+                    WithThousands(linkage.records()), " records, ",
+                    WithThousands(linkage.entities()), " entities, model v",
+                    linkage.model_version());
+  }
+  if (!linkage.message().empty())
+    absl::StrAppend(&summary, " (", linkage.message(), ")");
+  std::cout << summary << "\n";
   return absl::OkStatus();
 }
 
@@ -179,16 +210,6 @@ absl::Status RunDelete(const StatusArgs& a) {
   std::cout << "withdrew " << resp.extract_name() << " ("
             << WithThousands(resp.records_removed()) << " records)\n";
   return absl::OkStatus();
-}
-
-void AddConn(CLI::App* cmd, ConnArgs* a) {
-  cmd->add_option("--server", a->server, "HOST:PORT of cohortlink-server")
-      ->required();
-  cmd->add_option("--tls", a->tls, "Directory with ca.pem, cert.pem, key.pem")
-      ->required();
-  cmd->add_option("--format", a->format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}))
-      ->capture_default_str();
 }
 
 }  // namespace
@@ -212,6 +233,9 @@ void RegisterIngest(CLI::App& app, Context* ctx) {
       app.add_subcommand("status", "Show your agency's extracts");
   AddConn(status, st.get());
   status->add_option("--extract", st->extract, "One extract");
+  status->add_option("--wait", st->wait,
+                     "Wait up to this many seconds for the linkage to catch "
+                     "up with every stored extract");
   status->callback([ctx, st] { ctx->run = [st] { return RunStatus(*st); }; });
 
   auto del = std::make_shared<StatusArgs>();

@@ -3,6 +3,8 @@
 
 #include "CLI/CLI.hpp"
 #include "client/cli_util.h"
+#include "client/rpc.h"
+#include "cohortlink/v1/linkage.pb.h"
 
 namespace cohortlink::client {
 
@@ -14,6 +16,11 @@ void RegisterSchema(CLI::App& app, Context* ctx);
 void RegisterSynth(CLI::App& app, Context* ctx);
 void RegisterEvaluate(CLI::App& app, Context* ctx);
 void RegisterIngest(CLI::App& app, Context* ctx);
+void RegisterLinkage(CLI::App& app, Context* ctx);
+
+// The server's linkage state (every role may ask).
+absl::StatusOr<cohortlink::v1::LinkageStatus> GetLinkageStatus(
+    const ConnArgs& a);
 
 }  // namespace cohortlink::client
 

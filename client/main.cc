@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   RegisterSynth(app, &ctx);
   RegisterEvaluate(app, &ctx);
   RegisterIngest(app, &ctx);
+  RegisterLinkage(app, &ctx);
 
   try {
     app.parse(argc, argv);

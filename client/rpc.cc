@@ -45,6 +45,16 @@ absl::Status FromGrpc(const grpc::Status& s, absl::string_view what) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), msg);
 }
 
+void AddConn(CLI::App* cmd, ConnArgs* a) {
+  cmd->add_option("--server", a->server, "HOST:PORT of cohortlink-server")
+      ->required();
+  cmd->add_option("--tls", a->tls, "Directory with ca.pem, cert.pem, key.pem")
+      ->required();
+  cmd->add_option("--format", a->format, "Output format")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+}
+
 void SetDeadline(grpc::ClientContext* ctx, int seconds) {
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::seconds(seconds));

@@ -7,11 +7,21 @@
 #include <memory>
 #include <string>
 
+#include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 
 namespace cohortlink::client {
+
+// The flags every networked subcommand takes.
+struct ConnArgs {
+  std::string server, tls;
+  std::string format = "table";
+};
+
+// Adds --server, --tls (both required) and --format table|json to `cmd`.
+void AddConn(CLI::App* cmd, ConnArgs* a);
 
 // A channel to `server` (HOST:PORT) presenting the certificate in `tls_dir`
 // (ca.pem, cert.pem, key.pem) and trusting only its ca.pem.

@@ -1,6 +1,9 @@
 #include "server/authz.h"
 
+#include <initializer_list>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace cohortlink::server {
 
@@ -14,9 +17,35 @@ const char* MethodName(Method m) {
       return "GetExtract";
     case Method::kDeleteExtract:
       return "DeleteExtract";
+    case Method::kExportLinks:
+      return "ExportLinks";
+    case Method::kGetModel:
+      return "GetModel";
+    case Method::kRetrainModel:
+      return "RetrainModel";
+    case Method::kGetLinkageStatus:
+      return "GetLinkageStatus";
   }
   return "";
 }
+
+const char* ServiceName(Method m) {
+  switch (m) {
+    case Method::kUpload:
+    case Method::kListExtracts:
+    case Method::kGetExtract:
+    case Method::kDeleteExtract:
+      return "IngestService";
+    case Method::kExportLinks:
+    case Method::kGetModel:
+    case Method::kRetrainModel:
+    case Method::kGetLinkageStatus:
+      return "LinkageService";
+  }
+  return "";
+}
+
+namespace {
 
 absl::StatusOr<std::string> AuthorizeIngest(const keys::Identity& who, Method m,
                                             const std::string& requested_agency,
@@ -40,6 +69,45 @@ absl::StatusOr<std::string> AuthorizeIngest(const keys::Identity& who, Method m,
                      requested_agency, "'s extracts"));
   }
   return who.name;
+}
+
+// OK when `who` holds one of `roles`.
+absl::StatusOr<std::string> OneOf(const keys::Identity& who, Method m,
+                                  std::initializer_list<keys::Role> roles) {
+  std::vector<std::string> names;
+  for (keys::Role r : roles) {
+    if (who.role == r) return std::string();
+    names.push_back(keys::RoleName(r));
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "role ", keys::RoleName(who.role), " may not call ", MethodName(m), " (",
+      absl::StrJoin(names, ", "), names.size() == 1 ? " only)" : " may)"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
+                                      const std::string& requested_agency,
+                                      const ServerConfig& config) {
+  using keys::Role;
+  switch (m) {
+    case Method::kUpload:
+    case Method::kListExtracts:
+    case Method::kGetExtract:
+    case Method::kDeleteExtract:
+      return AuthorizeIngest(who, m, requested_agency, config);
+    case Method::kExportLinks:
+      return OneOf(who, m, {Role::kLinkageExport});
+    case Method::kGetModel:
+      return OneOf(
+          who, m,
+          {Role::kAdmin, Role::kAnalyst, Role::kAuditor, Role::kLinkageExport});
+    case Method::kRetrainModel:
+      return OneOf(who, m, {Role::kAdmin});
+    case Method::kGetLinkageStatus:
+      return std::string();
+  }
+  return absl::PermissionDeniedError("unknown method");
 }
 
 }  // namespace cohortlink::server

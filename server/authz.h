@@ -9,17 +9,32 @@
 
 namespace cohortlink::server {
 
-enum class Method { kUpload, kListExtracts, kGetExtract, kDeleteExtract };
-const char* MethodName(Method m);
+// Every RPC of the API.
+enum class Method {
+  kUpload,
+  kListExtracts,
+  kGetExtract,
+  kDeleteExtract,
+  kExportLinks,
+  kGetModel,
+  kRetrainModel,
+  kGetLinkageStatus,
+};
+const char* MethodName(Method m);   // "Upload"
+const char* ServiceName(Method m);  // "IngestService"
 
 // The one authorisation decision for every RPC. Returns the agency whose
-// extracts the call may touch ("" = every agency, for admins listing).
-// Submitters act only on their own, registered agency; admins may list and
-// read any agency's status; nobody else may use the ingest API.
+// extracts the call may touch ("" = every agency, or none).
+// - Ingest: submitters act only on their own, registered agency's
+//   extracts; admins may list and read any agency's extract status.
+// - ExportLinks (the linkage map): linkage-export only.
+// - GetModel (no personal data): admin, analyst, auditor, linkage-export.
+// - RetrainModel: admin only.
+// - GetLinkageStatus: every role.
 // PERMISSION_DENIED explains the refusal.
-absl::StatusOr<std::string> AuthorizeIngest(const keys::Identity& who, Method m,
-                                            const std::string& requested_agency,
-                                            const ServerConfig& config);
+absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
+                                      const std::string& requested_agency,
+                                      const ServerConfig& config);
 
 }  // namespace cohortlink::server
 

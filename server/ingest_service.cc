@@ -1,56 +1,27 @@
 #include "server/ingest_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/auth.h"
-#include "server/authz.h"
-#include "server/grpc_status.h"
+#include "server/call.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::server {
 namespace {
 
-using cohortlink::v1::AuditEntry;
-
-AuditEntry BaseEntry(grpc::ServerContext* ctx, Method m,
-                     const std::string& target) {
-  AuditEntry e;
-  e.set_peer(ctx->peer());
-  e.set_method(absl::StrCat("IngestService/", MethodName(m)));
-  e.set_target(target);
-  return e;
-}
-
-// Identifies and authorises the caller, recording who it is in `entry`.
-absl::StatusOr<std::string> Authorize(grpc::ServerContext* ctx,
-                                      const ServerConfig& config, Method m,
-                                      const std::string& agency,
-                                      AuditEntry* entry) {
-  ASSIGN_OR_RETURN(keys::Identity who, CallerIdentity(*ctx, config));
-  entry->set_principal(who.ToString());
-  entry->set_role(keys::RoleName(who.role));
-  ASSIGN_OR_RETURN(std::string allowed,
-                   AuthorizeIngest(who, m, agency, config));
-  entry->set_agency(allowed);
-  return allowed;
-}
-
 absl::StatusOr<cohortlink::v1::UploadReceipt> RunUpload(
     grpc::ServerContext* ctx,
     grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
-    const ServerConfig& config, store::ExtractStore* extracts,
-    AuditEntry* entry) {
-  ASSIGN_OR_RETURN(std::string agency,
-                   Authorize(ctx, config, Method::kUpload, "", entry));
+    const ServerConfig& config, store::ExtractStore* extracts, Call* call) {
+  ASSIGN_OR_RETURN(std::string agency, call->Authorize());
   cohortlink::v1::UploadRequest msg;
   if (!reader->Read(&msg) || !msg.has_header()) {
     return absl::InvalidArgumentError("an upload must start with its header");
   }
-  entry->set_target(msg.header().extract_name());
+  call->entry().set_target(msg.header().extract_name());
   const AgencyConfig* registered = config.FindAgency(agency);
-  if (registered == nullptr)  // AuthorizeIngest admits registered agencies only
+  if (registered == nullptr)  // Authorize admits registered agencies only
     return absl::InternalError("upload for an unregistered agency");
   ASSIGN_OR_RETURN(auto session, extracts->BeginUpload(
-                                     agency, entry->principal(), msg.header(),
+                                     agency, call->principal(), msg.header(),
                                      config.PolicyFor(*registered)));
   while (reader->Read(&msg)) {
     if (!msg.has_batch())
@@ -59,69 +30,65 @@ absl::StatusOr<cohortlink::v1::UploadReceipt> RunUpload(
   }
   if (ctx->IsCancelled())
     return absl::CancelledError("upload cancelled by the client");
-  return session->Commit(*entry);
+  return session->Commit(call->entry());
 }
 
 }  // namespace
 
-grpc::Status IngestService::Finish(const absl::Status& s, AuditEntry entry,
-                                   bool already_audited) {
-  if (!already_audited) {
-    entry.set_code(static_cast<int>(s.code()));
-    entry.set_message(std::string(s.message()));
-    absl::Status a = audit_->Append(std::move(entry));
-    // A call that cannot be audited must not appear to succeed.
-    if (!a.ok())
-      return ToGrpc(
-          absl::UnavailableError("audit log unavailable; call refused"));
-  }
-  return ToGrpc(s);
+void IngestService::AddProgress(cohortlink::v1::ExtractStatus* st) const {
+  if (st->linkage_state() == cohortlink::v1::LINKING && linkage_progress_)
+    st->set_linkage_progress(linkage_progress_());
 }
 
 grpc::Status IngestService::Upload(
     grpc::ServerContext* ctx,
     grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
     cohortlink::v1::UploadReceipt* receipt) {
-  AuditEntry e = BaseEntry(ctx, Method::kUpload, "");
-  auto r = RunUpload(ctx, reader, *config_, extracts_, &e);
+  Call call(ctx, config_, audit_, Method::kUpload);
+  auto r = RunUpload(ctx, reader, *config_, extracts_, &call);
   if (r.ok()) *receipt = *std::move(r);
-  return Finish(r.status(), std::move(e), /*already_audited=*/r.ok());
+  return call.Finish(r.status(), /*already_audited=*/r.ok());
 }
 
 grpc::Status IngestService::ListExtracts(
     grpc::ServerContext* ctx, const cohortlink::v1::ListExtractsRequest* req,
     cohortlink::v1::ListExtractsResponse* resp) {
-  AuditEntry e = BaseEntry(ctx, Method::kListExtracts, "");
-  auto agency =
-      Authorize(ctx, *config_, Method::kListExtracts, req->agency(), &e);
-  if (!agency.ok()) return Finish(agency.status(), std::move(e), false);
+  Call call(ctx, config_, audit_, Method::kListExtracts);
+  auto agency = call.Authorize(req->agency());
+  if (!agency.ok()) return call.Finish(agency.status());
   auto list = extracts_->List(*agency);
   if (list.ok()) {
-    for (auto& x : *list) *resp->add_extracts() = std::move(x);
+    for (auto& x : *list) {
+      AddProgress(&x);
+      *resp->add_extracts() = std::move(x);
+    }
   }
-  return Finish(list.status(), std::move(e), false);
+  return call.Finish(list.status());
 }
 
 grpc::Status IngestService::GetExtract(
     grpc::ServerContext* ctx, const cohortlink::v1::GetExtractRequest* req,
     cohortlink::v1::ExtractStatus* resp) {
-  AuditEntry e = BaseEntry(ctx, Method::kGetExtract, req->extract_name());
-  auto agency = Authorize(ctx, *config_, Method::kGetExtract, "", &e);
-  if (!agency.ok()) return Finish(agency.status(), std::move(e), false);
+  Call call(ctx, config_, audit_, Method::kGetExtract, req->extract_name());
+  auto agency = call.Authorize();
+  if (!agency.ok()) return call.Finish(agency.status());
   auto st = extracts_->Get(*agency, req->extract_name());
-  if (st.ok()) *resp = *std::move(st);
-  return Finish(st.status(), std::move(e), false);
+  if (st.ok()) {
+    *resp = *std::move(st);
+    AddProgress(resp);
+  }
+  return call.Finish(st.status());
 }
 
 grpc::Status IngestService::DeleteExtract(
     grpc::ServerContext* ctx, const cohortlink::v1::DeleteExtractRequest* req,
     cohortlink::v1::DeleteExtractResponse* resp) {
-  AuditEntry e = BaseEntry(ctx, Method::kDeleteExtract, req->extract_name());
-  auto agency = Authorize(ctx, *config_, Method::kDeleteExtract, "", &e);
-  if (!agency.ok()) return Finish(agency.status(), std::move(e), false);
-  auto r = extracts_->Delete(*agency, req->extract_name(), e);
+  Call call(ctx, config_, audit_, Method::kDeleteExtract, req->extract_name());
+  auto agency = call.Authorize();
+  if (!agency.ok()) return call.Finish(agency.status());
+  auto r = extracts_->Delete(*agency, req->extract_name(), call.entry());
   if (r.ok()) *resp = *std::move(r);
-  return Finish(r.status(), std::move(e), /*already_audited=*/r.ok());
+  return call.Finish(r.status(), /*already_audited=*/r.ok());
 }
 
 }  // namespace cohortlink::server

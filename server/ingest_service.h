@@ -1,6 +1,8 @@
 #ifndef COHORTLINK_SERVER_INGEST_SERVICE_H_
 #define COHORTLINK_SERVER_INGEST_SERVICE_H_
 
+#include <functional>
+
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "linkage/store/audit_log.h"
 #include "linkage/store/extract_store.h"
@@ -15,9 +17,15 @@ namespace cohortlink::server {
 // Holds no logic of its own. Thread-safe.
 class IngestService final : public cohortlink::v1::IngestService::Service {
  public:
+  // `linkage_progress` (may be empty) gives the progress of the linkage
+  // run in progress, shown for extracts whose state is LINKING.
   IngestService(const ServerConfig* config, store::ExtractStore* extracts,
-                store::AuditLog* audit)
-      : config_(config), extracts_(extracts), audit_(audit) {}
+                store::AuditLog* audit,
+                std::function<double()> linkage_progress = nullptr)
+      : config_(config),
+        extracts_(extracts),
+        audit_(audit),
+        linkage_progress_(std::move(linkage_progress)) {}
 
   grpc::Status Upload(grpc::ServerContext* ctx,
                       grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
@@ -33,12 +41,12 @@ class IngestService final : public cohortlink::v1::IngestService::Service {
       cohortlink::v1::DeleteExtractResponse* resp) override;
 
  private:
-  grpc::Status Finish(const absl::Status& s, cohortlink::v1::AuditEntry entry,
-                      bool already_audited);
+  void AddProgress(cohortlink::v1::ExtractStatus* st) const;
 
   const ServerConfig* config_;
   store::ExtractStore* extracts_;
   store::AuditLog* audit_;
+  std::function<double()> linkage_progress_;
 };
 
 }  // namespace cohortlink::server

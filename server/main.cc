@@ -9,15 +9,18 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "linkage/encoding/json.h"
+#include "linkage/entities/linkage_runner.h"
 #include "linkage/store/extract_store.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/ingest_service.h"
+#include "server/linkage_service.h"
 #include "server/metrics.h"
 #include "util/status_macros.h"
 #include "util/text.h"
@@ -67,9 +70,37 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   store::ExtractStoreOptions opts;
   opts.max_records = config.max_records;
   ASSIGN_OR_RETURN(auto audit, store::AuditLog::Create(db.get()));
+  // The linkage worker is cued by every committed change.
+  std::atomic<entities::LinkageRunner*> runner_ptr{nullptr};
+  opts.on_change = [&runner_ptr] {
+    if (auto* r = runner_ptr.load(); r != nullptr) r->Notify();
+  };
   ASSIGN_OR_RETURN(auto extracts,
                    store::ExtractStore::Create(db.get(), opts, audit.get()));
-  server::IngestService ingest(&config, extracts.get(), audit.get());
+  entities::RunnerOptions ro;
+  ro.on_run = [](const absl::Status& s,
+                 const cohortlink::v1::LinkageStatus& st) {
+    if (!s.ok()) {
+      Log("error", absl::StrCat("linkage run failed: ", s.message()));
+      return;
+    }
+    Log("info",
+        absl::StrFormat(
+            "linkage run %d: %d records, %d entities, model v%d, %d candidate "
+            "pairs (reduction %.6f), %d links; blocking %.2fs training %.2fs "
+            "scoring %.2fs clustering %.2fs%s",
+            st.generation(), st.records(), st.entities(), st.model_version(),
+            st.candidate_pairs(), st.reduction_ratio(), st.links(),
+            st.blocking_seconds(), st.training_seconds(), st.scoring_seconds(),
+            st.clustering_seconds(),
+            st.message().empty() ? "" : absl::StrCat("; ", st.message())));
+  };
+  entities::LinkageRunner runner(db.get(), extracts.get(), ro);
+  runner_ptr.store(&runner);
+  runner.Start();
+  server::IngestService ingest(&config, extracts.get(), audit.get(),
+                               [&runner] { return runner.progress(); });
+  server::LinkageService linkage(&config, &runner, audit.get());
   server::Metrics metrics([&extracts]() -> absl::StatusOr<server::Inventory> {
     ASSIGN_OR_RETURN(auto all, extracts->List(""));
     server::Inventory inv;
@@ -94,6 +125,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   builder.AddListeningPort(config.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.RegisterService(&ingest);
+  builder.RegisterService(&linkage);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -116,6 +148,8 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   Log("info", "shutting down: finishing in-flight calls");
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  runner.Stop();  // a linkage run in progress finishes (it is atomic anyway)
+  runner_ptr.store(nullptr);
   Log("info", "stopped");
   return absl::OkStatus();
 }

@@ -15,8 +15,12 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-absl::StatusOr<LinkResult> LinkAll(const blocking::Dataset& data,
-                                   const LinkOptions& o) {
+absl::StatusOr<LinkResult> LinkAll(
+    const blocking::Dataset& data, const LinkOptions& o,
+    const model::Model* model, const std::function<void(double)>& progress) {
+  auto report = [&](double p) {
+    if (progress) progress(p);
+  };
   LinkResult r;
   auto t0 = std::chrono::steady_clock::now();
   blocking::BlockingOptions bo = o.blocking;
@@ -26,8 +30,14 @@ absl::StatusOr<LinkResult> LinkAll(const blocking::Dataset& data,
   t0 = std::chrono::steady_clock::now();
   model::TrainOptions mo = o.model;
   mo.within_source = bo.within_source;
-  ASSIGN_OR_RETURN(r.model, model::Train(data, candidates, mo));
+  report(0.3);
+  if (model != nullptr) {
+    r.model = *model;
+  } else {
+    ASSIGN_OR_RETURN(r.model, model::Train(data, candidates, mo));
+  }
   r.times.training_s = Seconds(t0);
+  report(0.45);
 
   t0 = std::chrono::steady_clock::now();
   const int threads = std::max(1, o.threads);
@@ -51,6 +61,7 @@ absl::StatusOr<LinkResult> LinkAll(const blocking::Dataset& data,
   r.comparisons = candidates.size();
   r.links = links.size();
   r.times.scoring_s = Seconds(t0);
+  report(0.85);
 
   t0 = std::chrono::steady_clock::now();
   std::vector<uint32_t> sources(data.size());

@@ -4,6 +4,7 @@
 // The whole linkage of a dataset: candidates, model, scores, entities.
 
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/statusor.h"
 #include "linkage/blocking/blocking.h"
@@ -33,9 +34,12 @@ struct LinkResult {
 };
 
 // Links every record of `data` (link-and-dedupe across and within
-// sources), training the model on this data.
-absl::StatusOr<LinkResult> LinkAll(const blocking::Dataset& data,
-                                   const LinkOptions& options = {});
+// sources), training the model on this data, or scoring with `model` when
+// one is given. `progress` (may be null) receives 0..1 between stages.
+absl::StatusOr<LinkResult> LinkAll(
+    const blocking::Dataset& data, const LinkOptions& options = {},
+    const model::Model* model = nullptr,
+    const std::function<void(double)>& progress = nullptr);
 
 }  // namespace cohortlink::entities
 

@@ -22,6 +22,7 @@ namespace {
 constexpr char kSep = '\x1f';
 constexpr char kMetaFingerprint[] = "linkage/schema_fingerprint";
 constexpr char kMetaKcv[] = "linkage/key_check_value";
+constexpr char kMetaLayout[] = "linkage/filter_layout";
 constexpr char kMetaNextExtractId[] = "extracts/next_id";
 constexpr char kMetaNextUploadId[] = "uploads/next_id";
 constexpr char kIdPrefix[] = "extract-id/";  // meta: agency␟name -> id
@@ -285,6 +286,7 @@ absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
                 VersionPrefix(id + 1, 0));
   audit.set_records(st.records());
   RETURN_IF_ERROR(WriteAudited(&b, std::move(audit)));
+  Changed();
   cohortlink::v1::DeleteExtractResponse r;
   r.set_extract_name(name);
   r.set_records_removed(st.records());
@@ -308,6 +310,84 @@ absl::Status ExtractStore::ForEachRecord(
     fn(rec);
   }
   return FromRocks(it->status(), "read records");
+}
+
+absl::StatusOr<std::optional<cohortlink::v1::FilterLayout>>
+ExtractStore::Layout() {
+  std::string v;
+  rocksdb::Status s = store_->db()->Get(
+      rocksdb::ReadOptions(), store_->cf(Family::kMeta), kMetaLayout, &v);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s, "read filter layout"));
+  cohortlink::v1::FilterLayout layout;
+  if (!layout.ParseFromString(v))
+    return absl::DataLossError("corrupt filter layout");
+  return layout;
+}
+
+absl::StatusOr<std::unique_ptr<ExtractSnapshot>> ExtractStore::Snapshot() {
+  auto snap = std::unique_ptr<ExtractSnapshot>(
+      new ExtractSnapshot(store_, store_->db()->GetSnapshot()));
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap->snap_;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(ro, store_->cf(Family::kExtracts)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ExtractVersion v;
+    if (!v.status.ParseFromString(it->value().ToString()))
+      return absl::DataLossError("corrupt extract status");
+    std::string idv;
+    RETURN_IF_ERROR(FromRocks(
+        store_->db()->Get(ro, store_->cf(Family::kMeta),
+                          absl::StrCat(kIdPrefix, it->key().ToString()), &idv),
+        "read extract id"));
+    v.extract_id = ReadBigEndian64(idv);
+    snap->versions_.push_back(std::move(v));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list extracts"));
+  return snap;
+}
+
+ExtractSnapshot::~ExtractSnapshot() { store_->db()->ReleaseSnapshot(snap_); }
+
+absl::Status ExtractSnapshot::ForEachRecord(
+    size_t v,
+    const std::function<void(uint64_t, const EncodedRecord&)>& fn) const {
+  const ExtractVersion& ver = versions_[v];
+  std::string prefix = VersionPrefix(ver.extract_id, ver.status.upload_id());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap_;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(ro, store_->cf(Family::kRecords)));
+  EncodedRecord rec;
+  uint64_t index = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next(), ++index) {
+    if (!rec.ParseFromArray(it->value().data(),
+                            static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt stored record");
+    }
+    fn(index, rec);
+  }
+  return FromRocks(it->status(), "read records");
+}
+
+absl::Status ExtractStore::WriteLinkageState(
+    const std::vector<ExtractVersion>& versions,
+    cohortlink::v1::LinkageState state, rocksdb::WriteBatch* batch) {
+  absl::MutexLock lock(&mu_);
+  for (const ExtractVersion& v : versions) {
+    auto current = Get(v.status.agency(), v.status.extract_name());
+    if (!current.ok() || current->upload_id() != v.status.upload_id()) continue;
+    current->set_linkage_state(state);
+    current->set_linkage_progress(state == cohortlink::v1::LINKED ? 1.0 : 0.0);
+    batch->Put(store_->cf(Family::kExtracts),
+               ExtractKey(v.status.agency(), v.status.extract_name()),
+               current->SerializeAsString());
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(store_->db()->Write(wo, batch), "write linkage state");
 }
 
 UploadSession::UploadSession(ExtractStore* store, std::string agency,
@@ -533,6 +613,8 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
     b.Put(st->cf(Family::kMeta), kMetaFingerprint,
           header_.extract().schema_fingerprint());
     b.Put(st->cf(Family::kMeta), kMetaKcv, header_.extract().key_check_value());
+    b.Put(st->cf(Family::kMeta), kMetaLayout,
+          header_.extract().layout().SerializeAsString());
   }
   if (current.ok()) {  // the replaced version's records go in the same write
     b.DeleteRange(st->cf(Family::kRecords),
@@ -542,6 +624,7 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
   audit.set_records(count_);
   RETURN_IF_ERROR(store_->WriteAudited(&b, std::move(audit)));
   done_ = true;
+  store_->Changed();
   receipt.set_version(version);
   receipt.set_committed_at(status.uploaded_at());
   return receipt;

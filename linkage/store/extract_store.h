@@ -23,6 +23,43 @@ namespace cohortlink::store {
 struct ExtractStoreOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
   uint64_t max_records = 50'000'000;
+  // Called after every committed change of stored records (a new version,
+  // a withdrawal): the linkage worker's cue. It may run with the store's
+  // lock held, so it must only signal.
+  std::function<void()> on_change;
+};
+
+// The current version of one extract, as the linkage sees it.
+struct ExtractVersion {
+  cohortlink::v1::ExtractStatus status;
+  uint64_t extract_id = 0;
+};
+
+// A consistent view of every stored extract for a linkage run: the current
+// versions and their records as of one instant, unaffected by uploads that
+// commit meanwhile. REQUIRES: destroyed before its ExtractStore.
+class ExtractSnapshot {
+ public:
+  ~ExtractSnapshot();
+  ExtractSnapshot(const ExtractSnapshot&) = delete;
+  ExtractSnapshot& operator=(const ExtractSnapshot&) = delete;
+
+  const std::vector<ExtractVersion>& versions() const { return versions_; }
+  // For reads of other column families at the same instant.
+  const rocksdb::Snapshot* snapshot() const { return snap_; }
+  // Every record of versions()[v], in order, with its index.
+  absl::Status ForEachRecord(
+      size_t v,
+      const std::function<void(
+          uint64_t index, const cohortlink::v1::EncodedRecord&)>& fn) const;
+
+ private:
+  friend class ExtractStore;
+  ExtractSnapshot(Store* store, const rocksdb::Snapshot* snap)
+      : store_(store), snap_(snap) {}
+  Store* store_;
+  const rocksdb::Snapshot* snap_;
+  std::vector<ExtractVersion> versions_;
 };
 
 class ExtractStore;
@@ -119,6 +156,18 @@ class ExtractStore {
   absl::StatusOr<cohortlink::v1::DeleteExtractResponse> Delete(
       const std::string& agency, const std::string& name,
       cohortlink::v1::AuditEntry audit = {});
+  // The filter layout the first upload fixed (none before it).
+  absl::StatusOr<std::optional<cohortlink::v1::FilterLayout>> Layout();
+  // Every stored extract's current version, for a linkage run.
+  absl::StatusOr<std::unique_ptr<ExtractSnapshot>> Snapshot();
+  // Sets the linkage state of those `versions` that are still current
+  // (skipping any replaced or withdrawn since), adding the updates to
+  // `batch`, and writes the batch (synced) under the store's commit lock,
+  // so no commit interleaves.
+  absl::Status WriteLinkageState(const std::vector<ExtractVersion>& versions,
+                                 cohortlink::v1::LinkageState state,
+                                 rocksdb::WriteBatch* batch);
+
   // Reads every record of the current version of an extract, in order.
   absl::Status ForEachRecord(
       const std::string& agency, const std::string& name,
@@ -138,6 +187,10 @@ class ExtractStore {
   // The id of an extract that exists (NOT_FOUND otherwise).
   absl::StatusOr<uint64_t> StoredExtractId(const std::string& agency,
                                            const std::string& name);
+
+  void Changed() const {
+    if (options_.on_change) options_.on_change();
+  }
 
   Store* store_;
   ExtractStoreOptions options_;

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "linkage/encoding/csv_writer.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
 
@@ -233,54 +234,6 @@ Person GeneratePerson(uint64_t seed, uint64_t index, const Region& region,
 
 namespace {
 
-// Buffered CSV output through an AtomicFile.
-class CsvOut {
- public:
-  static absl::StatusOr<std::unique_ptr<CsvOut>> Create(
-      const std::string& path, const std::vector<std::string>& header,
-      unsigned mode = 0644) {
-    ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path, mode));
-    auto out = std::unique_ptr<CsvOut>(new CsvOut(std::move(f)));
-    out->Row(header);
-    return out;
-  }
-  void Row(const std::vector<std::string>& fields) {
-    for (size_t i = 0; i < fields.size(); ++i) {
-      if (i > 0) buf_.push_back(',');
-      const std::string& v = fields[i];
-      if (v.find_first_of(",\"\n\r") != std::string::npos) {
-        buf_.push_back('"');
-        for (char c : v) {
-          if (c == '"') buf_.push_back('"');
-          buf_.push_back(c);
-        }
-        buf_.push_back('"');
-      } else {
-        buf_ += v;
-      }
-    }
-    buf_.push_back('\n');
-  }
-  absl::Status MaybeFlush() {
-    if (buf_.size() < (1 << 20)) return absl::OkStatus();
-    return Flush();
-  }
-  absl::Status Flush() {
-    RETURN_IF_ERROR(file_->Write(buf_));
-    buf_.clear();
-    return absl::OkStatus();
-  }
-  absl::Status Commit() {
-    RETURN_IF_ERROR(Flush());
-    return file_->Commit();
-  }
-
- private:
-  explicit CsvOut(std::unique_ptr<util::AtomicFile> f) : file_(std::move(f)) {}
-  std::unique_ptr<util::AtomicFile> file_;
-  std::string buf_;
-};
-
 std::vector<std::string> HeaderFor(Agency a) {
   std::vector<std::string> h = {"record_id",     "given_name", "surname",
                                 "date_of_birth", "sex",        "postcode",
@@ -365,19 +318,19 @@ absl::StatusOr<SynthSummary> GenerateRegion(const SynthOptions& o) {
   }
   NameTables names;
   CorruptionRates rates = o.rates.Scaled(o.error_rate);
-  std::vector<std::unique_ptr<CsvOut>> out;
+  std::vector<std::unique_ptr<encoding::CsvWriter>> out;
   SynthSummary summary;
   for (int a = 0; a < 5; ++a) {
     std::string path = absl::StrCat(o.out_dir, "/", kAgencies[a], ".csv");
     ASSIGN_OR_RETURN(auto f,
-                     CsvOut::Create(path, HeaderFor(static_cast<Agency>(a))));
+                     encoding::CsvWriter::Create(path, HeaderFor(static_cast<Agency>(a))));
     out.push_back(std::move(f));
     summary.files.push_back(path);
   }
   std::string truth_path = absl::StrCat(o.out_dir, "/truth.csv");
   ASSIGN_OR_RETURN(
       auto truth,
-      CsvOut::Create(truth_path, {"agency", "local_id", "person_id"}, 0600));
+      encoding::CsvWriter::Create(truth_path, {"agency", "local_id", "person_id"}, 0600));
   summary.files.push_back(truth_path);
 
   for (uint64_t i = 0; i < o.people; ++i) {

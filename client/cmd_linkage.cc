@@ -1,0 +1,272 @@
+// cohortlink export-links / model show / model retrain: the linkage map
+// for a trusted research environment, and the model behind it.
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "client/commands.h"
+#include "client/progress.h"
+#include "client/rpc.h"
+#include "cohortlink/v1/linkage.grpc.pb.h"
+#include "linkage/encoding/csv_writer.h"
+#include "util/atomic_file.h"
+#include "util/status_macros.h"
+
+namespace cohortlink::client {
+namespace {
+
+using cohortlink::v1::LinkageService;
+
+absl::StatusOr<std::unique_ptr<LinkageService::Stub>> Connect(
+    const ConnArgs& a) {
+  ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
+  return LinkageService::NewStub(channel);
+}
+
+struct ExportArgs : ConnArgs {
+  std::string out;
+  int wait = 600;
+};
+
+// One attempt; FAILED_PRECONDITION while the linkage is not complete.
+absl::StatusOr<uint64_t> ExportOnce(LinkageService::Stub* stub,
+                                    const ExportArgs& a) {
+  grpc::ClientContext ctx;
+  auto reader = stub->ExportLinks(&ctx, {});
+  ASSIGN_OR_RETURN(
+      auto csv, encoding::CsvWriter::Create(a.out,
+                                            {"agency", "extract", "record_key",
+                                             "entity_id", "match_probability"},
+                                            0600));
+  cohortlink::v1::ExportLinksResponse msg;
+  uint64_t rows = 0, total = 0;
+  ProgressBar bar("exporting", 0);
+  while (reader->Read(&msg)) {
+    if (total == 0) total = msg.total();
+    for (const auto& r : msg.rows()) {
+      csv->Row({r.agency(), r.extract(), r.record_key(),
+                absl::StrCat(r.entity_id()),
+                absl::StrFormat("%.6f", r.match_probability())});
+      ++rows;
+    }
+    RETURN_IF_ERROR(csv->MaybeFlush());
+    bar.Update(rows, 0);
+  }
+  bar.Finish();
+  RETURN_IF_ERROR(FromGrpc(reader->Finish(), "export-links"));
+  if (rows != total) {
+    return absl::DataLossError(
+        absl::StrCat("the server announced ", total, " rows and sent ", rows));
+  }
+  RETURN_IF_ERROR(csv->Commit());
+  return rows;
+}
+
+absl::Status RunExport(const ExportArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(a.wait);
+  absl::StatusOr<uint64_t> rows;
+  while (true) {
+    rows = ExportOnce(stub.get(), a);
+    // The linkage may still be running after an upload: wait for it.
+    if (rows.ok() ||
+        rows.status().code() != absl::StatusCode::kFailedPrecondition ||
+        std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  if (!rows.ok()) return rows.status();
+  if (a.format == "json") {
+    google::protobuf::Value v;
+    auto* f = v.mutable_struct_value()->mutable_fields();
+    (*f)["rows"] = JsonNumber(static_cast<double>(*rows));
+    (*f)["out"] = JsonString(a.out);
+    PrintJson(v);
+  } else {
+    std::cout << "exported " << WithThousands(*rows) << " records to " << a.out
+              << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// Splink's match-weights chart: one bar per comparison level, the prior
+// first, positive weights right of zero and negative left.
+absl::Status WriteChart(const cohortlink::v1::LinkageModel& m,
+                        const std::string& path) {
+  if (path.size() < 4 || path.substr(path.size() - 4) != ".svg") {
+    return absl::InvalidArgumentError(
+        "--chart: only SVG is supported (FILE.svg)");
+  }
+  struct Bar {
+    std::string label;
+    double weight;
+    bool heading;
+  };
+  std::vector<Bar> bars = {
+      {"prior (two random records match)", m.prior_weight(), false}};
+  for (const auto& c : m.comparisons()) {
+    bars.push_back({c.name(), 0, true});
+    for (int l = 0; l < c.weight_size(); ++l) {
+      if (c.m(l) < 1e-3 && c.members_size() > 1)
+        continue;  // joint levels matches almost never reach
+      bars.push_back({c.level_names(l), c.weight(l), false});
+    }
+  }
+  double lo = 0, hi = 0;
+  for (const Bar& b : bars) {
+    lo = std::min(lo, b.weight);
+    hi = std::max(hi, b.weight);
+  }
+  lo = std::floor(lo) - 1;
+  hi = std::ceil(hi) + 1;
+  const int label_w = 330, plot_w = 520, row_h = 18, top = 40;
+  const int height = top + static_cast<int>(bars.size()) * row_h + 40;
+  auto x = [&](double w) { return label_w + (w - lo) / (hi - lo) * plot_w; };
+  std::string svg = absl::StrFormat(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n"
+      "<text x=\"10\" y=\"20\" font-size=\"14\">Match weights, model v%d "
+      "(log2 m/u)</text>\n",
+      label_w + plot_w + 20, height, m.version());
+  for (size_t i = 0; i < bars.size(); ++i) {
+    int y = top + static_cast<int>(i) * row_h;
+    const Bar& b = bars[i];
+    if (b.heading) {
+      absl::StrAppendFormat(&svg,
+                            "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s"
+                            "</text>\n",
+                            y + 13, b.label);
+      continue;
+    }
+    double x0 = x(std::min(0.0, b.weight)), x1 = x(std::max(0.0, b.weight));
+    absl::StrAppendFormat(
+        &svg,
+        "<text x=\"24\" y=\"%d\">%s</text>\n"
+        "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n"
+        "<text x=\"%.1f\" y=\"%d\" fill=\"#333\">%.2f</text>\n",
+        y + 13, b.label, x0, y + 3, std::max(1.0, x1 - x0), row_h - 6,
+        b.weight >= 0 ? "#4c78a8" : "#e45756", x1 + 4, y + 13, b.weight);
+  }
+  double zero = x(0);
+  absl::StrAppendFormat(&svg,
+                        "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                        "stroke=\"#000\"/>\n",
+                        zero, top, zero, height - 30);
+  for (int t = static_cast<int>(lo); t <= static_cast<int>(hi); t += 5) {
+    absl::StrAppendFormat(&svg,
+                          "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d"
+                          "</text>\n",
+                          x(t), height - 15, t);
+  }
+  svg += "</svg>\n";
+  ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path));
+  RETURN_IF_ERROR(f->Write(svg));
+  return f->Commit();
+}
+
+struct ModelArgs : ConnArgs {
+  std::string chart;
+};
+
+absl::Status RunModelShow(const ModelArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 30);
+  cohortlink::v1::LinkageModel m;
+  RETURN_IF_ERROR(FromGrpc(stub->GetModel(&ctx, {}, &m), "model show"));
+  if (m.version() == 0) {
+    return absl::FailedPreconditionError(
+        "no model yet: it is trained once enough records are stored");
+  }
+  if (!a.chart.empty()) RETURN_IF_ERROR(WriteChart(m, a.chart));
+  if (a.format == "json") {
+    PrintJson(m);
+    return absl::OkStatus();
+  }
+  PrintKeyValues(
+      {{"model", absl::StrCat("v", m.version(), ", trained ", m.trained_at(),
+                              " on ", WithThousands(m.records()), " records")},
+       {"prior",
+        absl::StrFormat("%.3g (weight %.2f)", m.prior(), m.prior_weight())},
+       {"training",
+        absl::StrCat(WithThousands(m.candidate_pairs()), " candidate pairs, ",
+                     WithThousands(m.u_sample_pairs()), " random pairs, ",
+                     m.em_iterations(), " EM iterations",
+                     m.em_converged() ? "" : " (not converged)")}});
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : m.comparisons()) {
+    for (int l = 0; l < c.weight_size(); ++l) {
+      if (c.members_size() > 1 && c.m(l) < 1e-3) continue;
+      rows.push_back({c.name(), c.level_names(l),
+                      absl::StrFormat("%.4f", c.m(l)),
+                      absl::StrFormat("%.2e", c.u(l)),
+                      absl::StrFormat("%+.2f", c.weight(l))});
+    }
+  }
+  PrintTable({"comparison", "level", "m", "u", "weight"}, rows);
+  if (!a.chart.empty()) std::cout << "\nchart written to " << a.chart << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunRetrain(const ConnArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 30);
+  cohortlink::v1::LinkageStatus st;
+  RETURN_IF_ERROR(FromGrpc(stub->RetrainModel(&ctx, {}, &st), "retrain"));
+  std::cout << "retraining requested; `cohortlink status` shows progress\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<cohortlink::v1::LinkageStatus> GetLinkageStatus(
+    const ConnArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 30);
+  cohortlink::v1::LinkageStatus st;
+  RETURN_IF_ERROR(
+      FromGrpc(stub->GetLinkageStatus(&ctx, {}, &st), "linkage status"));
+  return st;
+}
+
+void RegisterLinkage(CLI::App& app, Context* ctx) {
+  auto ex = std::make_shared<ExportArgs>();
+  CLI::App* exp = app.add_subcommand(
+      "export-links",
+      "Write the pseudonymous linkage map (record -> entity) as CSV "
+      "(role linkage-export)");
+  AddConn(exp, ex.get());
+  exp->add_option("--out", ex->out, "Output CSV (written 0600)")->required();
+  exp->add_option("--wait", ex->wait,
+                  "Seconds to wait for a linkage in progress")
+      ->capture_default_str();
+  exp->callback([ctx, ex] { ctx->run = [ex] { return RunExport(*ex); }; });
+
+  CLI::App* model = app.add_subcommand("model", "The linkage model");
+  model->require_subcommand(1);
+  auto show = std::make_shared<ModelArgs>();
+  CLI::App* sh = model->add_subcommand(
+      "show", "m, u and match weight per comparison level");
+  AddConn(sh, show.get());
+  sh->add_option("--chart", show->chart,
+                 "Also draw the match weights as an SVG chart");
+  sh->callback(
+      [ctx, show] { ctx->run = [show] { return RunModelShow(*show); }; });
+  auto rt = std::make_shared<ConnArgs>();
+  CLI::App* re = model->add_subcommand(
+      "retrain", "Retrain on the stored records and relink (role admin)");
+  AddConn(re, rt.get());
+  re->callback([ctx, rt] { ctx->run = [rt] { return RunRetrain(*rt); }; });
+}
+
+}  // namespace cohortlink::client

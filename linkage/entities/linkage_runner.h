@@ -1,0 +1,109 @@
+#ifndef COHORTLINK_LINKAGE_ENTITIES_LINKAGE_RUNNER_H_
+#define COHORTLINK_LINKAGE_ENTITIES_LINKAGE_RUNNER_H_
+
+// Keeps the stored linkage current. After every committed change (a new
+// extract version, a withdrawal), a background worker relinks every stored
+// record from one consistent snapshot and replaces the stored linkage map
+// in one atomic write, so readers always see one complete linkage.
+//
+// Entity ids are stable: each new entity takes the id of the old entity
+// that shares most of its records (largest overlap first), so entities a
+// change did not touch keep their ids; ids are never reused.
+//
+// The model is trained on the first run with enough data (model::Train),
+// kept for later runs, and retrained on request (RequestRetrain) or
+// automatically once the stored records have grown to `retrain_growth`
+// times those it was trained on. Each stored link records the model
+// version that scored it.
+//
+// Choice: every run relinks from scratch rather than scoring only the new
+// records against the old. The result is then exactly a from-scratch
+// relink of the stored data whatever the order of uploads, replacements
+// and withdrawals, at the price of a full run per change.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cohortlink/v1/linkage.pb.h"
+#include "linkage/entities/linker.h"
+#include "linkage/store/extract_store.h"
+#include "linkage/store/store.h"
+
+namespace cohortlink::entities {
+
+struct RunnerOptions {
+  LinkOptions link;
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  double retrain_growth = 2.0;
+  // Changes arriving within this interval share one run.
+  absl::Duration debounce = absl::Milliseconds(200);
+  // Called with each run's outcome (for the server's log).
+  std::function<void(const absl::Status&, const cohortlink::v1::LinkageStatus&)>
+      on_run;
+};
+
+class LinkageRunner {
+ public:
+  LinkageRunner(store::Store* store, store::ExtractStore* extracts,
+                RunnerOptions options);
+  ~LinkageRunner();  // stops the worker (a run in progress finishes first)
+  LinkageRunner(const LinkageRunner&) = delete;
+  LinkageRunner& operator=(const LinkageRunner&) = delete;
+
+  // Starts the background worker; it runs once at start if anything is
+  // stored but not linked.
+  void Start();
+  void Stop();
+  // Something changed: relink soon.
+  void Notify();
+  // Retrain the model on the next run, and start one.
+  void RequestRetrain();
+  // One run now, on the calling thread (tests; the worker calls it too).
+  absl::Status RunOnce();
+  // Blocks until no run is pending or in progress, or `timeout` passes.
+  bool WaitIdle(absl::Duration timeout);
+
+  // The last completed run's figures, with the live state and progress.
+  cohortlink::v1::LinkageStatus Status() const;
+  // Progress of the run in progress (0 when idle).
+  double progress() const { return progress_.load(); }
+  absl::StatusOr<cohortlink::v1::LinkageModel> CurrentModel() const;
+  // Every linked record (agency, extract, record key, entity, probability)
+  // from one snapshot of the linkage map; FAILED_PRECONDITION unless every
+  // stored extract is linked.
+  absl::Status ForEachLink(
+      const std::function<absl::Status(const cohortlink::v1::LinkRow&)>& fn,
+      uint64_t* total = nullptr) const;
+
+ private:
+  void Loop();
+  absl::Status Run();
+
+  store::Store* store_;
+  store::ExtractStore* extracts_;
+  RunnerOptions options_;
+  std::atomic<double> progress_{0};
+  std::atomic<bool> retrain_{false};
+  mutable absl::Mutex mu_;
+  bool pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex run_mu_;  // one run at a time
+  std::thread worker_;
+};
+
+// Conversions between the engine's model and its stored form.
+cohortlink::v1::LinkageModel ModelToProto(
+    const model::Model& m, const std::vector<std::string>& field_names);
+absl::StatusOr<model::Model> ModelFromProto(
+    const cohortlink::v1::LinkageModel& p,
+    const std::vector<std::string>& field_names);
+
+}  // namespace cohortlink::entities
+
+#endif  // COHORTLINK_LINKAGE_ENTITIES_LINKAGE_RUNNER_H_

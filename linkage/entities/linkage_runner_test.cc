@@ -1,0 +1,233 @@
+// The stored linkage under add, replace and withdraw: the same partition
+// as a from-scratch linkage of the same data, stable entity ids for
+// entities a change does not touch, and a consistent export.
+
+#include "linkage/entities/linkage_runner.h"
+
+#include <map>
+#include <set>
+
+#include "gtest/gtest.h"
+#include "keys/mac.h"
+#include "linkage/encoding/encode_pipeline.h"
+#include "linkage/encoding/extract_file.h"
+#include "linkage/synth/synth.h"
+#include "util/temp_dir.h"
+
+namespace cohortlink::entities {
+namespace {
+
+struct Extract {
+  cohortlink::v1::UploadHeader header;
+  std::string framed;
+};
+
+// A synthetic region encoded once per agency (shared by all tests).
+class Region {
+ public:
+  static Region& Get() {
+    static Region* r = new Region();
+    return *r;
+  }
+  // `agency`'s extract, or its first `rows` records when rows > 0.
+  Extract Load(const std::string& agency, const std::string& name,
+               size_t rows = 0) {
+    auto reader = encoding::ExtractReader::Open(dir_.File(agency + ".clx"));
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    Extract e;
+    e.header.set_extract_name(name);
+    *e.header.mutable_extract() = (*reader)->header();
+    std::string bytes;
+    uint64_t n = 0;
+    while (*(*reader)->Next(&bytes) && (rows == 0 || n < rows)) {
+      encoding::AppendLengthDelimited(bytes, &e.framed);
+      ++n;
+    }
+    e.header.set_record_count(n);
+    e.header.set_content_digest(keys::Sha256::Digest(e.framed));
+    return e;
+  }
+
+ private:
+  Region() {
+    synth::SynthOptions so;
+    so.people = 1500;
+    so.out_dir = dir_.File("region");
+    EXPECT_TRUE(synth::GenerateRegion(so).ok());
+    auto schema = encoding::LoadSchemaFile(dir_.File("region/schema.json"));
+    EXPECT_TRUE(schema.ok()) << schema.status();
+    for (const char* a : {"police", "probation", "prison", "health"}) {
+      auto enc = encoding::NewRecordEncoder(*schema, "runner test secret", {});
+      EXPECT_TRUE(enc.ok());
+      auto r = encoding::EncodeCsv(
+          **enc, dir_.File(std::string("region/") + a + ".csv"),
+          dir_.File(std::string(a) + ".clx"), {});
+      EXPECT_TRUE(r.ok()) << r.status();
+    }
+  }
+  util::TempDir dir_{"linkage_runner_region"};
+};
+
+// A server's worth of storage with a runner (no worker thread: runs are
+// made explicitly).
+class Server {
+ public:
+  explicit Server(const std::string& dir) {
+    store_ = *store::Store::Open(dir);
+    extracts_ = *store::ExtractStore::Create(store_.get());
+    runner_ = std::make_unique<LinkageRunner>(store_.get(), extracts_.get(),
+                                              RunnerOptions());
+  }
+  void Upload(const std::string& agency, const Extract& e) {
+    auto s = extracts_->BeginUpload(agency, "test", e.header);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->AddFramedRecords(e.framed).ok());
+    ASSERT_TRUE((*s)->Commit().ok());
+  }
+  void Withdraw(const std::string& agency, const std::string& name) {
+    ASSERT_TRUE(extracts_->Delete(agency, name).ok());
+  }
+  void Link(bool retrain = false) {
+    if (retrain) runner_->RequestRetrain();
+    ASSERT_TRUE(runner_->RunOnce().ok());
+  }
+  // agency/extract/record key -> entity id
+  std::map<std::string, uint64_t> Links() {
+    std::map<std::string, uint64_t> out;
+    EXPECT_TRUE(
+        runner_
+            ->ForEachLink([&](const cohortlink::v1::LinkRow& r) {
+              out[r.agency() + "/" + r.extract() + "/" + r.record_key()] =
+                  r.entity_id();
+              return absl::OkStatus();
+            })
+            .ok());
+    return out;
+  }
+  LinkageRunner& runner() { return *runner_; }
+  store::ExtractStore& extracts() { return *extracts_; }
+
+ private:
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::ExtractStore> extracts_;
+  std::unique_ptr<LinkageRunner> runner_;
+};
+
+// The partition a linkage map induces: sets of record names.
+std::set<std::set<std::string>> Partition(
+    const std::map<std::string, uint64_t>& links) {
+  std::map<uint64_t, std::set<std::string>> by;
+  for (const auto& [rec, id] : links) by[id].insert(rec);
+  std::set<std::set<std::string>> out;
+  for (auto& [id, recs] : by) out.insert(recs);
+  return out;
+}
+
+TEST(LinkageRunnerTest, ChangesGiveTheSameLinkageAsAFreshRelink) {
+  Region& region = Region::Get();
+  util::TempDir tmp("linkage_runner_test");
+  Server a(tmp.File("a"));
+  a.Upload("police", region.Load("police", "arrests"));
+  a.Upload("prison", region.Load("prison", "releases", 200));
+  a.Link();
+  a.Upload("health", region.Load("health", "gp"));
+  a.Link();
+  a.Upload("prison", region.Load("prison", "releases"));  // replace
+  a.Upload("probation", region.Load("probation", "cases"));
+  a.Link();
+  a.Withdraw("health", "gp");
+  a.Link(/*retrain=*/true);
+
+  Server b(tmp.File("b"));
+  b.Upload("police", region.Load("police", "arrests"));
+  b.Upload("prison", region.Load("prison", "releases"));
+  b.Upload("probation", region.Load("probation", "cases"));
+  b.Link();
+
+  auto la = a.Links(), lb = b.Links();
+  ASSERT_EQ(la.size(), lb.size());
+  for (const auto& [rec, id] : la) {
+    EXPECT_TRUE(lb.contains(rec)) << rec;
+    EXPECT_EQ(rec.rfind("health/", 0), std::string::npos);  // withdrawn
+  }
+  EXPECT_EQ(Partition(la), Partition(lb));
+  // Several agencies' records were linked together.
+  EXPECT_LT(Partition(la).size(), la.size());
+  auto status = a.runner().Status();
+  EXPECT_EQ(status.state(), cohortlink::v1::LINKED);
+  EXPECT_EQ(status.records(), la.size());
+  EXPECT_EQ(status.model_version(), 2u);
+  auto listed = a.extracts().List("");
+  ASSERT_TRUE(listed.ok());
+  for (const auto& x : *listed)
+    EXPECT_EQ(x.linkage_state(), cohortlink::v1::LINKED) << x.extract_name();
+}
+
+TEST(LinkageRunnerTest, EntitiesAChangeDoesNotTouchKeepTheirIds) {
+  Region& region = Region::Get();
+  util::TempDir tmp("linkage_runner_test");
+  Server s(tmp.File("s"));
+  s.Upload("police", region.Load("police", "arrests"));
+  s.Upload("prison", region.Load("prison", "releases"));
+  s.Link();
+  auto before = s.Links();
+  // Health records join some entities and create others.
+  s.Upload("health", region.Load("health", "gp"));
+  s.Link();
+  auto after = s.Links();
+  std::map<uint64_t, std::set<std::string>> members_before, members_after;
+  for (const auto& [rec, id] : before) members_before[id].insert(rec);
+  for (const auto& [rec, id] : after) members_after[id].insert(rec);
+  size_t unchanged = 0;
+  for (const auto& [id, recs] : members_before) {
+    // An entity whose records all still belong together, with nothing
+    // added, keeps its id.
+    uint64_t now = after.at(*recs.begin());
+    if (members_after[now] == recs) {
+      EXPECT_EQ(now, id);
+      ++unchanged;
+    }
+  }
+  EXPECT_GT(unchanged, members_before.size() / 2);
+  // An entity that only gained new records (no other old entity merged
+  // into it) keeps its id too.
+  size_t grew = 0;
+  for (const auto& [id, recs] : members_before) {
+    uint64_t now = after.at(*recs.begin());
+    if (members_after[now].size() <= recs.size()) continue;
+    std::set<uint64_t> old_ids;
+    for (const auto& rec : members_after[now])
+      if (before.contains(rec)) old_ids.insert(before.at(rec));
+    if (old_ids.size() == 1) {
+      EXPECT_EQ(now, id);
+      ++grew;
+    }
+  }
+  EXPECT_GT(grew, 0u);
+}
+
+TEST(LinkageRunnerTest, ExportWaitsForTheLinkageToCatchUp) {
+  Region& region = Region::Get();
+  util::TempDir tmp("linkage_runner_test");
+  Server s(tmp.File("s"));
+  s.Upload("police", region.Load("police", "arrests"));
+  auto refused = s.runner().ForEachLink(
+      [](const cohortlink::v1::LinkRow&) { return absl::OkStatus(); });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("is not linked yet"), std::string::npos);
+  s.Link();
+  uint64_t total = 0, rows = 0;
+  ASSERT_TRUE(s.runner()
+                  .ForEachLink(
+                      [&](const cohortlink::v1::LinkRow&) {
+                        ++rows;
+                        return absl::OkStatus();
+                      },
+                      &total)
+                  .ok());
+  EXPECT_EQ(rows, total);
+  EXPECT_GT(rows, 0u);
+}
+
+}  // namespace
+}  // namespace cohortlink::entities

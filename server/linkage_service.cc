@@ -1,0 +1,70 @@
+#include "server/linkage_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/call.h"
+
+namespace cohortlink::server {
+
+grpc::Status LinkageService::ExportLinks(
+    grpc::ServerContext* ctx, const cohortlink::v1::ExportLinksRequest*,
+    grpc::ServerWriter<cohortlink::v1::ExportLinksResponse>* writer) {
+  Call call(ctx, config_, audit_, Method::kExportLinks, "linkage map");
+  auto allowed = call.Authorize();
+  if (!allowed.ok()) return call.Finish(allowed.status());
+  cohortlink::v1::ExportLinksResponse batch;
+  uint64_t sent = 0, total = 0;
+  bool first = true;
+  auto flush = [&]() -> absl::Status {
+    if (first) batch.set_total(total);
+    first = false;
+    if (!writer->Write(batch))
+      return absl::CancelledError("the client went away during the export");
+    batch.Clear();
+    return absl::OkStatus();
+  };
+  absl::Status s = runner_->ForEachLink(
+      [&](const cohortlink::v1::LinkRow& row) -> absl::Status {
+        *batch.add_rows() = row;
+        ++sent;
+        if (batch.rows_size() >= 4096) return flush();
+        return absl::OkStatus();
+      },
+      &total);
+  if (s.ok() && (batch.rows_size() > 0 || first)) s = flush();
+  call.entry().set_records(sent);
+  return call.Finish(s);
+}
+
+grpc::Status LinkageService::GetModel(grpc::ServerContext* ctx,
+                                      const cohortlink::v1::GetModelRequest*,
+                                      cohortlink::v1::LinkageModel* resp) {
+  Call call(ctx, config_, audit_, Method::kGetModel, "model");
+  auto allowed = call.Authorize();
+  if (!allowed.ok()) return call.Finish(allowed.status());
+  auto m = runner_->CurrentModel();
+  if (m.ok()) *resp = *std::move(m);
+  return call.Finish(m.status());
+}
+
+grpc::Status LinkageService::RetrainModel(
+    grpc::ServerContext* ctx, const cohortlink::v1::RetrainModelRequest*,
+    cohortlink::v1::LinkageStatus* resp) {
+  Call call(ctx, config_, audit_, Method::kRetrainModel, "model");
+  auto allowed = call.Authorize();
+  if (!allowed.ok()) return call.Finish(allowed.status());
+  runner_->RequestRetrain();
+  *resp = runner_->Status();
+  return call.Finish(absl::OkStatus());
+}
+
+grpc::Status LinkageService::GetLinkageStatus(
+    grpc::ServerContext* ctx, const cohortlink::v1::GetLinkageStatusRequest*,
+    cohortlink::v1::LinkageStatus* resp) {
+  Call call(ctx, config_, audit_, Method::kGetLinkageStatus, "linkage");
+  auto allowed = call.Authorize();
+  if (!allowed.ok()) return call.Finish(allowed.status());
+  *resp = runner_->Status();
+  return call.Finish(absl::OkStatus());
+}
+
+}  // namespace cohortlink::server
