@@ -46,12 +46,70 @@ void PrintTable(const std::vector<std::string>& header,
   for (const auto& r : rows) line(r);
 }
 
+google::protobuf::Value ToJsonValue(const google::protobuf::Message& m) {
+  using google::protobuf::FieldDescriptor;
+  const auto* d = m.GetDescriptor();
+  const auto* r = m.GetReflection();
+  google::protobuf::Value out;
+  auto* fields = out.mutable_struct_value()->mutable_fields();
+  auto scalar = [&](const FieldDescriptor* f,
+                    int i) -> google::protobuf::Value {
+    const bool rep = f->is_repeated();
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        return JsonNumber(rep ? r->GetRepeatedInt32(m, f, i)
+                              : r->GetInt32(m, f));
+      case FieldDescriptor::CPPTYPE_INT64:
+        return JsonNumber(static_cast<double>(rep ? r->GetRepeatedInt64(m, f, i)
+                                                  : r->GetInt64(m, f)));
+      case FieldDescriptor::CPPTYPE_UINT32:
+        return JsonNumber(rep ? r->GetRepeatedUInt32(m, f, i)
+                              : r->GetUInt32(m, f));
+      case FieldDescriptor::CPPTYPE_UINT64:
+        return JsonNumber(static_cast<double>(
+            rep ? r->GetRepeatedUInt64(m, f, i) : r->GetUInt64(m, f)));
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        return JsonNumber(rep ? r->GetRepeatedDouble(m, f, i)
+                              : r->GetDouble(m, f));
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        return JsonNumber(rep ? r->GetRepeatedFloat(m, f, i)
+                              : r->GetFloat(m, f));
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return JsonBool(rep ? r->GetRepeatedBool(m, f, i) : r->GetBool(m, f));
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return JsonString(
+            (rep ? r->GetRepeatedEnum(m, f, i) : r->GetEnum(m, f))->name());
+      case FieldDescriptor::CPPTYPE_STRING:
+        return JsonString(rep ? r->GetRepeatedString(m, f, i)
+                              : r->GetString(m, f));
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        return ToJsonValue(rep ? r->GetRepeatedMessage(m, f, i)
+                               : r->GetMessage(m, f));
+    }
+    return {};
+  };
+  for (int k = 0; k < d->field_count(); ++k) {
+    const FieldDescriptor* f = d->field(k);
+    if (f->is_repeated()) {
+      auto* list = (*fields)[f->name()].mutable_list_value();
+      for (int i = 0; i < r->FieldSize(m, f); ++i)
+        *list->add_values() = scalar(f, i);
+    } else {
+      (*fields)[f->name()] = scalar(f, 0);
+    }
+  }
+  return out;
+}
+
 void PrintJson(const google::protobuf::Message& v) {
+  if (v.GetDescriptor() != google::protobuf::Value::descriptor()) {
+    PrintJson(ToJsonValue(v));
+    return;
+  }
   std::string out;
   google::protobuf::util::JsonPrintOptions opts;
   opts.add_whitespace = true;
   opts.preserve_proto_field_names = true;
-  opts.always_print_primitive_fields = true;
   (void)google::protobuf::util::MessageToJsonString(v, &out, opts);
   std::cout << out;
   if (out.empty() || out.back() != '\n') std::cout << "\n";

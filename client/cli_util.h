@@ -32,9 +32,12 @@ void PrintError(const absl::Status& status);
 void PrintKeyValues(const std::vector<std::pair<std::string, std::string>>& kv);
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
-// Pretty JSON of a protobuf Value (or any message, with its proto field
-// names) on stdout.
+// Pretty JSON of a protobuf Value, or of any message through ToJsonValue,
+// on stdout.
 void PrintJson(const google::protobuf::Message& v);
+// A message as JSON with its proto field names, every field present, and
+// 64-bit integers as numbers (proto3's JSON mapping makes them strings).
+google::protobuf::Value ToJsonValue(const google::protobuf::Message& m);
 
 // Helpers for building JSON reports.
 google::protobuf::Value JsonString(const std::string& s);

@@ -12,7 +12,6 @@
 #include "client/progress.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/ingest.grpc.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "linkage/encoding/extract_file.h"
 #include "util/status_macros.h"
@@ -160,13 +159,7 @@ absl::Status RunStatus(const StatusArgs& a) {
       (*f)["linkage_progress"] = JsonNumber(e.linkage_progress());
       *l->add_values() = ev;
     }
-    std::string json;
-    google::protobuf::util::JsonPrintOptions o;
-    o.preserve_proto_field_names = true;
-    o.always_print_primitive_fields = true;
-    (void)google::protobuf::util::MessageToJsonString(linkage, &json, o);
-    (void)google::protobuf::util::JsonStringToMessage(
-        json, (*top)["linkage"].mutable_struct_value());
+    (*top)["linkage"] = ToJsonValue(linkage);
     PrintJson(v);
     return absl::OkStatus();
   }

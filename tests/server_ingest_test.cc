@@ -22,54 +22,20 @@
 #include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
 #include "tests/cli_runner.h"
+#include "tests/server_process.h"
 #include "util/atomic_file.h"
 #include "util/temp_dir.h"
 
 namespace cohortlink {
 namespace {
 
-std::string ServerBinary() {
-  return std::string(COHORTLINK_BINARY_DIR) + "/server/cohortlink-server";
-}
-
-// GET http://127.0.0.1:<port><path>; the whole response, headers included.
-std::string HttpGet(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string req = "GET " + path +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  (void)!::write(fd, req.data(), req.size());
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
-  ::close(fd);
-  return out;
-}
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using testing::FreePort;
+using testing::HttpGet;
+using testing::ServerBinary;
 
 class ServerIngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    port_ = FreePort();
     Start();
     // Two encoded extracts from a small synthetic region.
     ASSERT_EQ(Cli({"synth", "--people", "300", "--out", tmp_.File("region")})
@@ -91,48 +57,13 @@ class ServerIngestTest : public ::testing::Test {
   }
   void TearDown() override { Stop(SIGTERM); }
 
-  // Starts cohortlink-server --dev on port_ with a Prometheus endpoint on
-  // a free port (metrics_port_), and waits until it listens.
   void Start() {
-    std::string log = tmp_.File("server.log");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::freopen(log.c_str(), "a", stderr);
-      std::string listen = "127.0.0.1:" + std::to_string(port_);
-      std::string data = tmp_.File("data");
-      std::string bin = ServerBinary();
-      ::execl(bin.c_str(), bin.c_str(), "--dev", "--data-dir", data.c_str(),
-              "--listen", listen.c_str(), "--metrics-listen", "127.0.0.1:0",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    // Wait until this start has logged "listening on".
-    for (int i = 0; i < 200; ++i) {
-      auto text = util::ReadFile(log);
-      int listening = 0;
-      for (size_t p = text.ok() ? text->find("listening on")
-                                : std::string::npos;
-           p != std::string::npos; p = text->find("listening on", p + 1)) {
-        ++listening;
-      }
-      if (listening > starts_) {
-        starts_ = listening;
-        size_t m = text->rfind("metrics on http://127.0.0.1:");
-        if (m != std::string::npos)
-          metrics_port_ = std::atoi(text->c_str() + m + 28);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << "server did not start: " << util::ReadFile(log).value_or("");
+    std::string error;
+    ASSERT_TRUE(server_.Start(&error)) << "server did not start: " << error;
+    port_ = server_.port();
+    metrics_port_ = server_.metrics_port();
   }
-  void Stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void Stop(int sig) { server_.Stop(sig); }
 
   testing::CliResult Cli(std::vector<std::string> args) {
     return testing::RunCli(args, tmp_.path());
@@ -184,9 +115,8 @@ class ServerIngestTest : public ::testing::Test {
   }
 
   util::TempDir tmp_{"server_ingest_test"};
+  testing::ServerProcess server_{tmp_.File("data"), tmp_.File("server.log")};
   int port_ = 0, metrics_port_ = 0;
-  pid_t pid_ = -1;
-  int starts_ = 0;  // "listening on" lines seen so far
 };
 
 TEST_F(ServerIngestTest, UploadReplaceIdempotentAndDelete) {
@@ -228,9 +158,13 @@ TEST_F(ServerIngestTest, RolesAndAgenciesAreEnforced) {
   ASSERT_TRUE(db.ok()) << db.status();
   auto log = *store::AuditLog::Create(db->get());
   auto entries = *log->Read(0, 100);
-  // police upload, analyst upload (denied), prison list, prison delete
-  // (not found), police list, admin list.
-  ASSERT_EQ(entries.size(), 6u);
+  // police upload, analyst upload (denied), prison status (linkage state
+  // and list), prison delete (not found), police status, admin status.
+  ASSERT_EQ(entries.size(), 9u);
+  int linkage_status_calls = 0;
+  for (const auto& e : entries)
+    linkage_status_calls += e.method() == "LinkageService/GetLinkageStatus";
+  EXPECT_EQ(linkage_status_calls, 3);
   EXPECT_EQ(entries[0].method(), "IngestService/Upload");
   EXPECT_EQ(entries[0].principal(),
             "spiffe://cohortlink.dev/agency/police/submitter");

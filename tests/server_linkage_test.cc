@@ -1,0 +1,159 @@
+// The linkage through the real server and CLI: five agencies upload with
+// their own certificates, the server links in the background, the
+// linkage-export role exports the map, and `cohortlink evaluate` scores it
+// against the synthetic truth. Roles and audit entries of the linkage API.
+
+#include <fstream>
+
+#include "gtest/gtest.h"
+#include "linkage/store/audit_log.h"
+#include "linkage/store/store.h"
+#include "tests/cli_runner.h"
+#include "tests/server_process.h"
+#include "util/atomic_file.h"
+#include "util/temp_dir.h"
+
+namespace cohortlink {
+namespace {
+
+const char* kAgencies[] = {"police", "probation", "prison", "health",
+                           "local-authority"};
+
+class ServerLinkageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    ASSERT_TRUE(server_.Start(&error)) << error;
+    ASSERT_EQ(Cli({"synth", "--people", "1500", "--out", tmp_.File("region")})
+                  .exit_code,
+              0);
+    std::ofstream(tmp_.File("secret")) << "shared secret\n";
+    for (const char* a : kAgencies) {
+      std::string agency = a;
+      auto r = Cli({"encode", "--schema", tmp_.File("region/schema.json"),
+                    "--secret", tmp_.File("secret"), "--input",
+                    tmp_.File("region/" + agency + ".csv"), "--output",
+                    tmp_.File(agency + ".clx"), "--key-map",
+                    tmp_.File(agency + ".keys")});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+
+  testing::CliResult Cli(std::vector<std::string> args) {
+    return testing::RunCli(args, tmp_.path());
+  }
+  std::vector<std::string> Conn(const std::string& who) {
+    return {"--server", server_.address(), "--tls", server_.Tls(who)};
+  }
+  testing::CliResult As(const std::string& who, std::vector<std::string> args) {
+    for (auto& a : Conn(who)) args.push_back(a);
+    return Cli(args);
+  }
+  void UploadAll() {
+    for (const char* a : kAgencies) {
+      std::string agency = a;
+      auto r = As(agency, {"upload", "--extract", "main",
+                           tmp_.File(agency + ".clx"), "--retries", "0"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+  std::vector<std::string> EvaluateArgs(const std::string& links) {
+    std::vector<std::string> args = {
+        "evaluate", "--links", links, "--truth", tmp_.File("region/truth.csv"),
+        "--format", "json"};
+    for (const char* a : kAgencies) {
+      args.push_back("--key-map");
+      args.push_back(std::string(a) + "=" +
+                     tmp_.File(std::string(a) + ".keys"));
+    }
+    return args;
+  }
+
+  util::TempDir tmp_{"server_linkage_test"};
+  testing::ServerProcess server_{tmp_.File("data"), tmp_.File("server.log")};
+};
+
+// Reads "key": number out of JSON text (enough for these reports).
+double JsonNumberAfter(const std::string& json, const std::string& key,
+                       size_t from = 0) {
+  size_t p = json.find("\"" + key + "\"", from);
+  if (p == std::string::npos) return -1;
+  p = json.find(':', p);
+  return std::atof(json.c_str() + p + 1);
+}
+
+TEST_F(ServerLinkageTest, FiveAgenciesLinkedExportedAndScored) {
+  UploadAll();
+  auto st = As("police", {"status", "--wait", "120", "--format", "json"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("\"state\": \"LINKED\""), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("\"linkage_state\": \"LINKED\""), std::string::npos);
+
+  auto ex = As("exporter", {"export-links", "--out", tmp_.File("links.csv")});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  auto ev = Cli(EvaluateArgs(tmp_.File("links.csv")));
+  ASSERT_EQ(ev.exit_code, 0) << ev.err;
+  size_t pairwise = ev.out.find("\"pairwise\"");
+  ASSERT_NE(pairwise, std::string::npos) << ev.out;
+  double f1 = JsonNumberAfter(ev.out, "f1", pairwise);
+  EXPECT_GE(f1, 0.95) << ev.out;
+  // Every stored record is in the map exactly once.
+  EXPECT_EQ(JsonNumberAfter(ev.out, "records_not_in_truth"), 0) << ev.out;
+
+  auto model =
+      As("analyst", {"model", "show", "--chart", tmp_.File("weights.svg")});
+  ASSERT_EQ(model.exit_code, 0) << model.err;
+  EXPECT_NE(model.out.find("date_of_birth"), std::string::npos) << model.out;
+  auto svg = util::ReadFile(tmp_.File("weights.svg"));
+  ASSERT_TRUE(svg.ok());
+  EXPECT_NE(svg->find("<svg"), std::string::npos);
+  EXPECT_NE(svg->find("prior"), std::string::npos);
+}
+
+TEST_F(ServerLinkageTest, OnlyTheirRolesMayExportOrRetrain) {
+  UploadAll();
+  ASSERT_EQ(As("admin", {"status", "--wait", "120"}).exit_code, 0);
+  auto r = As("analyst",
+              {"export-links", "--out", tmp_.File("x.csv"), "--wait", "0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("role analyst may not call ExportLinks"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp_.File("x.csv")));
+  r = As("police", {"model", "retrain"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("may not call RetrainModel"), std::string::npos);
+  r = As("admin", {"model", "retrain"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto st = As("admin", {"status", "--wait", "120", "--format", "json"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(JsonNumberAfter(st.out, "model_version"), 2) << st.out;
+  ASSERT_EQ(
+      As("exporter", {"export-links", "--out", tmp_.File("y.csv")}).exit_code,
+      0);
+
+  server_.Stop(SIGTERM);
+  auto db = store::Store::Open(tmp_.File("data/db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto log = *store::AuditLog::Create(db->get());
+  auto entries = *log->Read(0, 1000);
+  int denied_exports = 0, exports = 0, retrains = 0;
+  for (const auto& e : entries) {
+    if (e.method() == "LinkageService/ExportLinks") {
+      if (e.code() == 7) ++denied_exports;
+      if (e.code() == 0) {
+        ++exports;
+        EXPECT_GT(e.records(), 0u);  // rows sent
+        EXPECT_EQ(e.principal(),
+                  "spiffe://cohortlink.dev/user/exporter/linkage-export");
+      }
+    }
+    if (e.method() == "LinkageService/RetrainModel") ++retrains;
+  }
+  EXPECT_EQ(denied_exports, 1);
+  EXPECT_EQ(exports, 1);
+  EXPECT_EQ(retrains, 2);  // one denied, one allowed
+}
+
+}  // namespace
+}  // namespace cohortlink
