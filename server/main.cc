@@ -80,6 +80,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   entities::RunnerOptions ro;
   ro.on_run = [](const absl::Status& s,
                  const cohortlink::v1::LinkageStatus& st) {
+    if (absl::IsCancelled(s)) {
+      Log("info", absl::StrCat("linkage run stopped: ", s.message()));
+      return;
+    }
     if (!s.ok()) {
       Log("error", absl::StrCat("linkage run failed: ", s.message()));
       return;

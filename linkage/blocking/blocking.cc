@@ -3,18 +3,32 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <thread>
 
 namespace cohortlink::blocking {
 namespace {
 
 using Pair = std::pair<uint32_t, uint32_t>;
 
+// The pairs the runs of equal keys in `keyed` (sorted) would give, leaving
+// out runs longer than `max_block`.
+uint64_t CountRunPairs(const std::vector<std::pair<uint64_t, uint32_t>>& keyed,
+                       size_t max_block) {
+  uint64_t pairs = 0;
+  for (size_t s = 0; s < keyed.size();) {
+    size_t e = s + 1;
+    while (e < keyed.size() && keyed[e].first == keyed[s].first) ++e;
+    if (e - s <= max_block) pairs += uint64_t{e - s} * (e - s - 1) / 2;
+    s = e;
+  }
+  return pairs;
+}
+
 // Appends the pairs of every run of equal keys in `keyed` (sorted by key).
 void EmitRuns(std::vector<std::pair<uint64_t, uint32_t>>* keyed,
               const Dataset& data, const BlockingOptions& o,
               std::vector<uint64_t>* pairs, uint64_t* emitted,
               uint64_t* oversized) {
-  std::sort(keyed->begin(), keyed->end());
   for (size_t s = 0; s < keyed->size();) {
     size_t e = s + 1;
     while (e < keyed->size() && (*keyed)[e].first == (*keyed)[s].first) ++e;
@@ -47,6 +61,7 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
   // (a) keyed blocking tokens: one block per distinct token.
   for (uint32_t i = 0; i < n; ++i)
     for (uint64_t t : data.tokens(i)) keyed.push_back({t, i});
+  std::sort(keyed.begin(), keyed.end());
   EmitRuns(&keyed, data, o, &pairs, &st.token_pairs, &st.oversized_blocks);
 
   // (b) Hamming LSH by bit sampling. Bits set in almost every filter or in
@@ -94,42 +109,87 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
                    &groups.back());
   }
   LshParams lsh;
-  std::mt19937_64 rng(o.seed);
   const double target = std::log(1.0 / std::max<size_t>(n, 2));
-  int max_bits = 0;
-  for (size_t g = 0; o.lsh_tables > 0 && n >= 2 && g < groups.size(); ++g) {
-    const auto& bits = groups[g];
-    if (bits.size() < 8) continue;
-    std::uniform_int_distribution<size_t> pos(0, bits.size() - 1);
-    for (int t = 0; t < per_group; ++t) {
-      ++lsh.tables;
-      std::vector<size_t> sample;
-      double log_agree = 0;
-      while (sample.size() < 64 && sample.size() < bits.size() &&
-             (o.lsh_bits > 0 ? static_cast<int>(sample.size()) < o.lsh_bits
-                             : log_agree > target)) {
-        size_t b = bits[pos(rng)];
-        sample.push_back(b);
-        log_agree +=
-            std::log(freq[b] * freq[b] + (1 - freq[b]) * (1 - freq[b]));
-      }
-      max_bits = std::max(max_bits, static_cast<int>(sample.size()));
-      keyed.clear();
-      for (uint32_t i = 0; i < n; ++i) {
-        const uint64_t* row = data.filters().row(i);
-        if (data.filters().popcount(i) == 0) continue;
-        uint64_t key = 0;
-        for (size_t b = 0; b < sample.size(); ++b)
-          key |= ((row[sample[b] / 64] >> (sample[b] % 64)) & 1) << b;
-        keyed.push_back({key, i});
-      }
-      EmitRuns(&keyed, data, o, &pairs, &st.lsh_pairs, &st.oversized_blocks);
-      // Keep memory in check between tables.
-      if (pairs.size() > (64u << 20)) {
-        std::sort(pairs.begin(), pairs.end());
-        pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  const uint64_t budget = static_cast<uint64_t>(
+      std::max(1.0, o.lsh_pairs_per_record * static_cast<double>(n)));
+  // Groups are hashed in parallel, each with its own random stream, so the
+  // result does not depend on the number of threads.
+  const int threads = std::max(1, o.threads);
+  struct Out {
+    std::vector<uint64_t> pairs;
+    uint64_t emitted = 0, oversized = 0;
+    int tables = 0, max_bits = 0;
+  };
+  std::vector<Out> outs(threads);
+  auto work = [&](int tid) {
+    Out& out = outs[tid];
+    std::vector<std::pair<uint64_t, uint32_t>> local;
+    for (size_t g = tid; o.lsh_tables > 0 && n >= 2 && g < groups.size();
+         g += threads) {
+      const auto& bits = groups[g];
+      if (bits.size() < 8) continue;
+      std::mt19937_64 rng(o.seed ^ (0x9e3779b97f4a7c15ULL * (g + 1)));
+      std::uniform_int_distribution<size_t> pos(0, bits.size() - 1);
+      size_t want = 0;  // bits the group's last table needed
+      for (int t = 0; t < per_group; ++t) {
+        ++out.tables;
+        std::vector<size_t> sample;
+        double log_agree = 0;
+        while (sample.size() < 64 && sample.size() < bits.size() &&
+               (o.lsh_bits > 0
+                    ? static_cast<int>(sample.size()) < o.lsh_bits
+                    : (log_agree > target || sample.size() < want))) {
+          size_t b = bits[pos(rng)];
+          sample.push_back(b);
+          log_agree +=
+              std::log(freq[b] * freq[b] + (1 - freq[b]) * (1 - freq[b]));
+        }
+        // Random pairs are not independent across bits (a popular name
+        // sets the same bits in many filters), so the table's real load is
+        // measured, and bits are added until it is within budget.
+        while (true) {
+          local.clear();
+          for (uint32_t i = 0; i < n; ++i) {
+            const uint64_t* row = data.filters().row(i);
+            if (data.filters().popcount(i) == 0) continue;
+            uint64_t key = 0;
+            for (size_t b = 0; b < sample.size(); ++b)
+              key |= ((row[sample[b] / 64] >> (sample[b] % 64)) & 1) << b;
+            local.push_back({key, i});
+          }
+          std::sort(local.begin(), local.end());
+          if (o.lsh_bits > 0 || sample.size() + 4 > 64 ||
+              sample.size() >= bits.size() ||
+              CountRunPairs(local, o.max_block) <= budget) {
+            break;
+          }
+          for (int k = 0; k < 4; ++k) sample.push_back(bits[pos(rng)]);
+        }
+        want = sample.size();
+        out.max_bits = std::max(out.max_bits, static_cast<int>(sample.size()));
+        EmitRuns(&local, data, o, &out.pairs, &out.emitted, &out.oversized);
+        if (out.pairs.size() > (32u << 20)) {  // keep memory in check
+          std::sort(out.pairs.begin(), out.pairs.end());
+          out.pairs.erase(std::unique(out.pairs.begin(), out.pairs.end()),
+                          out.pairs.end());
+        }
       }
     }
+  };
+  {
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    work(0);
+    for (auto& th : pool) th.join();
+  }
+  int max_bits = 0;
+  for (Out& out : outs) {
+    pairs.insert(pairs.end(), out.pairs.begin(), out.pairs.end());
+    std::vector<uint64_t>().swap(out.pairs);
+    st.lsh_pairs += out.emitted;
+    st.oversized_blocks += out.oversized;
+    lsh.tables += out.tables;
+    max_bits = std::max(max_bits, out.max_bits);
   }
   lsh.bits = max_bits;
   st.lsh = lsh;

@@ -16,7 +16,7 @@ struct BlockingOptions {
   // A block (token or LSH bucket) larger than this does not enumerate its
   // pairs (that would be quadratic); its records still meet their
   // matches through their other tokens and the LSH tables.
-  size_t max_block = 400;
+  size_t max_block = 100;
   // Hamming LSH tables (0 or less: none). Each table samples informative
   // bits (set in 2-98% of filters) until two random records would agree
   // on all of them with probability 0.1 / n (n records), so each record
@@ -26,7 +26,13 @@ struct BlockingOptions {
   // probability 0.99.
   int lsh_tables = 32;
   int lsh_bits = 0;
+  // Each table's pairs are held to about this many per record: when the
+  // sampled bits let more random records collide (correlated bits), more
+  // bits are sampled until the table is within budget.
+  double lsh_pairs_per_record = 0.5;
   uint64_t seed = 0x636f686f72746c6bULL;
+  // Threads for the LSH tables (the result does not depend on it).
+  int threads = 2;
   // Pairs of records from the same source (deduplication within an
   // extract) as well as across sources.
   bool within_source = true;

@@ -309,13 +309,24 @@ absl::Status LinkageRunner::Run() {
   uint64_t model_version = stored_model.version();
   if (data.has_value() && rows.size() >= 2) {
     auto stage = [this](double p) { progress_.store(0.3 + 0.55 * p); };
+    // A change committed meanwhile makes this run's result stale: stop
+    // early and let the worker start over with the newer data.
+    auto superseded = [this] {
+      absl::MutexLock lock(&mu_);
+      return pending_;
+    };
     bool trained = retrain;
-    auto linked =
-        LinkAll(*data, options_.link, retrain ? nullptr : &*current, stage);
+    auto linked = LinkAll(*data, options_.link, retrain ? nullptr : &*current,
+                          stage, superseded);
     if (!linked.ok() && retrain && current.has_value() &&
         linked.status().code() == absl::StatusCode::kFailedPrecondition) {
       trained = false;  // too little data to retrain: keep the old model
-      linked = LinkAll(*data, options_.link, &*current, stage);
+      linked = LinkAll(*data, options_.link, &*current, stage, superseded);
+    }
+    if (!linked.ok() &&
+        linked.status().code() == absl::StatusCode::kCancelled) {
+      if (retrain) retrain_.store(true);  // the next run retrains instead
+      return linked.status();
     }
     if (linked.ok()) {
       if (trained) {

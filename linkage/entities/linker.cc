@@ -15,12 +15,17 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-absl::StatusOr<LinkResult> LinkAll(
-    const blocking::Dataset& data, const LinkOptions& o,
-    const model::Model* model, const std::function<void(double)>& progress) {
+absl::StatusOr<LinkResult> LinkAll(const blocking::Dataset& data,
+                                   const LinkOptions& o,
+                                   const model::Model* model,
+                                   const std::function<void(double)>& progress,
+                                   const std::function<bool()>& cancelled) {
   auto report = [&](double p) {
     if (progress) progress(p);
   };
+  auto stop = [&] { return cancelled && cancelled(); };
+  const absl::Status kCancelled =
+      absl::CancelledError("linkage run superseded by a newer change");
   LinkResult r;
   auto t0 = std::chrono::steady_clock::now();
   blocking::BlockingOptions bo = o.blocking;
@@ -31,6 +36,7 @@ absl::StatusOr<LinkResult> LinkAll(
   model::TrainOptions mo = o.model;
   mo.within_source = bo.within_source;
   report(0.3);
+  if (stop()) return kCancelled;
   if (model != nullptr) {
     r.model = *model;
   } else {
@@ -38,6 +44,7 @@ absl::StatusOr<LinkResult> LinkAll(
   }
   r.times.training_s = Seconds(t0);
   report(0.45);
+  if (stop()) return kCancelled;
 
   t0 = std::chrono::steady_clock::now();
   const int threads = std::max(1, o.threads);
@@ -62,6 +69,7 @@ absl::StatusOr<LinkResult> LinkAll(
   r.links = links.size();
   r.times.scoring_s = Seconds(t0);
   report(0.85);
+  if (stop()) return kCancelled;
 
   t0 = std::chrono::steady_clock::now();
   std::vector<uint32_t> sources(data.size());

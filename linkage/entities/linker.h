@@ -35,11 +35,14 @@ struct LinkResult {
 
 // Links every record of `data` (link-and-dedupe across and within
 // sources), training the model on this data, or scoring with `model` when
-// one is given. `progress` (may be null) receives 0..1 between stages.
+// one is given. `progress` (may be null) receives 0..1 between stages;
+// when `cancelled` (may be null) returns true between stages, the run stops
+// with CANCELLED.
 absl::StatusOr<LinkResult> LinkAll(
     const blocking::Dataset& data, const LinkOptions& options = {},
     const model::Model* model = nullptr,
-    const std::function<void(double)>& progress = nullptr);
+    const std::function<void(double)>& progress = nullptr,
+    const std::function<bool()>& cancelled = nullptr);
 
 }  // namespace cohortlink::entities
 

@@ -197,6 +197,60 @@ EmResult RunEm(const Patterns& pat, const Model& start, int skip,
   return r;
 }
 
+// Training pairs of a session blocked on the fields `members`: records are
+// grouped by the exact content of those fields' segments (records missing
+// any of them are left out); each group contributes the pairs of at most
+// kSessionGroup of its records (a deterministic sample), and at most
+// kSessionPairs pairs are taken in all. Returns comparison patterns.
+absl::flat_hash_map<uint64_t, uint64_t> SessionPatterns(
+    const blocking::Dataset& data, const std::vector<int>& members,
+    const TrainOptions& o) {
+  constexpr size_t kSessionGroup = 40;
+  constexpr uint64_t kSessionPairs = 3'000'000;
+  const auto& segs = data.filters().segments();
+  std::vector<std::pair<uint64_t, uint32_t>> keyed;
+  keyed.reserve(data.size());
+  for (uint32_t i = 0; i < data.size(); ++i) {
+    bool present = true;
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int f : members) {
+      if (data.missing(i, f)) present = false;
+      const uint64_t* row = data.filters().row(i);
+      for (uint32_t w = segs[f].begin; w < segs[f].end; ++w) {
+        h ^= row[w] + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+        h *= 0xff51afd7ed558ccdULL;
+      }
+    }
+    if (present) keyed.push_back({h, i});
+  }
+  // Shuffle within groups deterministically by sorting on (hash, mix(i)).
+  std::sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
+    if (x.first != y.first) return x.first < y.first;
+    uint64_t a = (x.second + o.seed) * 0x9e3779b97f4a7c15ULL;
+    uint64_t b = (y.second + o.seed) * 0x9e3779b97f4a7c15ULL;
+    return a < b;
+  });
+  absl::flat_hash_map<uint64_t, uint64_t> patterns;
+  std::vector<uint8_t> lv(data.num_fields());
+  uint64_t taken = 0;
+  for (size_t s = 0; s < keyed.size() && taken < kSessionPairs;) {
+    size_t e = s + 1;
+    while (e < keyed.size() && keyed[e].first == keyed[s].first) ++e;
+    size_t end = std::min(e, s + kSessionGroup);
+    for (size_t x = s; x < end; ++x) {
+      for (size_t y = x + 1; y < end; ++y) {
+        uint32_t i = keyed[x].second, j = keyed[y].second;
+        if (!o.within_source && data.source(i) == data.source(j)) continue;
+        Compare(data, i, j, o.thresholds, absl::MakeSpan(lv));
+        ++patterns[PatternKey(lv)];
+        ++taken;
+      }
+    }
+    s = e;
+  }
+  return patterns;
+}
+
 // Groups strongly dependent fields in pairs (see TrainOptions).
 std::vector<std::vector<int>> Comparisons(
     const std::vector<uint8_t>& sample_levels, size_t nf,
@@ -331,34 +385,53 @@ absl::StatusOr<Model> Train(
       pair[k] = p;
     }
   };
-  std::vector<uint64_t> keys(candidates.size());
-  std::vector<Best> best(data.size());
-  for (size_t p = 0; p < candidates.size(); ++p) {
-    auto [i, j] = candidates[p];
-    float d = static_cast<float>(
-        Compare(data, i, j, o.thresholds, absl::MakeSpan(lv)));
-    keys[p] = PatternKey(lv);
-    best[i].Offer(d, static_cast<uint32_t>(p));
-    best[j].Offer(d, static_cast<uint32_t>(p));
-  }
-  std::vector<uint8_t> chosen(candidates.size(), 0);
-  for (const Best& b : best)
-    for (int k = 0; k < kTrainPerRecord; ++k)
-      if (b.dice[k] >= 0) chosen[b.pair[k]] = 1;
+  // Comparison patterns of the candidates: of a sample of them for the
+  // prior (at most kPriorSample, evenly spread), of all of them when the
+  // closest candidates are needed for training.
+  constexpr size_t kPriorSample = 2'000'000;
   absl::flat_hash_map<uint64_t, uint64_t> all_by_key, closest_by_key;
-  for (size_t p = 0; p < candidates.size(); ++p) {
-    ++all_by_key[keys[p]];
-    if (chosen[p]) ++closest_by_key[keys[p]];
-  }
+  double sample_scale = 1;
+  auto compare_candidates = [&](bool closest) {
+    all_by_key.clear();
+    const size_t step =
+        closest ? 1 : std::max<size_t>(1, candidates.size() / kPriorSample);
+    std::vector<uint64_t> keys(closest ? candidates.size() : 0);
+    std::vector<Best> best(closest ? data.size() : 0);
+    size_t compared = 0;
+    for (size_t p = 0; p < candidates.size(); p += step, ++compared) {
+      auto [i, j] = candidates[p];
+      float d = static_cast<float>(
+          Compare(data, i, j, o.thresholds, absl::MakeSpan(lv)));
+      uint64_t key = PatternKey(lv);
+      ++all_by_key[key];
+      if (closest) {
+        keys[p] = key;
+        best[i].Offer(d, static_cast<uint32_t>(p));
+        best[j].Offer(d, static_cast<uint32_t>(p));
+      }
+    }
+    sample_scale =
+        static_cast<double>(candidates.size()) / std::max<size_t>(compared, 1);
+    if (!closest) return;
+    std::vector<uint8_t> chosen(candidates.size(), 0);
+    for (const Best& b : best)
+      for (int k = 0; k < kTrainPerRecord; ++k)
+        if (b.dice[k] >= 0) chosen[b.pair[k]] = 1;
+    for (size_t p = 0; p < candidates.size(); ++p)
+      if (chosen[p]) ++closest_by_key[keys[p]];
+  };
+  compare_candidates(/*closest=*/nc < 3);
 
   // m by EM. With three or more comparisons, in sessions as Splink trains:
-  // one per comparison c, over the candidate pairs on which c reaches its
-  // top level ("blocked on c"), estimating every other comparison's m; each
-  // m is the mean over the sessions not blocked on it. A session's
-  // non-match class is fitted to its own pairs. Blocking lets through
-  // structured non-matches (same town, same surname) that agree far more
-  // often than random pairs, so random-pair u cannot describe them. With
-  // fewer comparisons, one session over each record's closest candidates.
+  // one per comparison c, over pairs of records whose c is identical
+  // ("blocked on c"; SessionPatterns), estimating every other comparison's
+  // m; each m is the mean over the sessions not blocked on it. A session's
+  // non-match class is fitted to its own pairs: pairs that share a town or
+  // a surname agree elsewhere far more often than random pairs, so
+  // random-pair u cannot describe them. The sessions' pairs come from the
+  // data, not from the candidates, so training does not depend on how
+  // tightly blocking is tuned. With fewer comparisons, one session over each
+  // record's closest candidates.
   std::vector<std::vector<double>> msum(nc);
   for (size_t c = 0; c < nc; ++c) msum[c].assign(m.fields[c].u.size(), 0);
   std::vector<int> sessions(nc, 0);
@@ -366,7 +439,7 @@ absl::StatusOr<Model> Train(
   if (nc >= 3) {
     for (size_t c = 0; c < nc; ++c) {
       Patterns blocked =
-          ToPatterns(all_by_key, m, nf,
+          ToPatterns(SessionPatterns(data, m.fields[c].members, o), m, nf,
                      [c](absl::Span<const uint8_t> cl) { return cl[c] == 0; });
       double pairs = 0;
       for (double n : blocked.counts) pairs += n;
@@ -383,6 +456,7 @@ absl::StatusOr<Model> Train(
   }
   EmResult closest;
   if (*std::min_element(sessions.begin(), sessions.end()) == 0) {
+    if (closest_by_key.empty()) compare_candidates(/*closest=*/true);
     closest = RunEm(ToPatterns(closest_by_key, m, nf), m, -1, o);
     m.em_iterations = std::max(m.em_iterations, closest.iterations);
     m.em_converged = m.em_converged && closest.converged;
@@ -407,7 +481,7 @@ absl::StatusOr<Model> Train(
       ++non_null;
       all_top &= l == 0;
     }
-    if (all_top && non_null > 0) det += all.counts[p];
+    if (all_top && non_null > 0) det += all.counts[p] * sample_scale;
   }
   double recall = 1;
   for (size_t c = 0; c < nc; ++c) recall *= m.fields[c].m[0];

@@ -322,15 +322,15 @@ absl::StatusOr<SynthSummary> GenerateRegion(const SynthOptions& o) {
   SynthSummary summary;
   for (int a = 0; a < 5; ++a) {
     std::string path = absl::StrCat(o.out_dir, "/", kAgencies[a], ".csv");
-    ASSIGN_OR_RETURN(auto f,
-                     encoding::CsvWriter::Create(path, HeaderFor(static_cast<Agency>(a))));
+    ASSIGN_OR_RETURN(auto f, encoding::CsvWriter::Create(
+                                 path, HeaderFor(static_cast<Agency>(a))));
     out.push_back(std::move(f));
     summary.files.push_back(path);
   }
   std::string truth_path = absl::StrCat(o.out_dir, "/truth.csv");
-  ASSIGN_OR_RETURN(
-      auto truth,
-      encoding::CsvWriter::Create(truth_path, {"agency", "local_id", "person_id"}, 0600));
+  ASSIGN_OR_RETURN(auto truth,
+                   encoding::CsvWriter::Create(
+                       truth_path, {"agency", "local_id", "person_id"}, 0600));
   summary.files.push_back(truth_path);
 
   for (uint64_t i = 0; i < o.people; ++i) {
