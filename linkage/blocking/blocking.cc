@@ -24,15 +24,37 @@ uint64_t CountRunPairs(const std::vector<std::pair<uint64_t, uint32_t>>& keyed,
   return pairs;
 }
 
-// Appends the pairs of every run of equal keys in `keyed` (sorted by key).
+// The largest block size cap <= `max_block` under which the runs of
+// `keyed` (sorted) give at most `budget` pairs: the largest blocks are
+// dropped first, as they hold the least information per pair.
+size_t CapForBudget(const std::vector<std::pair<uint64_t, uint32_t>>& keyed,
+                    size_t max_block, uint64_t budget) {
+  std::vector<uint64_t> runs_of_size(max_block + 1, 0);
+  for (size_t s = 0; s < keyed.size();) {
+    size_t e = s + 1;
+    while (e < keyed.size() && keyed[e].first == keyed[s].first) ++e;
+    if (e - s <= max_block) ++runs_of_size[e - s];
+    s = e;
+  }
+  uint64_t pairs = 0;
+  for (size_t k = 2; k <= max_block; ++k) {
+    uint64_t more = runs_of_size[k] * (uint64_t{k} * (k - 1) / 2);
+    if (pairs + more > budget) return k - 1;
+    pairs += more;
+  }
+  return max_block;
+}
+
+// Appends the pairs of every run of equal keys in `keyed` (sorted by key)
+// of at most `max_block` records.
 void EmitRuns(std::vector<std::pair<uint64_t, uint32_t>>* keyed,
-              const Dataset& data, const BlockingOptions& o,
+              const Dataset& data, const BlockingOptions& o, size_t max_block,
               std::vector<uint64_t>* pairs, uint64_t* emitted,
               uint64_t* oversized) {
   for (size_t s = 0; s < keyed->size();) {
     size_t e = s + 1;
     while (e < keyed->size() && (*keyed)[e].first == (*keyed)[s].first) ++e;
-    if (e - s > o.max_block) {
+    if (e - s > max_block) {
       ++*oversized;
     } else {
       for (size_t x = s; x < e; ++x) {
@@ -62,7 +84,10 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
   for (uint32_t i = 0; i < n; ++i)
     for (uint64_t t : data.tokens(i)) keyed.push_back({t, i});
   std::sort(keyed.begin(), keyed.end());
-  EmitRuns(&keyed, data, o, &pairs, &st.token_pairs, &st.oversized_blocks);
+  EmitRuns(&keyed, data, o,
+           CapForBudget(keyed, o.max_block,
+                        static_cast<uint64_t>(o.token_pairs_per_record * n)),
+           &pairs, &st.token_pairs, &st.oversized_blocks);
 
   // (b) Hamming LSH by bit sampling. Bits set in almost every filter or in
   // almost none say nothing, and correlated structure (dates, positional
@@ -167,7 +192,10 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
         }
         want = sample.size();
         out.max_bits = std::max(out.max_bits, static_cast<int>(sample.size()));
-        EmitRuns(&local, data, o, &out.pairs, &out.emitted, &out.oversized);
+        // Where no number of bits can split them (identical field pairs:
+        // every "John Smith"), the largest blocks are left to other tables.
+        EmitRuns(&local, data, o, CapForBudget(local, o.max_block, budget),
+                 &out.pairs, &out.emitted, &out.oversized);
         if (out.pairs.size() > (32u << 20)) {  // keep memory in check
           std::sort(out.pairs.begin(), out.pairs.end());
           out.pairs.erase(std::unique(out.pairs.begin(), out.pairs.end()),

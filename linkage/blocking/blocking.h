@@ -29,7 +29,12 @@ struct BlockingOptions {
   // Each table's pairs are held to about this many per record: when the
   // sampled bits let more random records collide (correlated bits), more
   // bits are sampled until the table is within budget.
-  double lsh_pairs_per_record = 0.5;
+  // When even 64 bits leave a table over budget (records identical in the
+  // table's fields), its largest buckets are dropped until it is within.
+  double lsh_pairs_per_record = 2;
+  // All keyed-token blocks together give at most this many pairs per
+  // record; the largest blocks are dropped first.
+  double token_pairs_per_record = 8;
   uint64_t seed = 0x636f686f72746c6bULL;
   // Threads for the LSH tables (the result does not depend on it).
   int threads = 2;

@@ -1,5 +1,7 @@
 #include "linkage/blocking/dataset.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace cohortlink::blocking {
@@ -72,6 +74,40 @@ absl::Status Dataset::Add(uint32_t source,
   token_begin_.push_back(tokens_.size());
   total_popcount_ += filters_.popcount(i);
   return absl::OkStatus();
+}
+
+absl::StatusOr<Dataset> Dataset::EmptyCopy() const {
+  return Dataset(
+      similarity::FilterMatrix(filters_.words() * 64, filters_.segments()),
+      fields_, mask_bit_);
+}
+
+void Dataset::AddCopy(const Dataset& from, size_t i) {
+  filters_.Add(
+      absl::string_view(reinterpret_cast<const char*>(from.filters_.row(i)),
+                        from.filters_.words() * 8));
+  missing_.push_back(from.missing_[i]);
+  sources_.push_back(from.sources_[i]);
+  auto t = from.tokens(i);
+  tokens_.insert(tokens_.end(), t.begin(), t.end());
+  token_begin_.push_back(tokens_.size());
+  total_popcount_ += from.filters_.popcount(i);
+}
+
+bool Dataset::Identical(size_t i, size_t j) const {
+  return missing_[i] == missing_[j] &&
+         std::memcmp(filters_.row(i), filters_.row(j), filters_.words() * 8) ==
+             0;
+}
+
+uint64_t Dataset::ContentHash(size_t i) const {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ missing_[i];
+  const uint64_t* row = filters_.row(i);
+  for (size_t w = 0; w < filters_.words(); ++w) {
+    h ^= row[w] + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdULL;
+  }
+  return h ^ (h >> 33);
 }
 
 bool Dataset::missing(size_t i, size_t f) const {

@@ -27,6 +27,14 @@ class Dataset {
   // Appends a record of `source`. INVALID_ARGUMENT if the filters do not
   // match the layout.
   absl::Status Add(uint32_t source, const cohortlink::v1::EncodedRecord& r);
+  // An empty dataset of the same layout.
+  absl::StatusOr<Dataset> EmptyCopy() const;
+  // Appends a copy of record i of `from` (same layout).
+  void AddCopy(const Dataset& from, size_t i);
+  // Whether records i and j have identical filters and missing fields.
+  bool Identical(size_t i, size_t j) const;
+  // A hash of record i's filters and missing fields.
+  uint64_t ContentHash(size_t i) const;
   void Reserve(size_t n);
 
   size_t size() const { return sources_.size(); }

@@ -338,6 +338,9 @@ absl::Status LinkageRunner::Run() {
       }
       clustering = std::move(linked->clustering);
       st.set_candidate_pairs(linked->blocking.candidates);
+      st.set_token_pairs(linked->blocking.token_pairs);
+      st.set_lsh_pairs(linked->blocking.lsh_pairs);
+      st.set_oversized_blocks(linked->blocking.oversized_blocks);
       st.set_reduction_ratio(linked->blocking.reduction_ratio());
       st.set_links(linked->links);
       st.set_refused_merges(clustering.stats.refused_merges);

@@ -28,10 +28,18 @@ struct LinkResult {
   model::Model model;
   blocking::BlockingStats blocking;
   Clustering clustering;
+  uint64_t duplicates = 0;   // records identical to another (linked directly)
   uint64_t comparisons = 0;  // candidate pairs scored
   uint64_t links = 0;        // scored pairs at or above the threshold
   StageTimes times;
 };
+
+// Groups records with identical filters and missing fields (the same
+// identifiers). Returns the representatives (the first record of each
+// group, in record order) and sets rep_of[i] to the index of record i's
+// representative in that list.
+std::vector<uint32_t> Representatives(const blocking::Dataset& data,
+                                      std::vector<uint32_t>* rep_of);
 
 // Links every record of `data` (link-and-dedupe across and within
 // sources), training the model on this data, or scoring with `model` when

@@ -494,7 +494,8 @@ absl::StatusOr<Model> Train(
   }
   m.total_pairs = total_pairs;
   m.candidate_pairs = candidates.size();
-  double matches = det / std::max(recall, 1e-6);
+  double matches =
+      (det + static_cast<double>(o.identical_pairs)) / std::max(recall, 1e-6);
   m.prior = std::clamp(matches / static_cast<double>(total_pairs), 1e-12, 0.5);
   return m;
 }

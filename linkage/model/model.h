@@ -88,6 +88,10 @@ struct TrainOptions {
   // top level at least this many times more often than independence
   // predicts (and at least 10 times in the sample).
   double dependence_ratio = 10;
+  // When the candidates are those of one representative per group of
+  // identical records: the identical pairs they leave out (matches on every
+  // comparison, counted by the prior's rule).
+  uint64_t identical_pairs = 0;
 };
 
 // Trains a model on `data` and its candidate pairs. FAILED_PRECONDITION
