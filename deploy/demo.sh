@@ -3,10 +3,12 @@
 # demo directory (var/demo). Today: a shared secret, a synthetic
 # five-agency region, its linkage schema, every agency's extract encoded on
 # "its own" machine, proof that nothing identifying leaves them, and the
-# uploads to a dev cohortlink-server over mutual TLS.
+# uploads to a dev cohortlink-server over mutual TLS, the linkage the
+# server runs in the background, its model, and the linkage map exported
+# by the linkage-export role and scored against the synthetic truth.
 # The data are synthetic (`cohortlink synth`); the truth stays beside them
 # for evaluation and is never uploaded.
-# Linkage and cohort queries join this script as they land.
+# Cohort queries join this script as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/werror}
@@ -90,13 +92,27 @@ echo "-- as admin:"
 echo "-- an analyst may not upload:"
 "$CL" upload --server "$ADDR" --tls "$TLS/analyst" --extract x "$DEMO/police/extract.clx" \
   --retries 0 || true
+
+say "8. The server links the extracts in the background"
+"$CL" status --server "$ADDR" --tls "$TLS/admin" --wait 300 | tail -n 1
+grep '"linkage run ' "$DEMO/server.log" | tail -n 1 | sed 's/.*"msg":"\([^"]*\)".*/\1/'
+echo "-- the model (an analyst may read it; chart in $DEMO/model-weights.svg):"
+"$CL" model show --server "$ADDR" --tls "$TLS/analyst" --chart "$DEMO/model-weights.svg" | head -n 12
+
+say "9. The linkage map, exported by the linkage-export role and scored against the truth"
+"$CL" export-links --server "$ADDR" --tls "$TLS/exporter" --out "$DEMO/links.csv"
+KEYMAPS=()
+for agency in $AGENCIES; do KEYMAPS+=(--key-map "$agency=$DEMO/$agency/key-map.csv"); done
+"$CL" evaluate --links "$DEMO/links.csv" --truth "$DEMO/region/truth.csv" "${KEYMAPS[@]}" | head -n 5
+echo "-- an analyst may not export the map:"
+"$CL" export-links --server "$ADDR" --tls "$TLS/analyst" --out "$DEMO/x.csv" --wait 0 || true
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
 trap - EXIT
 echo "server stopped cleanly"
 
 DATASETS=../shared/datasets
 if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
-  say "8. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
+  say "10. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
   printf 'secret' > "$DEMO/shared/ncvr.secret"
   "$CL" encode --schema "$DATASETS/ncvr/novt_schema.json" --secret "$DEMO/shared/ncvr.secret" \
     --input "$DATASETS/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv" \
@@ -111,4 +127,4 @@ if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
 fi
 
 say "Done. Files are under $DEMO/."
-echo "Next in cohortlink: linkage of the uploaded extracts, cohort queries with disclosure control."
+echo "Next in cohortlink: cohort queries with disclosure control."
