@@ -70,13 +70,8 @@ for agency in $(awk '{ print $2 }' "$WORK/extracts" | sort -u); do
   KEYMAPS+=(--key-map "$agency=$WORK/$agency.map")
 done
 
-"$SERVER" --dev --data-dir "$WORK/server" --listen 127.0.0.1:0 2> "$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$WORK/server.log" 2>/dev/null && break
-  sleep 0.1
-done
-ADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$WORK/server.log" | head -n 1)
+. deploy/dev-server.sh
+start_dev_server "$SERVER" "$WORK/server" "$WORK/server.log"
 TLS="$WORK/server/dev-tls"
 
 START=$(date +%s.%N)

@@ -31,13 +31,8 @@ head -n $(( RECORDS + 1 )) "$WORK/region/police.csv" > "$WORK/police.csv"
 "$CL" encode --schema "$WORK/region/schema.json" --secret "$WORK/secret" \
   --input "$WORK/police.csv" --output "$WORK/police.clx" --report json > /dev/null
 
-"$SERVER" --dev --data-dir "$WORK/server" --listen 127.0.0.1:0 2> "$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$WORK/server.log" 2>/dev/null && break
-  sleep 0.1
-done
-ADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$WORK/server.log" | head -n 1)
+. deploy/dev-server.sh
+start_dev_server "$SERVER" "$WORK/server" "$WORK/server.log"
 
 START=$(date +%s.%N)
 "$CL" upload --server "$ADDR" --tls "$WORK/server/dev-tls/police" --extract bench \

@@ -68,15 +68,9 @@ fi
 [ ! -e "$DEMO/police/bad.clx" ] && echo "(no bad.clx was written)"
 
 say "7. Upload to cohortlink-server over mutual TLS, each agency with its own certificate"
-"$SERVER" --dev --data-dir "$DEMO/server" --listen 127.0.0.1:0 2> "$DEMO/server.log" &
-SERVER_PID=$!
+. deploy/dev-server.sh
+start_dev_server "$SERVER" "$DEMO/server" "$DEMO/server.log"
 trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$DEMO/server.log" 2>/dev/null && break
-  sleep 0.1
-done
-ADDR=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$DEMO/server.log" | head -n 1)
-[ -n "$ADDR" ] || { echo "server did not start:"; cat "$DEMO/server.log"; exit 1; }
 echo "server listening on $ADDR (dev certificates in $DEMO/server/dev-tls/)"
 TLS="$DEMO/server/dev-tls"
 for agency in $AGENCIES; do
