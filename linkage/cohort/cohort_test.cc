@@ -1,0 +1,250 @@
+// Query semantics on a hand-built linkage with exact expected counts, and
+// the disclosure-control properties.
+
+#include <random>
+
+#include "gtest/gtest.h"
+#include "linkage/cohort/engine.h"
+#include "linkage/cohort/query_spec.h"
+
+namespace cohortlink::cohort {
+namespace {
+
+using cohortlink::v1::CohortQuery;
+using cohortlink::v1::EncodedRecord;
+
+EncodedRecord Event(const std::string& type, const std::string& date,
+                    const std::string& sex = "") {
+  EncodedRecord r;
+  static int n = 0;
+  r.set_record_key("k" + std::to_string(n++));
+  r.set_event_type(type);
+  r.set_event_date(date);
+  auto* a = r.add_attributes();
+  a->set_name("sex");
+  a->set_value(sex);
+  return r;
+}
+
+// Six people:
+//  1 F released 2024-03-01; charged 2024-03-01 (day 0), 2024-03-02 (day 1)
+//    and 2025-03-01 (day 365).
+//  2 M released 2024-01-01 and 2024-06-01 (index: the first); charged
+//    2025-01-02 (day 367); arrested 2023-06-01 (before).
+//  3 M released 2024-12-31 (the window's last day); nothing else.
+//  4 M released 2025-01-01: outside the window.
+//  5 M released 2024-05-01; charged 2024-05-05 on a link of 0.5.
+//  6 F released 2024-07-01 on a link of 0.6; charged 2024-07-02.
+std::shared_ptr<const QueryIndex> Fixture() {
+  QueryIndexBuilder b("fixture secret");
+  auto add = [&](const char* type, uint64_t entity, EncodedRecord r,
+                 float p = 1.0f) {
+    ASSERT_TRUE(b.Add(type, type, "x", r, entity, p).ok());
+  };
+  add("prison", 1, Event("release", "2024-03-01", "F"));
+  add("police", 1, Event("charge", "2024-03-01"));
+  add("police", 1, Event("charge", "2024-03-02"));
+  add("police", 1, Event("charge", "2025-03-01"));
+  add("prison", 2, Event("release", "2024-06-01", "M"));
+  add("prison", 2, Event("release", "2024-01-01", "M"));
+  add("police", 2, Event("charge", "2025-01-02"));
+  add("police", 2, Event("arrest", "2023-06-01"));
+  add("prison", 3, Event("release", "2024-12-31", "M"));
+  add("prison", 4, Event("release", "2025-01-01", "M"));
+  add("prison", 5, Event("release", "2024-05-01", "M"));
+  add("police", 5, Event("charge", "2024-05-05"), 0.5f);
+  add("prison", 6, Event("release", "2024-07-01", "F"), 0.6f);
+  add("police", 6, Event("charge", "2024-07-02"));
+  return *b.Build();
+}
+
+CohortQuery Query() {
+  auto q = ParseQuerySpec(R"({
+    "name": "reoffending",
+    "cohort": {"agency_type": "prison", "event_type": "release",
+               "from": "2024-01-01", "to": "2024-12-31"},
+    "outcomes": [
+      {"name": "charged_12m", "agency_type": "police", "event_type": "charge",
+       "window_days": [1, 365]},
+      {"name": "arrested_before", "agency_type": "police",
+       "event_type": "arrest", "window_days": [-365, -1]}
+    ],
+    "breakdowns": ["sex"],
+    "min_match_probability": 0.9
+  })",
+                          "test");
+  EXPECT_TRUE(q.ok()) << q.status();
+  return *q;
+}
+
+const RawCell& CellFor(const RawTable& t, int label) {
+  for (const auto& c : t.cells)
+    if (c.labels[0] == label) return c;
+  ADD_FAILURE() << "no cell";
+  return t.cells[0];
+}
+
+TEST(CohortEngineTest, ExactCountsAtTheEdges) {
+  auto index = Fixture();
+  auto t = Evaluate(*index, Query());
+  ASSERT_TRUE(t.ok()) << t.status();
+  // Members 1, 2, 3, 5 and 6 (alone, uncertain); 4 is outside the window.
+  const RawCell& all = t->cells[0];
+  EXPECT_EQ(all.labels[0], -1);
+  EXPECT_EQ(all.cohort, 5u);
+  // Charged in days 1..365: only 1 (day 0 does not count; 2's charge is on
+  // day 367 of its first release; 5's is on a link below 0.9; 6's record
+  // is alone).
+  EXPECT_EQ(all.outcomes[0], 1u);
+  // Arrested before: 2.
+  EXPECT_EQ(all.outcomes[1], 1u);
+  EXPECT_EQ(t->uncertain, 1u);
+  int f = index->attribute_values(index->AttributeId("sex")).Find("F");
+  int m = index->attribute_values(index->AttributeId("sex")).Find("M");
+  EXPECT_EQ(CellFor(*t, f).cohort, 2u);
+  EXPECT_EQ(CellFor(*t, f).outcomes[0], 1u);
+  EXPECT_EQ(CellFor(*t, m).cohort, 3u);
+  EXPECT_EQ(CellFor(*t, m).outcomes[1], 1u);
+}
+
+TEST(CohortEngineTest, ProbabilityFloorDecidesWhatCounts) {
+  auto index = Fixture();
+  CohortQuery q = Query();
+  q.set_min_match_probability(0.4);
+  auto t = Evaluate(*index, q);
+  ASSERT_TRUE(t.ok());
+  // Now 5's charge counts (day 4) and 6 is linked to its charge (day 1).
+  EXPECT_EQ(t->cells[0].outcomes[0], 3u);
+  EXPECT_EQ(t->uncertain, 0u);
+}
+
+TEST(CohortEngineTest, UnknownBreakdownAndBadSpecsAreRefused) {
+  auto index = Fixture();
+  CohortQuery q = Query();
+  q.add_breakdowns("area");
+  auto t = Evaluate(*index, q);
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(t.status().message().find("no attribute 'area'"),
+            std::string::npos);
+  auto bad = ParseQuerySpec(R"({"cohort": {"agency_type": "prisons",
+    "event_type": "release", "from": "2024-01-01", "to": "2024-12-31"},
+    "outcomes": [{"name": "x", "agency_type": "police", "event_type": "charge",
+                  "window_days": [5, 1]}]})",
+                            "spec.json");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("spec.json: cohort.agency_type"),
+            std::string::npos)
+      << bad.status();
+}
+
+// A random one-breakdown table: totals are sums of their cells.
+RawTable RandomTable(std::mt19937_64& rng, int values) {
+  RawTable t;
+  t.breakdowns = {"b"};
+  t.outcome_names = {"o"};
+  t.label_names = {{}};
+  RawCell total{{-1}, 0, 0, {0}, {0}};
+  std::uniform_int_distribution<int> size(0, 60);
+  for (int v = 0; v < values; ++v) {
+    t.label_names[0].push_back("v" + std::to_string(v));
+    uint64_t n = size(rng);
+    uint64_t o = n == 0 ? 0 : rng() % (n + 1);
+    uint8_t k = rng(), ko = rng();
+    t.cells.push_back({{v}, n, k, {o}, {ko}});
+    total.cohort += n;
+    total.cohort_key += k;
+    total.outcomes[0] += o;
+    total.outcome_keys[0] += ko;
+  }
+  t.cells.insert(t.cells.begin(), total);
+  return t;
+}
+
+cohortlink::v1::DisclosurePolicy Policy(uint32_t threshold, uint32_t rounding) {
+  cohortlink::v1::DisclosurePolicy p;
+  p.set_threshold(threshold);
+  p.set_rounding(rounding);
+  return p;
+}
+
+TEST(DisclosureTest, PublishedCountsRespectThresholdRoundingAndMargins) {
+  std::mt19937_64 rng(3);
+  for (int trial = 0; trial < 300; ++trial) {
+    RawTable raw = RandomTable(rng, 2 + trial % 6);
+    auto out = Protect(raw, Policy(10, 5), 10);
+    for (const auto& cell : out.cells()) {
+      for (const auto* pc : {&cell.cohort(), &cell.outcomes(0)}) {
+        if (pc->suppressed()) continue;
+        EXPECT_GE(pc->value(), 10u);
+        EXPECT_EQ(pc->value() % 5, 0u);
+      }
+    }
+    // No relation (total = sum of cells) has exactly one hidden term.
+    for (int m = 0; m < 2; ++m) {
+      auto hidden = [&](int c) {
+        return m == 0 ? out.cells(c).cohort().suppressed()
+                      : out.cells(c).outcomes(0).suppressed();
+      };
+      int n = 0;
+      for (int c = 0; c < out.cells_size(); ++c) n += hidden(c);
+      EXPECT_NE(n, 1) << "trial " << trial << " measure " << m;
+    }
+    // The same question gets the same answer.
+    EXPECT_EQ(Protect(raw, Policy(10, 5), 10).SerializeAsString(),
+              out.SerializeAsString());
+  }
+}
+
+TEST(DisclosureTest, StricterNeverRevealsWhatLooserHid) {
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 300; ++trial) {
+    RawTable raw = RandomTable(rng, 2 + trial % 6);
+    auto loose = Protect(raw, Policy(10, 5), 10);
+    auto strict = Protect(raw, Policy(10 + trial % 15, 10), 10);
+    for (int c = 0; c < loose.cells_size(); ++c) {
+      if (loose.cells(c).cohort().suppressed()) {
+        EXPECT_TRUE(strict.cells(c).cohort().suppressed()) << trial;
+      }
+      if (loose.cells(c).outcomes(0).suppressed()) {
+        EXPECT_TRUE(strict.cells(c).outcomes(0).suppressed()) << trial;
+      }
+    }
+  }
+}
+
+TEST(DisclosureTest, ThePeopleWithoutTheOutcomeAreProtectedToo) {
+  RawTable t;
+  t.breakdowns = {};
+  t.outcome_names = {"o"};
+  t.cells = {{{}, 50, 100, {47}, {100}}};  // 3 without the outcome
+  auto out = Protect(t, Policy(10, 5), 10);
+  EXPECT_FALSE(out.cells(0).cohort().suppressed());
+  EXPECT_TRUE(out.cells(0).outcomes(0).suppressed());
+  EXPECT_EQ(out.cells(0).rates(0), -1);
+}
+
+TEST(DisclosureTest, AnAnalystMayOnlyTightenThePolicy) {
+  auto base = Policy(10, 5);
+  EXPECT_EQ(EffectivePolicy(base, Policy(5, 5)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(EffectivePolicy(base, Policy(10, 3)).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto p = EffectivePolicy(base, Policy(20, 10));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->threshold(), 20u);
+  EXPECT_EQ(p->rounding(), 10u);
+  EXPECT_EQ(EffectivePolicy(base, Policy(0, 0))->threshold(), 10u);
+}
+
+TEST(DisclosureTest, PerturbationTableIsBalanced) {
+  int sum = 0, zero = 0;
+  for (int k = 0; k < 256; ++k) {
+    sum += Perturbation(static_cast<uint8_t>(k));
+    zero += Perturbation(static_cast<uint8_t>(k)) == 0;
+  }
+  EXPECT_EQ(sum, 0);  // unbiased over the 256 cell keys
+  EXPECT_EQ(zero, 128);
+}
+
+}  // namespace
+}  // namespace cohortlink::cohort

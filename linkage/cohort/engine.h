@@ -1,0 +1,80 @@
+#ifndef COHORTLINK_LINKAGE_COHORT_ENGINE_H_
+#define COHORTLINK_LINKAGE_COHORT_ENGINE_H_
+
+// Cohort outcome counts over the query index, before and after disclosure
+// control.
+//
+// Semantics:
+// - The cohort is every entity with an event matching the cohort selector
+//   in [from, to]; its index date is the first such event, and its
+//   breakdown values are that event's attributes ("unknown" when empty).
+// - An outcome holds for a member when one of its entity's records matches
+//   the outcome selector with a date in [index + from_day, index + to_day].
+// - Records whose link into their entity is below min_match_probability are
+//   not used: a cohort event on such a record makes a member of its own
+//   (counted as uncertain), and such records never count as outcomes of
+//   others.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cohortlink/v1/query.pb.h"
+#include "linkage/cohort/query_index.h"
+
+namespace cohortlink::cohort {
+
+// Counts of one cell of the table (a combination of breakdown values, or a
+// margin), with the cell keys of the people counted (sum mod 256).
+struct RawCell {
+  std::vector<int> labels;  // value id per breakdown, -1 for "all"
+  uint64_t cohort = 0;
+  uint8_t cohort_key = 0;
+  std::vector<uint64_t> outcomes;
+  std::vector<uint8_t> outcome_keys;
+};
+
+struct RawTable {
+  std::vector<std::string> breakdowns;
+  std::vector<std::vector<std::string>> label_names;  // per breakdown
+  std::vector<std::string> outcome_names;
+  std::vector<RawCell> cells;  // the grand total first
+  uint64_t uncertain = 0;
+  uint8_t uncertain_key = 0;
+};
+
+// INVALID_ARGUMENT for a breakdown attribute the data does not carry.
+absl::StatusOr<RawTable> Evaluate(const QueryIndex& index,
+                                  const cohortlink::v1::CohortQuery& query);
+
+// Disclosure control (docs/disclosure.md):
+// 1. cell-key perturbation: count + Perturbation(count, cell key);
+// 2. counts below `threshold` after perturbation are suppressed, the
+//    others rounded to a multiple of `rounding`;
+// 3. an outcome count is also suppressed when the cohort count minus it is
+//    between 1 and threshold - 1 (the people without the outcome);
+// 4. secondary suppression: wherever a total equals the sum of cells,
+//    no relation is left with a single suppressed term.
+// Suppression is computed threshold by threshold from `base_threshold` (the
+// server's) up to p.threshold, each on top of the last, so a stricter
+// query never reveals a count a looser one hid. Rates come from the
+// published counts.
+cohortlink::v1::QueryResult Protect(const RawTable& raw,
+                                    const cohortlink::v1::DisclosurePolicy& p,
+                                    uint32_t base_threshold);
+
+// The cell-key perturbation table: noise for a cell key, independent of
+// the count (docs/disclosure.md).
+int Perturbation(uint8_t cell_key);
+
+// The server's policy, made stricter by the analyst's request if any.
+// PERMISSION_DENIED when the request is looser than the server's (a lower
+// threshold, or a rounding base that is not a multiple of the server's).
+absl::StatusOr<cohortlink::v1::DisclosurePolicy> EffectivePolicy(
+    const cohortlink::v1::DisclosurePolicy& server,
+    const cohortlink::v1::DisclosurePolicy& requested);
+
+}  // namespace cohortlink::cohort
+
+#endif  // COHORTLINK_LINKAGE_COHORT_ENGINE_H_
