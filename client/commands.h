@@ -17,6 +17,7 @@ void RegisterSynth(CLI::App& app, Context* ctx);
 void RegisterEvaluate(CLI::App& app, Context* ctx);
 void RegisterIngest(CLI::App& app, Context* ctx);
 void RegisterLinkage(CLI::App& app, Context* ctx);
+void RegisterQuery(CLI::App& app, Context* ctx);
 
 // The server's linkage state (every role may ask).
 absl::StatusOr<cohortlink::v1::LinkageStatus> GetLinkageStatus(

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   RegisterEvaluate(app, &ctx);
   RegisterIngest(app, &ctx);
   RegisterLinkage(app, &ctx);
+  RegisterQuery(app, &ctx);
 
   try {
     app.parse(argc, argv);

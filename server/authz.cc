@@ -25,6 +25,8 @@ const char* MethodName(Method m) {
       return "RetrainModel";
     case Method::kGetLinkageStatus:
       return "GetLinkageStatus";
+    case Method::kRunQuery:
+      return "RunQuery";
   }
   return "";
 }
@@ -41,6 +43,8 @@ const char* ServiceName(Method m) {
     case Method::kRetrainModel:
     case Method::kGetLinkageStatus:
       return "LinkageService";
+    case Method::kRunQuery:
+      return "QueryService";
   }
   return "";
 }
@@ -106,6 +110,8 @@ absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
       return OneOf(who, m, {Role::kAdmin});
     case Method::kGetLinkageStatus:
       return std::string();
+    case Method::kRunQuery:
+      return OneOf(who, m, {Role::kAnalyst});
   }
   return absl::PermissionDeniedError("unknown method");
 }

@@ -19,6 +19,7 @@ enum class Method {
   kGetModel,
   kRetrainModel,
   kGetLinkageStatus,
+  kRunQuery,
 };
 const char* MethodName(Method m);   // "Upload"
 const char* ServiceName(Method m);  // "IngestService"
@@ -31,6 +32,7 @@ const char* ServiceName(Method m);  // "IngestService"
 // - GetModel (no personal data): admin, analyst, auditor, linkage-export.
 // - RetrainModel: admin only.
 // - GetLinkageStatus: every role.
+// - RunQuery (cohort counts under disclosure control): analyst only.
 // PERMISSION_DENIED explains the refusal.
 absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
                                       const std::string& requested_agency,

@@ -87,7 +87,7 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   if (!root.ok()) return fail(root.status());
   if (auto s = root->AllowOnly({"data_dir", "listen", "tls_dir", "trust_domain",
                                 "metrics_listen", "agencies", "agency_types",
-                                "limits"});
+                                "limits", "disclosure"});
       !s.ok()) {
     return fail(s);
   }
@@ -154,6 +154,20 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
         !s.ok()) {
       return fail(s);
     }
+  }
+  if (root->Has("disclosure")) {
+    auto d = root->GetObject("disclosure");
+    if (!d.ok()) return fail(d.status());
+    if (auto s = d->AllowOnly({"threshold", "rounding"}); !s.ok())
+      return fail(s);
+    auto t = d->GetInt("threshold", c.disclosure_threshold);
+    auto r = d->GetInt("rounding", c.disclosure_rounding);
+    if (!t.ok()) return fail(t.status());
+    if (!r.ok()) return fail(r.status());
+    if (*t < 1 || *r < 1)
+      return fail(d->Error("threshold", "threshold and rounding must be >= 1"));
+    c.disclosure_threshold = static_cast<uint32_t>(*t);
+    c.disclosure_rounding = static_cast<uint32_t>(*r);
   }
   if (root->Has("limits")) {
     auto l = root->GetObject("limits");

@@ -36,6 +36,9 @@ struct ServerConfig {
   std::map<std::string, store::RecordPolicy> agency_types =
       DefaultAgencyTypePolicies();
   std::string metrics_listen;  // empty: no Prometheus endpoint
+  // Disclosure control of every cohort count (docs/disclosure.md).
+  uint32_t disclosure_threshold = 10;
+  uint32_t disclosure_rounding = 5;
   bool insecure_loopback_only = false;
   uint64_t max_records = 50'000'000;
   int max_message_bytes = 16 << 20;

@@ -21,6 +21,7 @@
 #include "server/config.h"
 #include "server/ingest_service.h"
 #include "server/linkage_service.h"
+#include "server/query_service.h"
 #include "server/metrics.h"
 #include "util/status_macros.h"
 #include "util/text.h"
@@ -78,6 +79,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   ASSIGN_OR_RETURN(auto extracts,
                    store::ExtractStore::Create(db.get(), opts, audit.get()));
   entities::RunnerOptions ro;
+  ro.agency_type = [&config](const std::string& agency) {
+    const server::AgencyConfig* a = config.FindAgency(agency);
+    return a == nullptr ? std::string() : a->type;
+  };
   ro.on_run = [](const absl::Status& s,
                  const cohortlink::v1::LinkageStatus& st) {
     if (absl::IsCancelled(s)) {
@@ -107,6 +112,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   server::IngestService ingest(&config, extracts.get(), audit.get(),
                                [&runner] { return runner.progress(); });
   server::LinkageService linkage(&config, &runner, audit.get());
+  server::QueryService queries(&config, &runner, audit.get());
   server::Metrics metrics([&extracts]() -> absl::StatusOr<server::Inventory> {
     ASSIGN_OR_RETURN(auto all, extracts->List(""));
     server::Inventory inv;
@@ -132,6 +138,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.RegisterService(&ingest);
   builder.RegisterService(&linkage);
+  builder.RegisterService(&queries);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -155,6 +162,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
   runner.Stop();  // a linkage run in progress finishes (it is atomic anyway)
+  Log("info", absl::StrCat("access log: ", audit->size(), " entries"));
   runner_ptr.store(nullptr);
   Log("info", "stopped");
   return absl::OkStatus();

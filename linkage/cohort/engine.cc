@@ -180,15 +180,20 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q) {
       names.push_back(v.empty() ? "unknown" : v);
     t.label_names.push_back(std::move(names));
   }
-  // Margins after the cells they sum, in a stable order.
+  // Cells in label order (values alphabetically, "unknown" then the margin
+  // last in each breakdown), the grand total first.
+  auto rank = [&](size_t b, int l) -> std::pair<int, std::string> {
+    if (l < 0) return {2, ""};
+    const std::string& name = t.label_names[b][l];
+    return {name == "unknown" ? 1 : 0, name};
+  };
   std::sort(t.cells.begin() + 1, t.cells.end(),
-            [](const RawCell& a, const RawCell& b) {
-              auto key = [](const RawCell& c) {
-                std::vector<int> k;
-                for (int l : c.labels) k.push_back(l < 0 ? 1 << 20 : l);
-                return k;
-              };
-              return key(a) < key(b);
+            [&](const RawCell& a, const RawCell& c) {
+              for (size_t b = 0; b < nb; ++b) {
+                auto ra = rank(b, a.labels[b]), rc = rank(b, c.labels[b]);
+                if (ra != rc) return ra < rc;
+              }
+              return false;
             });
   return t;
 }

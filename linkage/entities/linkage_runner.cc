@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "keys/random.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -19,6 +20,7 @@ namespace {
 constexpr char kMetaStatus[] = "linkage/status";
 constexpr char kMetaModel[] = "model/current";
 constexpr char kMetaNextEntity[] = "entities/next_id";
+constexpr char kMetaCellKeySecret[] = "cohort/cell_key_secret";
 
 std::string LinkKey(uint64_t extract_id, uint64_t upload_id, uint64_t index) {
   std::string k;
@@ -145,7 +147,82 @@ void LinkageRunner::RequestRetrain() {
   Notify();
 }
 
+std::shared_ptr<const cohort::QueryIndex> LinkageRunner::QueryIndex() const {
+  absl::MutexLock lock(&mu_);
+  return index_;
+}
+
+absl::Status LinkageRunner::RebuildQueryIndex() {
+  // The secret behind every entity's cell key, made once.
+  std::string secret;
+  rocksdb::Status s =
+      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
+                        kMetaCellKeySecret, &secret);
+  if (s.IsNotFound()) {
+    ASSIGN_OR_RETURN(keys::SecretBytes fresh, keys::RandomBytes(32));
+    secret.assign(fresh.view().data(), fresh.view().size());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(
+        store::FromRocks(store_->db()->Put(wo, store_->cf(Family::kMeta),
+                                           kMetaCellKeySecret, secret),
+                         "store the cell-key secret"));
+  } else {
+    RETURN_IF_ERROR(store::FromRocks(s, "read the cell-key secret"));
+  }
+  cohort::QueryIndexBuilder builder(secret);
+  std::fill(secret.begin(), secret.end(), '\0');
+  ASSIGN_OR_RETURN(auto snap, extracts_->Snapshot());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap->snapshot();
+  auto status = ReadMessage<LinkageStatus>(store_, Family::kMeta, kMetaStatus,
+                                           snap->snapshot());
+  cohortlink::v1::RecordLink link;
+  for (size_t v = 0; v < snap->versions().size(); ++v) {
+    const auto& ver = snap->versions()[v];
+    if (ver.status.linkage_state() != cohortlink::v1::LINKED) continue;
+    std::string type = options_.agency_type
+                           ? options_.agency_type(ver.status.agency())
+                           : std::string();
+    if (type.empty()) continue;  // not a registered agency any more
+    std::string prefix =
+        LinkKey(ver.extract_id, ver.status.upload_id(), 0).substr(0, 16);
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_->db()->NewIterator(ro, store_->cf(Family::kRecordEntity)));
+    it->Seek(prefix);
+    absl::Status add = absl::OkStatus();
+    RETURN_IF_ERROR(snap->ForEachRecord(
+        v, [&](uint64_t, const cohortlink::v1::EncodedRecord& r) {
+          if (!add.ok()) return;
+          if (!it->Valid() || !it->key().starts_with(prefix) ||
+              !link.ParseFromArray(it->value().data(),
+                                   static_cast<int>(it->value().size()))) {
+            add = absl::DataLossError("record links out of step with records");
+            return;
+          }
+          add =
+              builder.Add(type, ver.status.agency(), ver.status.extract_name(),
+                          r, link.entity_id(), link.probability());
+          it->Next();
+        }));
+    RETURN_IF_ERROR(add);
+  }
+  ASSIGN_OR_RETURN(auto index, builder.Build());
+  auto mutable_index = std::const_pointer_cast<cohort::QueryIndex>(index);
+  if (status.ok()) {
+    mutable_index->generation = status->generation();
+    mutable_index->linked_at = status->linked_at();
+  }
+  absl::MutexLock lock(&mu_);
+  index_ = std::move(index);
+  return absl::OkStatus();
+}
+
 void LinkageRunner::Loop() {
+  {
+    absl::Status s = RebuildQueryIndex();
+    if (!s.ok() && options_.on_run) options_.on_run(s, Status());
+  }
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -158,6 +235,7 @@ void LinkageRunner::Loop() {
     }
     absl::SleepFor(options_.debounce);
     absl::Status s = RunOnce();
+    if (s.ok()) s = RebuildQueryIndex();
     if (options_.on_run) options_.on_run(s, Status());
   }
 }

@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cohortlink/v1/linkage.pb.h"
+#include "linkage/cohort/query_index.h"
 #include "linkage/entities/linker.h"
 #include "linkage/store/extract_store.h"
 #include "linkage/store/store.h"
@@ -42,6 +43,8 @@ struct RunnerOptions {
   double retrain_growth = 2.0;
   // Changes arriving within this interval share one run.
   absl::Duration debounce = absl::Milliseconds(200);
+  // The agency type of an agency id (for cohort queries); "" when unknown.
+  std::function<std::string(const std::string& agency)> agency_type;
   // Called with each run's outcome (for the server's log).
   std::function<void(const absl::Status&, const cohortlink::v1::LinkageStatus&)>
       on_run;
@@ -73,6 +76,12 @@ class LinkageRunner {
   // Progress of the run in progress (0 when idle).
   double progress() const { return progress_.load(); }
   absl::StatusOr<cohortlink::v1::LinkageModel> CurrentModel() const;
+  // The cohort-query index of the last completed run (null until the
+  // worker has built it, shortly after start).
+  std::shared_ptr<const cohort::QueryIndex> QueryIndex() const;
+  // Rebuilds the query index from the stored linkage (the worker does this
+  // after every run and at start).
+  absl::Status RebuildQueryIndex();
   // Every linked record (agency, extract, record key, entity, probability)
   // from one snapshot of the linkage map; FAILED_PRECONDITION unless every
   // stored extract is linked.
@@ -94,6 +103,7 @@ class LinkageRunner {
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex run_mu_;  // one run at a time
+  std::shared_ptr<const cohort::QueryIndex> index_ ABSL_GUARDED_BY(mu_);
   std::thread worker_;
 };
 

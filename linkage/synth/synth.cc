@@ -152,6 +152,9 @@ class Life {
     if (Chance(params_.accommodation_3m)) {
       Accommodation(r + RandomDay(84, 98), "3_months", settled + 0.1);
     }
+    if (Chance(params_.accommodation_12m)) {
+      Accommodation(r + RandomDay(358, 372), "12_months", settled + 0.15);
+    }
     if (p_->drug_misuse && Chance(params_.drug_treatment)) {
       std::exponential_distribution<double> delay(1.0 / 14);
       Add(kHealth, "drug_treatment_start",

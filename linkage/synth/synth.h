@@ -32,6 +32,7 @@ struct LifeCourseParams {
   double iom = 0.6;        // high-propensity release -> IOM
   double accommodation_release = 0.85;  // LA assessment on night of release
   double accommodation_3m = 0.6;        // LA assessment at 3 months
+  double accommodation_12m = 0.45;      // LA assessment at 12 months
   double drug_misuse = 0.30;
   double drug_treatment = 0.5;    // drug misuse + release -> treatment start
   double gp_registration = 0.55;  // release -> GP registration

@@ -1,0 +1,168 @@
+// cohortlink query: an analyst's cohort outcome question, answered with
+// disclosure-controlled counts.
+
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "client/commands.h"
+#include "client/rpc.h"
+#include "cohortlink/v1/query.grpc.pb.h"
+#include "linkage/cohort/query_spec.h"
+#include "linkage/encoding/csv_writer.h"
+#include "util/atomic_file.h"
+#include "util/status_macros.h"
+
+namespace cohortlink::client {
+namespace {
+
+struct QueryArgs : ConnArgs {
+  std::string spec, chart;
+};
+
+std::string Shown(const cohortlink::v1::PublishedCount& c) {
+  return c.suppressed() ? "[c]" : absl::StrCat(c.value());
+}
+
+std::string Rate(double r) {
+  return r < 0 ? "[c]" : absl::StrFormat("%.1f%%", 100 * r);
+}
+
+// Bars of each outcome's rate per cell (cells with every breakdown set,
+// then the overall rate); suppressed rates are marked, not drawn.
+absl::Status WriteChart(const cohortlink::v1::QueryResult& r,
+                        const std::string& path) {
+  if (path.size() < 4 || path.substr(path.size() - 4) != ".svg") {
+    return absl::InvalidArgumentError(
+        "--chart: only SVG is supported (FILE.svg)");
+  }
+  std::vector<const cohortlink::v1::ResultCell*> cells;
+  for (const auto& c : r.cells()) {
+    bool full = true;
+    for (const auto& l : c.labels()) full &= l != "all";
+    if (full) cells.push_back(&c);
+  }
+  cells.push_back(&r.cells(0));
+  const int no = r.outcome_names_size();
+  const int bar_h = 14, gap = 10, label_w = 220, plot_w = 480, top = 50;
+  const int height =
+      top + static_cast<int>(cells.size()) * (no * bar_h + gap) + 40;
+  static const char* kColours[] = {"#4c78a8", "#f58518", "#54a24b", "#e45756",
+                                   "#72b7b2"};
+  std::string svg = absl::StrFormat(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"10\" y=\"20\" "
+      "font-size=\"14\">%s</text>\n",
+      label_w + plot_w + 60, height,
+      r.name().empty() ? "Cohort outcomes" : r.name());
+  for (int o = 0; o < no; ++o) {
+    absl::StrAppendFormat(&svg,
+                          "<rect x=\"%d\" y=\"28\" width=\"10\" height=\"10\" "
+                          "fill=\"%s\"/><text x=\"%d\" y=\"37\">%s</text>\n",
+                          10 + o * 180, kColours[o % 5], 24 + o * 180,
+                          r.outcome_names(o));
+  }
+  int y = top;
+  for (const auto* c : cells) {
+    std::string label = absl::StrJoin(c->labels(), " / ");
+    if (c == &r.cells(0)) label = "all";
+    absl::StrAppendFormat(&svg, "<text x=\"10\" y=\"%d\">%s</text>\n",
+                          y + no * bar_h / 2 + 4, label);
+    for (int o = 0; o < no; ++o) {
+      double rate = c->rates(o);
+      if (rate >= 0) {
+        absl::StrAppendFormat(
+            &svg,
+            "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+            "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\">%.1f%%</text>\n",
+            label_w, y + o * bar_h, rate * plot_w, bar_h - 2, kColours[o % 5],
+            label_w + rate * plot_w + 4, y + o * bar_h + 11, 100 * rate);
+      } else {
+        absl::StrAppendFormat(&svg,
+                              "<text x=\"%d\" y=\"%d\" fill=\"#888\">"
+                              "suppressed</text>\n",
+                              label_w + 4, y + o * bar_h + 11);
+      }
+    }
+    y += no * bar_h + gap;
+  }
+  svg += "</svg>\n";
+  ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path));
+  RETURN_IF_ERROR(f->Write(svg));
+  return f->Commit();
+}
+
+absl::Status RunQuery(const QueryArgs& a) {
+  ASSIGN_OR_RETURN(std::string text, util::ReadFile(a.spec));
+  ASSIGN_OR_RETURN(cohortlink::v1::CohortQuery q,
+                   cohort::ParseQuerySpec(text, a.spec));
+  ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
+  auto stub = cohortlink::v1::QueryService::NewStub(channel);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 120);
+  cohortlink::v1::QueryResult r;
+  RETURN_IF_ERROR(FromGrpc(stub->RunQuery(&ctx, q, &r), "query"));
+  if (!a.chart.empty()) RETURN_IF_ERROR(WriteChart(r, a.chart));
+  if (a.format == "json") {
+    PrintJson(r);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> header(r.breakdowns().begin(), r.breakdowns().end());
+  header.push_back("cohort");
+  for (const auto& o : r.outcome_names()) {
+    header.push_back(o);
+    header.push_back(o + " %");
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : r.cells()) {
+    std::vector<std::string> row(c.labels().begin(), c.labels().end());
+    row.push_back(Shown(c.cohort()));
+    for (int o = 0; o < c.outcomes_size(); ++o) {
+      row.push_back(Shown(c.outcomes(o)));
+      row.push_back(Rate(c.rates(o)));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (a.format == "csv") {
+    std::cout << absl::StrJoin(header, ",") << "\n";
+    for (const auto& row : rows) std::cout << absl::StrJoin(row, ",") << "\n";
+    return absl::OkStatus();
+  }
+  if (!r.name().empty()) std::cout << r.name() << "\n\n";
+  PrintTable(header, rows);
+  std::cout << absl::StrFormat(
+      "\n[c] = suppressed. Counts below %d suppressed, others rounded to a "
+      "multiple of %d after cell-key perturbation; rates from the published "
+      "counts.\nUncertain links below the probability floor: %s. Linkage "
+      "as of %s (run %d).\n",
+      r.policy().threshold(), r.policy().rounding(), Shown(r.uncertain()),
+      r.linked_at(), r.linkage_generation());
+  if (!a.chart.empty()) std::cout << "chart written to " << a.chart << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterQuery(CLI::App& app, Context* ctx) {
+  auto args = std::make_shared<QueryArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "query", "Ask a cohort outcome question (role analyst)");
+  cmd->add_option("--server", args->server, "HOST:PORT of cohortlink-server")
+      ->required();
+  cmd->add_option("--tls", args->tls,
+                  "Directory with ca.pem, cert.pem, key.pem")
+      ->required();
+  cmd->add_option("--spec", args->spec, "Query specification (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--format", args->format, "Output format")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--chart", args->chart,
+                  "Also draw the rates per breakdown cell (FILE.svg)");
+  cmd->callback([ctx, args] { ctx->run = [args] { return RunQuery(*args); }; });
+}
+
+}  // namespace cohortlink::client

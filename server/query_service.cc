@@ -1,0 +1,52 @@
+#include "server/query_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "linkage/cohort/engine.h"
+#include "linkage/cohort/query_spec.h"
+#include "server/call.h"
+#include "util/status_macros.h"
+
+namespace cohortlink::server {
+namespace {
+
+absl::StatusOr<cohortlink::v1::QueryResult> Answer(
+    const ServerConfig& config, entities::LinkageRunner* runner,
+    const cohortlink::v1::CohortQuery& q) {
+  RETURN_IF_ERROR(cohort::ValidateQuery(q));
+  cohortlink::v1::DisclosurePolicy base;
+  base.set_threshold(config.disclosure_threshold);
+  base.set_rounding(config.disclosure_rounding);
+  ASSIGN_OR_RETURN(auto policy, cohort::EffectivePolicy(base, q.disclosure()));
+  auto index = runner->QueryIndex();
+  if (index == nullptr) {
+    return absl::UnavailableError(
+        "the linkage is still loading; try again in a moment");
+  }
+  ASSIGN_OR_RETURN(cohort::RawTable raw, cohort::Evaluate(*index, q));
+  cohortlink::v1::QueryResult r =
+      cohort::Protect(raw, policy, base.threshold());
+  r.set_name(q.name());
+  r.set_linkage_generation(index->generation);
+  r.set_linked_at(index->linked_at);
+  return r;
+}
+
+}  // namespace
+
+grpc::Status QueryService::RunQuery(grpc::ServerContext* ctx,
+                                    const cohortlink::v1::CohortQuery* req,
+                                    cohortlink::v1::QueryResult* resp) {
+  Call call(ctx, config_, audit_, Method::kRunQuery, req->name());
+  call.entry().set_query(cohort::QueryToJson(*req));
+  auto allowed = call.Authorize();
+  if (!allowed.ok()) return call.Finish(allowed.status());
+  auto r = Answer(*config_, runner_, *req);
+  if (r.ok()) {
+    call.entry().set_cells(static_cast<uint32_t>(r->cells_size()));
+    call.entry().set_suppressed(static_cast<uint32_t>(r->suppressed_cells()));
+    *resp = *std::move(r);
+  }
+  return call.Finish(r.status());
+}
+
+}  // namespace cohortlink::server
