@@ -5,10 +5,10 @@
 # "its own" machine, proof that nothing identifying leaves them, and the
 # uploads to a dev cohortlink-server over mutual TLS, the linkage the
 # server runs in the background, its model, and the linkage map exported
-# by the linkage-export role and scored against the synthetic truth.
+# by the linkage-export role and scored against the synthetic truth, and
+# three cohort questions answered under disclosure control.
 # The data are synthetic (`cohortlink synth`); the truth stays beside them
 # for evaluation and is never uploaded.
-# Cohort queries join this script as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/werror}
@@ -100,13 +100,36 @@ for agency in $AGENCIES; do KEYMAPS+=(--key-map "$agency=$DEMO/$agency/key-map.c
 "$CL" evaluate --links "$DEMO/links.csv" --truth "$DEMO/region/truth.csv" "${KEYMAPS[@]}" | head -n 5
 echo "-- an analyst may not export the map:"
 "$CL" export-links --server "$ADDR" --tls "$TLS/analyst" --out "$DEMO/x.csv" --wait 0 || true
+
+say "10. An analyst's cohort questions, answered with disclosure-controlled counts"
+query() {
+  # The query index is rebuilt just after each linkage run.
+  for _ in $(seq 1 50); do
+    if out=$("$CL" query --server "$ADDR" --tls "$TLS/analyst" "$@" 2>&1); then
+      printf '%s\n' "$out"; return 0
+    fi
+    case "$out" in *"still loading"*) sleep 0.2 ;; *) printf '%s\n' "$out"; return 1 ;; esac
+  done
+  return 1
+}
+echo
+query --spec examples/queries/reoffending-12m.json --chart "$DEMO/reoffending.svg"
+echo
+query --spec examples/queries/accommodation-night-of-release.json
+echo
+query --spec examples/queries/drug-treatment-3w.json
+echo "-- a submitter may not query:"
+"$CL" query --server "$ADDR" --tls "$TLS/police" --spec examples/queries/reoffending-12m.json || true
+
+say "11. Stop the server; the access log"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
+sed -n 's/.*"msg":"\(access log: [0-9]* entries\)".*/\1/p' "$DEMO/server.log"
 trap - EXIT
 echo "server stopped cleanly"
 
 DATASETS=../shared/datasets
 if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
-  say "10. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
+  say "12. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
   printf 'secret' > "$DEMO/shared/ncvr.secret"
   "$CL" encode --schema "$DATASETS/ncvr/novt_schema.json" --secret "$DEMO/shared/ncvr.secret" \
     --input "$DATASETS/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv" \
@@ -121,4 +144,4 @@ if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
 fi
 
 say "Done. Files are under $DEMO/."
-echo "Next in cohortlink: cohort queries with disclosure control."
+echo "Next in cohortlink: the signed, verifiable access log (cohortlink audit)."

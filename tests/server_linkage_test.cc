@@ -4,6 +4,7 @@
 // against the synthetic truth. Roles and audit entries of the linkage API.
 
 #include <fstream>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "linkage/store/audit_log.h"
@@ -153,6 +154,80 @@ TEST_F(ServerLinkageTest, OnlyTheirRolesMayExportOrRetrain) {
   EXPECT_EQ(denied_exports, 1);
   EXPECT_EQ(exports, 1);
   EXPECT_EQ(retrains, 2);  // one denied, one allowed
+}
+
+TEST_F(ServerLinkageTest, AnalystsQueryUnderDisclosureControlAndEveryQueryIsAudited) {
+  UploadAll();
+  ASSERT_EQ(As("admin", {"status", "--wait", "120"}).exit_code, 0);
+  const std::string spec =
+      std::string(COHORTLINK_SOURCE_DIR) + "/examples/queries/reoffending-12m.json";
+  // The index is rebuilt just after the run; a query may briefly find it
+  // loading (UNAVAILABLE), so allow a few tries.
+  testing::CliResult r;
+  for (int i = 0; i < 50; ++i) {
+    r = As("analyst", {"query", "--spec", spec, "--format", "json"});
+    if (r.exit_code == 0 || r.err.find("still loading") == std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"outcome_names\": [\n  \"charged_within_12m\""),
+            std::string::npos)
+      << r.out;
+  // Published counts are multiples of 5 and at least 10.
+  for (size_t p = r.out.find("\"value\": "); p != std::string::npos;
+       p = r.out.find("\"value\": ", p + 1)) {
+    long v = std::atol(r.out.c_str() + p + 9);
+    EXPECT_TRUE(v == 0 || (v >= 10 && v % 5 == 0)) << v;
+  }
+  auto table = As("analyst", {"query", "--spec", spec});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("charged_within_12m %"), std::string::npos);
+
+  // Roles: submitters and auditors may not query.
+  for (const char* who : {"police", "auditor"}) {
+    auto denied = As(who, {"query", "--spec", spec});
+    EXPECT_EQ(denied.exit_code, 1);
+    EXPECT_NE(denied.err.find("may not call RunQuery (analyst only)"),
+              std::string::npos)
+        << denied.err;
+  }
+  // A looser policy than the server's is refused.
+  std::ofstream(tmp_.File("loose.json")) << R"({
+    "cohort": {"agency_type": "prison", "event_type": "release",
+               "from": "2024-01-01", "to": "2024-12-31"},
+    "outcomes": [{"name": "o", "agency_type": "police", "event_type": "charge",
+                  "window_days": [1, 365]}],
+    "disclosure": {"threshold": 3}})";
+  auto loose = As("analyst", {"query", "--spec", tmp_.File("loose.json")});
+  EXPECT_EQ(loose.exit_code, 1);
+  EXPECT_NE(loose.err.find("looser than the server's 10"), std::string::npos)
+      << loose.err;
+
+  server_.Stop(SIGTERM);
+  auto db = store::Store::Open(tmp_.File("data/db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto log = *store::AuditLog::Create(db->get());
+  auto entries = *log->Read(0, 1000);
+  int answered = 0, denied = 0, refused = 0;
+  for (const auto& e : entries) {
+    if (e.method() != "QueryService/RunQuery") continue;
+    EXPECT_NE(e.query().find("\"event_type\":\"release\""), std::string::npos)
+        << e.query();
+    if (e.code() == 0) {
+      ++answered;
+      EXPECT_GT(e.cells(), 1u);
+      EXPECT_EQ(e.target(), "Proven reoffending within 12 months of release");
+    }
+    if (e.code() == 7) ++denied;
+  }
+  for (const auto& e : entries)
+    if (e.method() == "QueryService/RunQuery" && e.code() == 7 &&
+        e.role() == "analyst")
+      ++refused;
+  EXPECT_GE(answered, 2);
+  EXPECT_EQ(denied, 3);   // police, auditor, the analyst's looser policy
+  EXPECT_EQ(refused, 1);
 }
 
 }  // namespace
