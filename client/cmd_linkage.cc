@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/chart.h"
 #include "client/commands.h"
 #include "client/progress.h"
 #include "client/rpc.h"
@@ -98,77 +99,21 @@ absl::Status RunExport(const ExportArgs& a) {
 
 // Splink's match-weights chart: one bar per comparison level, the prior
 // first, positive weights right of zero and negative left.
-absl::Status WriteChart(const cohortlink::v1::LinkageModel& m,
-                        const std::string& path) {
-  if (path.size() < 4 || path.substr(path.size() - 4) != ".svg") {
-    return absl::InvalidArgumentError(
-        "--chart: only SVG is supported (FILE.svg)");
-  }
-  struct Bar {
-    std::string label;
-    double weight;
-    bool heading;
-  };
-  std::vector<Bar> bars = {
-      {"prior (two random records match)", m.prior_weight(), false}};
+absl::Status DrawModel(const cohortlink::v1::LinkageModel& m,
+                       const std::string& path) {
+  Chart chart;
+  chart.title =
+      absl::StrCat("Match weights, model v", m.version(), " (log2 m/u)");
+  chart.bars.push_back({"prior (two random records match)", m.prior_weight()});
   for (const auto& c : m.comparisons()) {
-    bars.push_back({c.name(), 0, true});
+    chart.bars.push_back({c.name(), 0, 0, /*heading=*/true});
     for (int l = 0; l < c.weight_size(); ++l) {
-      if (c.m(l) < 1e-3 && c.members_size() > 1)
+      if (c.members_size() > 1 && c.m(l) < 1e-3)
         continue;  // joint levels matches almost never reach
-      bars.push_back({c.level_names(l), c.weight(l), false});
+      chart.bars.push_back({c.level_names(l), c.weight(l)});
     }
   }
-  double lo = 0, hi = 0;
-  for (const Bar& b : bars) {
-    lo = std::min(lo, b.weight);
-    hi = std::max(hi, b.weight);
-  }
-  lo = std::floor(lo) - 1;
-  hi = std::ceil(hi) + 1;
-  const int label_w = 330, plot_w = 520, row_h = 18, top = 40;
-  const int height = top + static_cast<int>(bars.size()) * row_h + 40;
-  auto x = [&](double w) { return label_w + (w - lo) / (hi - lo) * plot_w; };
-  std::string svg = absl::StrFormat(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-      "font-family=\"sans-serif\" font-size=\"11\">\n"
-      "<text x=\"10\" y=\"20\" font-size=\"14\">Match weights, model v%d "
-      "(log2 m/u)</text>\n",
-      label_w + plot_w + 20, height, m.version());
-  for (size_t i = 0; i < bars.size(); ++i) {
-    int y = top + static_cast<int>(i) * row_h;
-    const Bar& b = bars[i];
-    if (b.heading) {
-      absl::StrAppendFormat(&svg,
-                            "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s"
-                            "</text>\n",
-                            y + 13, b.label);
-      continue;
-    }
-    double x0 = x(std::min(0.0, b.weight)), x1 = x(std::max(0.0, b.weight));
-    absl::StrAppendFormat(
-        &svg,
-        "<text x=\"24\" y=\"%d\">%s</text>\n"
-        "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n"
-        "<text x=\"%.1f\" y=\"%d\" fill=\"#333\">%.2f</text>\n",
-        y + 13, b.label, x0, y + 3, std::max(1.0, x1 - x0), row_h - 6,
-        b.weight >= 0 ? "#4c78a8" : "#e45756", x1 + 4, y + 13, b.weight);
-  }
-  double zero = x(0);
-  absl::StrAppendFormat(&svg,
-                        "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-                        "stroke=\"#000\"/>\n",
-                        zero, top, zero, height - 30);
-  for (int t = static_cast<int>(lo); t <= static_cast<int>(hi); t += 5) {
-    absl::StrAppendFormat(&svg,
-                          "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d"
-                          "</text>\n",
-                          x(t), height - 15, t);
-  }
-  svg += "</svg>\n";
-  ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path));
-  RETURN_IF_ERROR(f->Write(svg));
-  return f->Commit();
+  return WriteChart(chart, path);
 }
 
 struct ModelArgs : ConnArgs {
@@ -185,7 +130,7 @@ absl::Status RunModelShow(const ModelArgs& a) {
     return absl::FailedPreconditionError(
         "no model yet: it is trained once enough records are stored");
   }
-  if (!a.chart.empty()) RETURN_IF_ERROR(WriteChart(m, a.chart));
+  if (!a.chart.empty()) RETURN_IF_ERROR(DrawModel(m, a.chart));
   if (a.format == "json") {
     PrintJson(m);
     return absl::OkStatus();
@@ -259,7 +204,7 @@ void RegisterLinkage(CLI::App& app, Context* ctx) {
       "show", "m, u and match weight per comparison level");
   AddConn(sh, show.get());
   sh->add_option("--chart", show->chart,
-                 "Also draw the match weights as an SVG chart");
+                 "Also draw the match weights (FILE.svg or FILE.png)");
   sh->callback(
       [ctx, show] { ctx->run = [show] { return RunModelShow(*show); }; });
   auto rt = std::make_shared<ConnArgs>();

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/chart.h"
 #include "client/commands.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/query.grpc.pb.h"
@@ -32,66 +33,30 @@ std::string Rate(double r) {
 
 // Bars of each outcome's rate per cell (cells with every breakdown set,
 // then the overall rate); suppressed rates are marked, not drawn.
-absl::Status WriteChart(const cohortlink::v1::QueryResult& r,
-                        const std::string& path) {
-  if (path.size() < 4 || path.substr(path.size() - 4) != ".svg") {
-    return absl::InvalidArgumentError(
-        "--chart: only SVG is supported (FILE.svg)");
-  }
+absl::Status DrawRates(const cohortlink::v1::QueryResult& r,
+                       const std::string& path) {
+  Chart chart;
+  chart.title = r.name().empty() ? "Cohort outcomes" : r.name();
+  chart.percent = true;
+  chart.series.assign(r.outcome_names().begin(), r.outcome_names().end());
   std::vector<const cohortlink::v1::ResultCell*> cells;
   for (const auto& c : r.cells()) {
-    bool full = true;
+    bool full = c.labels_size() > 0;
     for (const auto& l : c.labels()) full &= l != "all";
     if (full) cells.push_back(&c);
   }
   cells.push_back(&r.cells(0));
-  const int no = r.outcome_names_size();
-  const int bar_h = 14, gap = 10, label_w = 220, plot_w = 480, top = 50;
-  const int height =
-      top + static_cast<int>(cells.size()) * (no * bar_h + gap) + 40;
-  static const char* kColours[] = {"#4c78a8", "#f58518", "#54a24b", "#e45756",
-                                   "#72b7b2"};
-  std::string svg = absl::StrFormat(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-      "font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"10\" y=\"20\" "
-      "font-size=\"14\">%s</text>\n",
-      label_w + plot_w + 60, height,
-      r.name().empty() ? "Cohort outcomes" : r.name());
-  for (int o = 0; o < no; ++o) {
-    absl::StrAppendFormat(&svg,
-                          "<rect x=\"%d\" y=\"28\" width=\"10\" height=\"10\" "
-                          "fill=\"%s\"/><text x=\"%d\" y=\"37\">%s</text>\n",
-                          10 + o * 180, kColours[o % 5], 24 + o * 180,
-                          r.outcome_names(o));
-  }
-  int y = top;
   for (const auto* c : cells) {
-    std::string label = absl::StrJoin(c->labels(), " / ");
-    if (c == &r.cells(0)) label = "all";
-    absl::StrAppendFormat(&svg, "<text x=\"10\" y=\"%d\">%s</text>\n",
-                          y + no * bar_h / 2 + 4, label);
-    for (int o = 0; o < no; ++o) {
-      double rate = c->rates(o);
-      if (rate >= 0) {
-        absl::StrAppendFormat(
-            &svg,
-            "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
-            "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\">%.1f%%</text>\n",
-            label_w, y + o * bar_h, rate * plot_w, bar_h - 2, kColours[o % 5],
-            label_w + rate * plot_w + 4, y + o * bar_h + 11, 100 * rate);
-      } else {
-        absl::StrAppendFormat(&svg,
-                              "<text x=\"%d\" y=\"%d\" fill=\"#888\">"
-                              "suppressed</text>\n",
-                              label_w + 4, y + o * bar_h + 11);
-      }
+    std::string label = c == &r.cells(0) ? std::string("all")
+                                         : absl::StrJoin(c->labels(), " / ");
+    chart.bars.push_back({label, 0, 0, /*heading=*/true});
+    for (int o = 0; o < c->rates_size(); ++o) {
+      ChartBar bar{r.outcome_names(o), c->rates(o), o};
+      bar.missing = c->rates(o) < 0;
+      chart.bars.push_back(bar);
     }
-    y += no * bar_h + gap;
   }
-  svg += "</svg>\n";
-  ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path));
-  RETURN_IF_ERROR(f->Write(svg));
-  return f->Commit();
+  return WriteChart(chart, path);
 }
 
 absl::Status RunQuery(const QueryArgs& a) {
@@ -104,7 +69,7 @@ absl::Status RunQuery(const QueryArgs& a) {
   SetDeadline(&ctx, 120);
   cohortlink::v1::QueryResult r;
   RETURN_IF_ERROR(FromGrpc(stub->RunQuery(&ctx, q, &r), "query"));
-  if (!a.chart.empty()) RETURN_IF_ERROR(WriteChart(r, a.chart));
+  if (!a.chart.empty()) RETURN_IF_ERROR(DrawRates(r, a.chart));
   if (a.format == "json") {
     PrintJson(r);
     return absl::OkStatus();
@@ -161,7 +126,8 @@ void RegisterQuery(CLI::App& app, Context* ctx) {
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
   cmd->add_option("--chart", args->chart,
-                  "Also draw the rates per breakdown cell (FILE.svg)");
+                  "Also draw the rates per breakdown cell (FILE.svg or "
+                  "FILE.png)");
   cmd->callback([ctx, args] { ctx->run = [args] { return RunQuery(*args); }; });
 }
 
