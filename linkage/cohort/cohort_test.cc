@@ -1,6 +1,7 @@
 // Query semantics on a hand-built linkage with exact expected counts, and
 // the disclosure-control properties.
 
+#include <map>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -192,6 +193,71 @@ TEST(DisclosureTest, PublishedCountsRespectThresholdRoundingAndMargins) {
     // The same question gets the same answer.
     EXPECT_EQ(Protect(raw, Policy(10, 5), 10).SerializeAsString(),
               out.SerializeAsString());
+  }
+}
+
+// A random two-breakdown table with all its margins.
+RawTable RandomTable2d(std::mt19937_64& rng, int rows, int cols) {
+  RawTable t;
+  t.breakdowns = {"r", "c"};
+  t.outcome_names = {"o"};
+  t.label_names = {{}, {}};
+  for (int i = 0; i < rows; ++i)
+    t.label_names[0].push_back("r" + std::to_string(i));
+  for (int j = 0; j < cols; ++j)
+    t.label_names[1].push_back("c" + std::to_string(j));
+  std::map<std::pair<int, int>, RawCell> cells;
+  std::uniform_int_distribution<int> size(0, 40);
+  auto at = [&](int i, int j) -> RawCell& {
+    auto& c = cells[{i, j}];
+    if (c.labels.empty()) c = {{i, j}, 0, 0, {0}, {0}};
+    return c;
+  };
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) {
+      uint64_t n = size(rng), o = n == 0 ? 0 : rng() % (n + 1);
+      uint8_t k = rng(), ko = rng();
+      for (auto [a, b] : {std::pair{i, j}, {i, -1}, {-1, j}, {-1, -1}}) {
+        RawCell& c = at(a, b);
+        c.cohort += n;
+        c.cohort_key += k;
+        c.outcomes[0] += o;
+        c.outcome_keys[0] += ko;
+      }
+    }
+  }
+  t.cells.push_back(cells.at({-1, -1}));
+  for (auto& [k, c] : cells)
+    if (k != std::pair{-1, -1}) t.cells.push_back(c);
+  return t;
+}
+
+TEST(DisclosureTest, NoSuppressedCellIsRecoverableFromAnyTotal) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    RawTable raw = RandomTable2d(rng, 2 + trial % 4, 2 + trial % 5);
+    auto out = Protect(raw, Policy(10, 5), 10);
+    std::map<std::vector<std::string>, int> index;
+    for (int c = 0; c < out.cells_size(); ++c)
+      index[{out.cells(c).labels().begin(), out.cells(c).labels().end()}] = c;
+    for (int m = 0; m < 2; ++m) {
+      auto hidden = [&](int c) {
+        return m == 0 ? out.cells(c).cohort().suppressed()
+                      : out.cells(c).outcomes(0).suppressed();
+      };
+      // Every row, column and margin relation: total = sum of its cells.
+      for (const auto& [labels, c] : index) {
+        for (int b = 0; b < 2; ++b) {
+          if (labels[b] != "all") continue;
+          int n = hidden(c);
+          for (const auto& [other, d] : index) {
+            if (other[b] == "all" || other[1 - b] != labels[1 - b]) continue;
+            n += hidden(d);
+          }
+          EXPECT_NE(n, 1) << "trial " << trial << " measure " << m;
+        }
+      }
+    }
   }
 }
 
