@@ -105,7 +105,8 @@ bool VerifyMerkleConsistency(size_t first, size_t second,
   if (first == 0 || first > second) return false;
   if (first == second) return proof.empty() && first_root == second_root;
   std::vector<std::string> path(proof.begin(), proof.end());
-  if ((first & (first - 1)) == 0) path.insert(path.begin(), std::string(first_root));
+  if ((first & (first - 1)) == 0)
+    path.insert(path.begin(), std::string(first_root));
   if (path.empty()) return false;
   size_t fn = first - 1, sn = second - 1;
   while (fn & 1) {

@@ -38,7 +38,9 @@ bool VerifyMerkleConsistency(size_t first, size_t second,
 // An append-only list of leaf hashes with its roots and proofs.
 class MerkleLog {
  public:
-  void Append(std::string leaf_hash) { leaves_.push_back(std::move(leaf_hash)); }
+  void Append(std::string leaf_hash) {
+    leaves_.push_back(std::move(leaf_hash));
+  }
   size_t size() const { return leaves_.size(); }
   const std::string& leaf(size_t i) const { return leaves_[i]; }
   // The root of the first `size` leaves.

@@ -17,8 +17,9 @@ std::string Hex(absl::string_view b) { return absl::BytesToHexString(b); }
 
 std::vector<std::string> Leaves() {
   std::vector<std::string> out;
-  for (const char* h : {"", "00", "10", "2021", "3031", "40414243",
-                        "5051525354555657", "606162636465666768696a6b6c6d6e6f"}) {
+  for (const char* h :
+       {"", "00", "10", "2021", "3031", "40414243", "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f"}) {
     out.push_back(MerkleLeafHash(Unhex(h)));
   }
   return out;
@@ -51,17 +52,21 @@ struct ProofVector {
 TEST(MerkleTest, InclusionProofsMatchRfc6962) {
   auto leaves = Leaves();
   const ProofVector kVectors[] = {
-      {1, 8,
+      {1,
+       8,
        {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
         "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-      {6, 8,
+      {6,
+       8,
        {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
         "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-      {3, 3,
+      {3,
+       3,
        {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-      {2, 5,
+      {2,
+       5,
        {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
         "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}}};
@@ -82,20 +87,23 @@ TEST(MerkleTest, ConsistencyProofsMatchRfc6962) {
   auto leaves = Leaves();
   const ProofVector kVectors[] = {
       {1, 1, {}},
-      {1, 8,
+      {1,
+       8,
        {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
         "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-      {6, 8,
+      {6,
+       8,
        {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
         "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-      {2, 5,
+      {2,
+       5,
        {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}}};
   for (const auto& v : kVectors) {
-    auto proof =
-        MerkleConsistencyProof(v.a, absl::MakeConstSpan(leaves).subspan(0, v.b));
+    auto proof = MerkleConsistencyProof(
+        v.a, absl::MakeConstSpan(leaves).subspan(0, v.b));
     ASSERT_EQ(proof.size(), v.proof.size()) << v.a << "->" << v.b;
     for (size_t i = 0; i < proof.size(); ++i)
       EXPECT_EQ(Hex(proof[i]), v.proof[i]);
@@ -107,7 +115,8 @@ TEST(MerkleTest, ConsistencyProofsMatchRfc6962) {
 TEST(MerkleTest, EveryProofVerifiesAndTamperingFails) {
   std::mt19937_64 rng(6962);
   MerkleLog log;
-  for (int i = 0; i < 70; ++i) log.Append(MerkleLeafHash(std::to_string(rng())));
+  for (int i = 0; i < 70; ++i)
+    log.Append(MerkleLeafHash(std::to_string(rng())));
   for (size_t n = 1; n <= log.size(); ++n) {
     const std::string root = log.Root(n);
     for (size_t i = 0; i < n; ++i) {
@@ -117,8 +126,8 @@ TEST(MerkleTest, EveryProofVerifiesAndTamperingFails) {
       bad[0] ^= 1;
       EXPECT_FALSE(VerifyMerkleInclusion(i, n, bad, proof, root));
       if (n > 1) {  // the right leaf in the wrong place
-        EXPECT_FALSE(VerifyMerkleInclusion((i + 1) % n, n, log.leaf(i), proof,
-                                           root));
+        EXPECT_FALSE(
+            VerifyMerkleInclusion((i + 1) % n, n, log.leaf(i), proof, root));
       }
     }
     for (size_t m = 1; m <= n; ++m) {

@@ -222,21 +222,29 @@ absl::Status IssueCertificate(const std::string& ca_dir, const IssueOptions& o,
   return WriteFile(absl::StrCat(out_dir, "/", kCaCertFile), ca_pem, 0644);
 }
 
+absl::Status CheckPrivateFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return absl::NotFoundError(absl::StrCat(path, ": not found"));
+  if ((st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        path, " is readable by group or others; run: chmod 600 ", path));
+  }
+  return absl::OkStatus();
+}
+
 TlsFiles::~TlsFiles() { OPENSSL_cleanse(key_pem.data(), key_pem.size()); }
 
 absl::StatusOr<TlsFiles> LoadTlsDir(const std::string& dir) {
   std::string key_path = absl::StrCat(dir, "/", kKeyFile);
-  struct stat st;
-  if (::stat(key_path.c_str(), &st) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat(key_path,
-                     ": not found (a --tls directory holds "
-                     "ca.pem, cert.pem and key.pem)"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        key_path, " is readable by group or others; run: chmod 600 ",
-        key_path));
+  if (absl::Status s = CheckPrivateFile(key_path); !s.ok()) {
+    if (absl::IsNotFound(s)) {
+      return absl::NotFoundError(
+          absl::StrCat(key_path,
+                       ": not found (a --tls directory holds "
+                       "ca.pem, cert.pem and key.pem)"));
+    }
+    return s;
   }
   TlsFiles f;
   ASSIGN_OR_RETURN(f.ca_pem,

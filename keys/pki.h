@@ -53,6 +53,11 @@ struct TlsFiles {
 // key.pem that group or others can read, naming the file and the fix.
 absl::StatusOr<TlsFiles> LoadTlsDir(const std::string& dir);
 
+// OK when `path` exists and is readable by its owner only; NOT_FOUND or
+// PERMISSION_DENIED (with the chmod to run) otherwise. Every private key
+// the server loads passes this check.
+absl::Status CheckPrivateFile(const std::string& path);
+
 // The SPIFFE URI SAN of a PEM certificate (NOT_FOUND if it has none).
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& cert_pem);
 
