@@ -18,6 +18,7 @@ void RegisterEvaluate(CLI::App& app, Context* ctx);
 void RegisterIngest(CLI::App& app, Context* ctx);
 void RegisterLinkage(CLI::App& app, Context* ctx);
 void RegisterQuery(CLI::App& app, Context* ctx);
+void RegisterAudit(CLI::App& app, Context* ctx);
 
 // The server's linkage state (every role may ask).
 absl::StatusOr<cohortlink::v1::LinkageStatus> GetLinkageStatus(

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   RegisterIngest(app, &ctx);
   RegisterLinkage(app, &ctx);
   RegisterQuery(app, &ctx);
+  RegisterAudit(app, &ctx);
 
   try {
     app.parse(argc, argv);

@@ -123,7 +123,7 @@ echo "-- a submitter may not query:"
 
 say "11. Stop the server; the access log"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
-sed -n 's/.*"msg":"\(access log: [0-9]* entries\)".*/\1/p' "$DEMO/server.log"
+sed -n 's/.*"msg":"\(access log: [0-9]* entries\)[^"]*".*/\1/p' "$DEMO/server.log"
 trap - EXIT
 echo "server stopped cleanly"
 

@@ -27,6 +27,14 @@ const char* MethodName(Method m) {
       return "GetLinkageStatus";
     case Method::kRunQuery:
       return "RunQuery";
+    case Method::kGetSignedTreeHead:
+      return "GetSignedTreeHead";
+    case Method::kGetAuditEntries:
+      return "GetEntries";
+    case Method::kGetInclusionProof:
+      return "GetInclusionProof";
+    case Method::kGetConsistencyProof:
+      return "GetConsistencyProof";
   }
   return "";
 }
@@ -45,6 +53,11 @@ const char* ServiceName(Method m) {
       return "LinkageService";
     case Method::kRunQuery:
       return "QueryService";
+    case Method::kGetSignedTreeHead:
+    case Method::kGetAuditEntries:
+    case Method::kGetInclusionProof:
+    case Method::kGetConsistencyProof:
+      return "AuditService";
   }
   return "";
 }
@@ -112,6 +125,11 @@ absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
       return std::string();
     case Method::kRunQuery:
       return OneOf(who, m, {Role::kAnalyst});
+    case Method::kGetSignedTreeHead:
+    case Method::kGetAuditEntries:
+    case Method::kGetInclusionProof:
+    case Method::kGetConsistencyProof:
+      return OneOf(who, m, {Role::kAuditor});
   }
   return absl::PermissionDeniedError("unknown method");
 }

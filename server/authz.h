@@ -20,6 +20,10 @@ enum class Method {
   kRetrainModel,
   kGetLinkageStatus,
   kRunQuery,
+  kGetSignedTreeHead,
+  kGetAuditEntries,
+  kGetInclusionProof,
+  kGetConsistencyProof,
 };
 const char* MethodName(Method m);   // "Upload"
 const char* ServiceName(Method m);  // "IngestService"
@@ -33,6 +37,7 @@ const char* ServiceName(Method m);  // "IngestService"
 // - RetrainModel: admin only.
 // - GetLinkageStatus: every role.
 // - RunQuery (cohort counts under disclosure control): analyst only.
+// - AuditService (the access log and its proofs): auditor only.
 // PERMISSION_DENIED explains the refusal.
 absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
                                       const std::string& requested_agency,

@@ -14,15 +14,18 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "keys/signing.h"
 #include "linkage/encoding/json.h"
 #include "linkage/entities/linkage_runner.h"
 #include "linkage/store/extract_store.h"
+#include "server/audit_service.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/ingest_service.h"
 #include "server/linkage_service.h"
-#include "server/query_service.h"
 #include "server/metrics.h"
+#include "server/query_service.h"
+#include "util/atomic_file.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -113,6 +116,21 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
                                [&runner] { return runner.progress(); });
   server::LinkageService linkage(&config, &runner, audit.get());
   server::QueryService queries(&config, &runner, audit.get());
+  // Signed tree heads over the access log, with the server's Ed25519 key;
+  // its public key is written beside it for auditors.
+  const std::string key_path = config.data_dir + "/audit-signing.key";
+  ASSIGN_OR_RETURN(auto signing_key, keys::SigningKey::LoadOrCreate(key_path));
+  {
+    const std::string pub = config.data_dir + "/audit-public.pem";
+    ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(pub, 0644));
+    RETURN_IF_ERROR(f->Write(signing_key->public_key_pem()));
+    RETURN_IF_ERROR(f->Commit());
+    Log("info", absl::StrCat("access log public key (for cohortlink audit "
+                             "verify --pubkey): ",
+                             pub));
+  }
+  server::TreeHeads heads(db.get(), audit.get(), std::move(signing_key));
+  server::AuditService auditing(&config, audit.get(), &heads);
   server::Metrics metrics([&extracts]() -> absl::StatusOr<server::Inventory> {
     ASSIGN_OR_RETURN(auto all, extracts->List(""));
     server::Inventory inv;
@@ -139,6 +157,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   builder.RegisterService(&ingest);
   builder.RegisterService(&linkage);
   builder.RegisterService(&queries);
+  builder.RegisterService(&auditing);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -156,13 +175,24 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
           ":", port,
           config.insecure_loopback_only ? " (INSECURE, no TLS" : " (mutual TLS",
           ", trust domain ", config.trust_domain, ")"));
-  while (!g_stop.load())
+  while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // A signed tree head at least every 1,000 entries or 60 seconds.
+    if (absl::Status s = heads.MaybeIssue(1000, absl::Seconds(60)); !s.ok())
+      Log("error", absl::StrCat("signing a tree head: ", s.message()));
+  }
   Log("info", "shutting down: finishing in-flight calls");
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
   runner.Stop();  // a linkage run in progress finishes (it is atomic anyway)
-  Log("info", absl::StrCat("access log: ", audit->size(), " entries"));
+  if (auto sth = heads.Issue(); sth.ok()) {
+    Log("info", absl::StrCat("access log: ", sth->tree_size(),
+                             " entries, signed tree head root ",
+                             util::HexEncode(sth->root_hash()).substr(0, 16)));
+  } else {
+    Log("error",
+        absl::StrCat("signing the final tree head: ", sth.status().message()));
+  }
   runner_ptr.store(nullptr);
   Log("info", "stopped");
   return absl::OkStatus();

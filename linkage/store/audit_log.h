@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cohortlink/v1/audit.pb.h"
+#include "keys/merkle.h"
 #include "linkage/store/store.h"
 
 namespace cohortlink::store {
@@ -33,6 +34,21 @@ class AuditLog {
   absl::Status Append(cohortlink::v1::AuditEntry entry);
 
   uint64_t size() const;
+
+  // The Merkle tree over the entries (RFC 6962; each leaf is an entry's
+  // stored bytes).
+  struct TreeHead {
+    uint64_t size = 0;
+    std::string root;
+  };
+  TreeHead Head() const;
+  absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t index,
+                                                          uint64_t size) const;
+  absl::StatusOr<std::vector<std::string>> ConsistencyProof(
+      uint64_t first, uint64_t second) const;
+  // Entries as stored (the bytes the leaves hash).
+  absl::StatusOr<std::vector<std::string>> ReadRaw(uint64_t from,
+                                                   uint64_t limit) const;
   // Entries [from, from + limit), in order.
   absl::StatusOr<std::vector<cohortlink::v1::AuditEntry>> Read(
       uint64_t from, uint64_t limit) const;
@@ -44,6 +60,7 @@ class AuditLog {
   std::function<absl::Time()> now_;
   mutable absl::Mutex mu_;
   uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  keys::MerkleLog tree_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cohortlink::store

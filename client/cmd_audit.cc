@@ -1,0 +1,323 @@
+// cohortlink audit log / verify: the information governance lead's view of
+// the access log, and proof that it has not been altered.
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "client/commands.h"
+#include "client/rpc.h"
+#include "cohortlink/v1/audit.grpc.pb.h"
+#include "keys/merkle.h"
+#include "keys/signing.h"
+#include "util/atomic_file.h"
+#include "util/status_macros.h"
+#include "util/text.h"
+
+namespace cohortlink::client {
+namespace {
+
+using cohortlink::v1::AuditService;
+
+// Mirrors server/audit_service.cc: the bytes a tree head's signature covers.
+std::string SignedBytes(const cohortlink::v1::SignedTreeHead& h) {
+  std::string out = "cohortlink-sth-v1\n";
+  for (uint64_t v : {h.tree_size(), static_cast<uint64_t>(h.timestamp_ms())})
+    for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<char>(v >> s));
+  return out + h.root_hash();
+}
+
+const char* CodeName(int code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  return code >= 0 && code <= 16 ? kNames[code] : "?";
+}
+
+struct LogArgs : ConnArgs {
+  std::string since, principal, method;
+  bool denied = false;
+};
+
+absl::Status RunLog(const LogArgs& a) {
+  ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
+  auto stub = AuditService::NewStub(channel);
+  std::vector<cohortlink::v1::AuditEntry> entries;
+  uint64_t from = 0, size = 1;
+  while (from < size) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 60);
+    cohortlink::v1::GetEntriesRequest req;
+    req.set_from(from);
+    req.set_limit(10000);
+    req.set_principal(a.principal);
+    req.set_method(a.method);
+    req.set_denied_only(a.denied);
+    req.set_since(a.since);
+    cohortlink::v1::GetEntriesResponse resp;
+    RETURN_IF_ERROR(FromGrpc(stub->GetEntries(&ctx, req, &resp), "audit log"));
+    for (const auto& r : resp.records()) {
+      cohortlink::v1::AuditEntry e;
+      if (!e.ParseFromString(r.entry()))
+        return absl::DataLossError(
+            absl::StrCat("entry ", r.index(), " is corrupt"));
+      entries.push_back(std::move(e));
+    }
+    if (resp.next() <= from) break;
+    from = resp.next();
+    size = resp.log_size();
+  }
+  if (a.format == "json") {
+    google::protobuf::Value v;
+    auto* l = v.mutable_list_value();
+    for (const auto& e : entries) *l->add_values() = ToJsonValue(e);
+    PrintJson(v);
+    return absl::OkStatus();
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : entries) {
+    std::string detail = e.records() > 0 ? absl::StrCat(e.records(), " records")
+                         : e.cells() > 0 ? absl::StrCat(e.cells(), " cells")
+                                         : "";
+    rows.push_back({absl::StrCat(e.sequence()), e.time(), e.principal(),
+                    e.method(), e.target(), CodeName(e.code()), detail});
+  }
+  std::vector<std::string> header = {"seq",    "time",    "principal", "method",
+                                     "target", "outcome", "detail"};
+  if (a.format == "csv") {
+    auto csv = [](const std::string& s) {
+      if (s.find_first_of(",\"\n") == std::string::npos) return s;
+      std::string out = "\"";
+      for (char c : s)
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return out + "\"";
+    };
+    std::cout << absl::StrJoin(header, ",") << "\n";
+    for (const auto& r : rows) {
+      std::vector<std::string> q;
+      for (const auto& f : r) q.push_back(csv(f));
+      std::cout << absl::StrJoin(q, ",") << "\n";
+    }
+    return absl::OkStatus();
+  }
+  PrintTable(header, rows);
+  std::cout << "\n" << entries.size() << " entries\n";
+  return absl::OkStatus();
+}
+
+struct VerifyArgs : ConnArgs {
+  std::string pubkey, state;
+};
+
+// The auditor's record of what it verified: the tree head, then one leaf
+// hash (hex) per line.
+struct State {
+  cohortlink::v1::SignedTreeHead head;
+  std::vector<std::string> leaves;
+};
+
+absl::StatusOr<std::optional<State>> ReadState(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  auto text = util::ReadFile(path);
+  if (absl::IsNotFound(text.status())) return std::nullopt;
+  RETURN_IF_ERROR(text.status());
+  State st;
+  std::vector<std::string> lines =
+      absl::StrSplit(*text, '\n', absl::SkipEmpty());
+  if (lines.empty()) return absl::DataLossError(absl::StrCat(path, ": empty"));
+  std::vector<std::string> f = absl::StrSplit(lines[0], ' ');
+  uint64_t size;
+  int64_t ts;
+  if (f.size() != 5 || f[0] != "cohortlink-audit-state-v1" ||
+      !absl::SimpleAtoi(f[1], &size) || !absl::SimpleAtoi(f[2], &ts)) {
+    return absl::DataLossError(absl::StrCat(path, ": not an audit state file"));
+  }
+  st.head.set_tree_size(size);
+  st.head.set_timestamp_ms(ts);
+  st.head.set_root_hash(absl::HexStringToBytes(f[3]));
+  st.head.set_signature(absl::HexStringToBytes(f[4]));
+  for (size_t i = 1; i < lines.size(); ++i)
+    st.leaves.push_back(absl::HexStringToBytes(lines[i]));
+  if (st.leaves.size() != size)
+    return absl::DataLossError(absl::StrCat(path, ": truncated state file"));
+  return st;
+}
+
+absl::Status WriteState(const std::string& path, const State& st) {
+  std::string text = absl::StrCat(
+      "cohortlink-audit-state-v1 ", st.head.tree_size(), " ",
+      st.head.timestamp_ms(), " ", util::HexEncode(st.head.root_hash()), " ",
+      util::HexEncode(st.head.signature()), "\n");
+  for (const auto& l : st.leaves)
+    absl::StrAppend(&text, util::HexEncode(l), "\n");
+  ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path, 0600));
+  RETURN_IF_ERROR(f->Write(text));
+  return f->Commit();
+}
+
+absl::Status RunVerify(const VerifyArgs& a) {
+  ASSIGN_OR_RETURN(std::string pubkey, util::ReadFile(a.pubkey));
+  ASSIGN_OR_RETURN(std::optional<State> before, ReadState(a.state));
+  ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
+  auto stub = AuditService::NewStub(channel);
+  auto fail = [](std::string msg) { return absl::DataLossError(msg); };
+
+  cohortlink::v1::SignedTreeHead head;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 60);
+    RETURN_IF_ERROR(
+        FromGrpc(stub->GetSignedTreeHead(&ctx, {}, &head), "audit verify"));
+  }
+  if (absl::Status s =
+          keys::VerifySignature(pubkey, SignedBytes(head), head.signature());
+      !s.ok()) {
+    return fail(absl::StrCat("the signed tree head (", head.tree_size(),
+                             " entries) does not verify with the public key ",
+                             a.pubkey, ": ", s.message(),
+                             " (the log was signed with another key)"));
+  }
+  // Every entry up to the head, as stored.
+  State now;
+  now.head = head;
+  while (now.leaves.size() < head.tree_size()) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 120);
+    cohortlink::v1::GetEntriesRequest req;
+    req.set_from(now.leaves.size());
+    req.set_limit(10000);
+    cohortlink::v1::GetEntriesResponse resp;
+    RETURN_IF_ERROR(
+        FromGrpc(stub->GetEntries(&ctx, req, &resp), "audit verify"));
+    if (resp.records().empty())
+      return fail(absl::StrCat("the server returned no entry ",
+                               now.leaves.size(),
+                               " though its signed tree "
+                               "head has ",
+                               head.tree_size()));
+    for (const auto& r : resp.records()) {
+      if (r.index() != now.leaves.size())
+        return fail(absl::StrCat("entry ", now.leaves.size(), " is missing"));
+      if (now.leaves.size() == head.tree_size()) break;
+      now.leaves.push_back(keys::MerkleLeafHash(r.entry()));
+    }
+  }
+  if (keys::MerkleRoot(now.leaves) != head.root_hash()) {
+    return fail(absl::StrCat("the ", head.tree_size(),
+                             " entries the server returned do not hash to its "
+                             "signed tree head"));
+  }
+  std::string compared;
+  if (before.has_value()) {
+    const uint64_t m = before->head.tree_size();
+    if (absl::Status s = keys::VerifySignature(
+            pubkey, SignedBytes(before->head), before->head.signature());
+        !s.ok()) {
+      return fail(absl::StrCat("the tree head in ", a.state,
+                               " does not verify with ", a.pubkey));
+    }
+    if (head.tree_size() < m) {
+      return fail(absl::StrCat(
+          "the log shrank: the tree head verified before had ", m,
+          " entries, the server's now has ", head.tree_size(), " (entries ",
+          head.tree_size(), " to ", m - 1, " were removed)"));
+    }
+    for (uint64_t i = 0; i < m; ++i) {
+      if (now.leaves[i] != before->leaves[i]) {
+        return fail(absl::StrCat("entry ", i,
+                                 " differs from the entry verified before: "
+                                 "the stored log was altered"));
+      }
+    }
+    if (m > 0 && m < head.tree_size()) {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, 60);
+      cohortlink::v1::GetConsistencyProofRequest req;
+      req.set_first(m);
+      req.set_second(head.tree_size());
+      cohortlink::v1::AuditProof proof;
+      RETURN_IF_ERROR(FromGrpc(stub->GetConsistencyProof(&ctx, req, &proof),
+                               "audit verify"));
+      std::vector<std::string> hashes(proof.hashes().begin(),
+                                      proof.hashes().end());
+      if (!keys::VerifyMerkleConsistency(m, head.tree_size(), hashes,
+                                         before->head.root_hash(),
+                                         head.root_hash())) {
+        return fail(absl::StrCat("the consistency proof from the tree head of ",
+                                 m, " entries to the one of ", head.tree_size(),
+                                 " does not verify"));
+      }
+    }
+    compared =
+        absl::StrCat("; consistent with the ", m, " entries verified before");
+  }
+  if (!a.state.empty()) RETURN_IF_ERROR(WriteState(a.state, now));
+  std::cout << "verified " << head.tree_size()
+            << " entries against the tree head signed at "
+            << util::FormatUtc(absl::FromUnixMillis(head.timestamp_ms()))
+            << " (root " << util::HexEncode(head.root_hash()).substr(0, 16)
+            << ")" << compared << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterAudit(CLI::App& app, Context* ctx) {
+  CLI::App* audit = app.add_subcommand(
+      "audit", "The access log (role auditor): entries and verification");
+  audit->require_subcommand(1);
+  auto la = std::make_shared<LogArgs>();
+  CLI::App* log = audit->add_subcommand("log", "Show access log entries");
+  log->add_option("--server", la->server, "HOST:PORT of cohortlink-server")
+      ->required();
+  log->add_option("--tls", la->tls, "Directory with ca.pem, cert.pem, key.pem")
+      ->required();
+  log->add_option("--format", la->format, "Output format")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+  log->add_option("--since", la->since, "Entries at or after (RFC 3339 UTC)");
+  log->add_option("--principal", la->principal, "One SPIFFE id");
+  log->add_option("--method", la->method,
+                  "One method, e.g. QueryService/RunQuery");
+  log->add_flag("--denied", la->denied, "Only calls that did not succeed");
+  log->callback([ctx, la] { ctx->run = [la] { return RunLog(*la); }; });
+
+  auto va = std::make_shared<VerifyArgs>();
+  CLI::App* verify = audit->add_subcommand(
+      "verify",
+      "Check the signed tree head and every entry; with --state, that "
+      "nothing verified before was altered or removed");
+  AddConn(verify, va.get());
+  verify
+      ->add_option("--pubkey", va->pubkey,
+                   "The server's access-log public key (PEM)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  verify->add_option("--state", va->state,
+                     "What was verified last time (read, then updated); keep "
+                     "it away from the server");
+  verify->callback([ctx, va] { ctx->run = [va] { return RunVerify(*va); }; });
+}
+
+}  // namespace cohortlink::client

@@ -1,0 +1,162 @@
+// The access log against tampering with the real server's data directory:
+// `cohortlink audit verify` (real CLI, auditor certificate, the server's
+// public key, a state file kept by the auditor) passes on an honest log
+// and names what fails after one stored entry is changed, the last entries
+// are deleted, or the log is re-signed with a fresh key.
+
+#include <filesystem>
+#include <fstream>
+
+#include "cohortlink/v1/audit.pb.h"
+#include "gtest/gtest.h"
+#include "linkage/store/store.h"
+#include "tests/cli_runner.h"
+#include "tests/server_process.h"
+#include "util/temp_dir.h"
+
+namespace cohortlink {
+namespace {
+
+class AuditVerifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(); }
+  void Start() {
+    std::string error;
+    ASSERT_TRUE(server_.Start(&error)) << error;
+  }
+  testing::CliResult As(const std::string& who, std::vector<std::string> args) {
+    for (auto& a : {std::string("--server"), server_.address(),
+                    std::string("--tls"), server_.Tls(who)})
+      args.push_back(a);
+    return testing::RunCli(args, tmp_.path());
+  }
+  testing::CliResult Verify() {
+    return As("auditor", {"audit", "verify", "--pubkey", tmp_.File("pub.pem"),
+                          "--state", tmp_.File("auditor.state")});
+  }
+  // Some traffic: allowed and denied calls.
+  void Traffic() {
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_EQ(As("police", {"status"}).exit_code, 0);
+      As("analyst", {"status"});
+    }
+  }
+  // The auditor keeps a copy of the public key from the first start.
+  void KeepPublicKey() {
+    std::filesystem::copy_file(tmp_.File("data/audit-public.pem"),
+                               tmp_.File("pub.pem"));
+  }
+  // Runs `edit` on the stopped server's database, then restarts.
+  template <typename Edit>
+  void Tamper(Edit edit) {
+    server_.Stop(SIGTERM);
+    {
+      auto db = store::Store::Open(tmp_.File("data/db"));
+      ASSERT_TRUE(db.ok()) << db.status();
+      edit(db->get());
+    }
+    Start();
+  }
+  static std::string Key(uint64_t seq) {
+    std::string k;
+    store::AppendBigEndian64(seq, &k);
+    return k;
+  }
+
+  util::TempDir tmp_{"audit_verify_test"};
+  testing::ServerProcess server_{tmp_.File("data"), tmp_.File("server.log")};
+};
+
+TEST_F(AuditVerifyTest, HonestLogVerifiesAgainAndAgain) {
+  KeepPublicKey();
+  Traffic();
+  auto r = Verify();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Traffic();
+  server_.Stop(SIGTERM);  // restarts keep the log and the key
+  Start();
+  r = Verify();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("consistent with the"), std::string::npos) << r.out;
+  // Entries carry who, what, when and the outcome.
+  auto log = As("auditor", {"audit", "log", "--denied", "--format", "json"});
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_NE(log.out.find("spiffe://cohortlink.dev/user/analyst/analyst"),
+            std::string::npos);
+  EXPECT_NE(log.out.find("\"method\": \"IngestService/ListExtracts\""),
+            std::string::npos);
+  EXPECT_EQ(log.out.find("agency/police"), std::string::npos) << log.out;
+}
+
+TEST_F(AuditVerifyTest, AChangedEntryIsNamed) {
+  KeepPublicKey();
+  Traffic();
+  ASSERT_EQ(Verify().exit_code, 0);
+  Tamper([](store::Store* db) {
+    std::string v;
+    ASSERT_TRUE(db->db()
+                    ->Get(rocksdb::ReadOptions(), db->cf(store::Family::kAudit),
+                          Key(2), &v)
+                    .ok());
+    cohortlink::v1::AuditEntry e;
+    ASSERT_TRUE(e.ParseFromString(v));
+    e.set_principal("spiffe://cohortlink.dev/user/someone-else/analyst");
+    ASSERT_TRUE(db->db()
+                    ->Put(rocksdb::WriteOptions(),
+                          db->cf(store::Family::kAudit), Key(2),
+                          e.SerializeAsString())
+                    .ok());
+  });
+  auto r = Verify();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("entry 2 differs from the entry verified before"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(AuditVerifyTest, DeletedLastEntriesAreNoticed) {
+  KeepPublicKey();
+  Traffic();
+  Traffic();
+  ASSERT_EQ(Verify().exit_code, 0);
+  Tamper([](store::Store* db) {
+    std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(
+        rocksdb::ReadOptions(), db->cf(store::Family::kAudit)));
+    it->SeekToLast();
+    ASSERT_TRUE(it->Valid());
+    uint64_t last = store::ReadBigEndian64(it->key().ToString());
+    ASSERT_TRUE(db->db()
+                    ->DeleteRange(rocksdb::WriteOptions(),
+                                  db->cf(store::Family::kAudit), Key(last - 9),
+                                  Key(last + 1))
+                    .ok());
+  });
+  auto r = Verify();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the log shrank"), std::string::npos) << r.err;
+}
+
+TEST_F(AuditVerifyTest, ALogResignedWithAFreshKeyFails) {
+  KeepPublicKey();
+  Traffic();
+  ASSERT_EQ(Verify().exit_code, 0);
+  server_.Stop(SIGTERM);
+  std::filesystem::remove(tmp_.File("data/audit-signing.key"));
+  Start();  // a fresh key
+  auto r = Verify();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("does not verify with the public key"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(AuditVerifyTest, OnlyAuditorsReadTheLog) {
+  auto r = As("admin", {"audit", "log"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("may not call GetEntries (auditor only)"),
+            std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace cohortlink
