@@ -282,6 +282,8 @@ void Chunk(const char* type, const std::string& data, std::string* out) {
 
 }  // namespace
 
+std::string ChartSvg(const Chart& chart) { return Svg(chart); }
+
 std::string EncodePng(int width, int height, const std::string& rgb) {
   std::string raw;  // filter byte 0 before each row
   raw.reserve(rgb.size() + height);

@@ -27,6 +27,9 @@ struct Chart {
   bool percent = false;  // values are shares, shown as 0-100 %
 };
 
+// The chart as an SVG document (also for embedding in HTML).
+std::string ChartSvg(const Chart& chart);
+
 // Writes `chart` to `path` (.svg or .png) atomically.
 absl::Status WriteChart(const Chart& chart, const std::string& path);
 

@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "client/chart.h"
 #include "client/commands.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/audit.grpc.pb.h"
@@ -281,6 +283,196 @@ absl::Status RunVerify(const VerifyArgs& a) {
   return absl::OkStatus();
 }
 
+struct ReportArgs : ConnArgs {
+  std::string period, html;
+};
+
+// Every entry of the log (auditor role), oldest first.
+absl::StatusOr<std::vector<cohortlink::v1::AuditEntry>> FetchAll(
+    AuditService::Stub* stub, const std::string& since) {
+  std::vector<cohortlink::v1::AuditEntry> out;
+  uint64_t from = 0, size = 1;
+  while (from < size) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 120);
+    cohortlink::v1::GetEntriesRequest req;
+    req.set_from(from);
+    req.set_limit(10000);
+    req.set_since(since);
+    cohortlink::v1::GetEntriesResponse resp;
+    RETURN_IF_ERROR(FromGrpc(stub->GetEntries(&ctx, req, &resp), "audit"));
+    for (const auto& r : resp.records()) {
+      cohortlink::v1::AuditEntry e;
+      if (!e.ParseFromString(r.entry()))
+        return absl::DataLossError(
+            absl::StrCat("entry ", r.index(), " is corrupt"));
+      out.push_back(std::move(e));
+    }
+    if (resp.next() <= from) break;
+    from = resp.next();
+    size = resp.log_size();
+  }
+  return out;
+}
+
+std::string Html(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The access report for an information governance board: queries per
+// analyst, uploads and withdrawals per agency, denied attempts, exports of
+// the linkage map, for one month.
+absl::Status RunReport(const ReportArgs& a) {
+  if (a.period.size() != 7 || a.period[4] != '-') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--period ", a.period, ": expected YYYY-MM"));
+  }
+  ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
+  auto stub = AuditService::NewStub(channel);
+  ASSIGN_OR_RETURN(auto all, FetchAll(stub.get(), a.period + "-01"));
+  struct Section {
+    std::string title;
+    std::vector<std::string> header;
+    std::map<std::vector<std::string>, std::vector<uint64_t>> rows;
+  };
+  Section queries{
+      "Cohort queries per analyst", {"analyst", "answered", "refused"}, {}};
+  Section uploads{"Uploads and withdrawals per agency",
+                  {"agency", "uploads", "records uploaded", "withdrawals"},
+                  {}};
+  Section denied{"Denied attempts", {"principal", "method", "attempts"}, {}};
+  Section exports{
+      "Exports of the linkage map", {"principal", "exports", "rows"}, {}};
+  uint64_t total = 0;
+  for (const auto& e : all) {
+    if (e.time().substr(0, 7) != a.period) continue;
+    ++total;
+    const bool ok = e.code() == 0;
+    if (e.method() == "QueryService/RunQuery") {
+      auto& r = queries.rows[{e.principal()}];
+      r.resize(2);
+      ++r[ok ? 0 : 1];
+    }
+    if (ok && e.method() == "IngestService/Upload") {
+      auto& r = uploads.rows[{e.agency()}];
+      r.resize(3);
+      ++r[0];
+      r[1] += e.records();
+    }
+    if (ok && e.method() == "IngestService/DeleteExtract") {
+      auto& r = uploads.rows[{e.agency()}];
+      r.resize(3);
+      ++r[2];
+    }
+    if (e.code() == 7 || e.code() == 16) {
+      auto& r = denied.rows[{e.principal().empty() ? "(none)" : e.principal(),
+                             e.method()}];
+      r.resize(1);
+      ++r[0];
+    }
+    if (ok && e.method() == "LinkageService/ExportLinks") {
+      auto& r = exports.rows[{e.principal()}];
+      r.resize(2);
+      ++r[0];
+      r[1] += e.records();
+    }
+  }
+  std::vector<Section*> sections = {&queries, &uploads, &denied, &exports};
+  if (a.format == "json") {
+    google::protobuf::Value v;
+    auto* f = v.mutable_struct_value()->mutable_fields();
+    (*f)["period"] = JsonString(a.period);
+    (*f)["entries"] = JsonNumber(static_cast<double>(total));
+    for (Section* s : sections) {
+      auto* list = (*f)[s->title].mutable_list_value();
+      for (const auto& [keys, counts] : s->rows) {
+        google::protobuf::Value row;
+        auto* rf = row.mutable_struct_value()->mutable_fields();
+        size_t c = 0;
+        for (; c < keys.size(); ++c) (*rf)[s->header[c]] = JsonString(keys[c]);
+        for (size_t k = 0; k < counts.size(); ++k)
+          (*rf)[s->header[c + k]] = JsonNumber(static_cast<double>(counts[k]));
+        *list->add_values() = row;
+      }
+    }
+    PrintJson(v);
+  } else {
+    std::cout << "Access report for " << a.period << ": " << total
+              << " entries\n";
+    for (Section* s : sections) {
+      std::cout << "\n" << s->title << "\n";
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& [keys, counts] : s->rows) {
+        std::vector<std::string> row = keys;
+        for (uint64_t c : counts) row.push_back(WithThousands(c));
+        rows.push_back(std::move(row));
+      }
+      if (rows.empty()) {
+        std::cout << "(none)\n";
+      } else {
+        PrintTable(s->header, rows);
+      }
+    }
+  }
+  if (!a.html.empty()) {
+    std::string page = absl::StrCat(
+        "<!DOCTYPE html>\n<html><head><meta "
+        "charset=\"utf-8\"><title>cohortlink "
+        "access report ",
+        a.period,
+        "</title><style>body{font-family:sans-serif;margin:2em}table{border-"
+        "collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-"
+        "align:left}</style></head><body>\n<h1>cohortlink access report, ",
+        a.period, "</h1>\n<p>", total, " access log entries.</p>\n");
+    for (Section* s : sections) {
+      absl::StrAppend(&page, "<h2>", Html(s->title), "</h2>\n");
+      if (s->rows.empty()) {
+        absl::StrAppend(&page, "<p>None.</p>\n");
+        continue;
+      }
+      absl::StrAppend(&page, "<table><tr>");
+      for (const auto& h : s->header)
+        absl::StrAppend(&page, "<th>", Html(h), "</th>");
+      absl::StrAppend(&page, "</tr>\n");
+      Chart chart;
+      chart.title = s->title;
+      for (const auto& [keys, counts] : s->rows) {
+        absl::StrAppend(&page, "<tr>");
+        for (const auto& k : keys)
+          absl::StrAppend(&page, "<td>", Html(k), "</td>");
+        for (uint64_t c : counts) absl::StrAppend(&page, "<td>", c, "</td>");
+        absl::StrAppend(&page, "</tr>\n");
+        chart.bars.push_back(
+            {absl::StrJoin(keys, " "), static_cast<double>(counts[0])});
+      }
+      absl::StrAppend(&page, "</table>\n", ChartSvg(chart), "\n");
+    }
+    absl::StrAppend(&page, "</body></html>\n");
+    ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(a.html));
+    RETURN_IF_ERROR(f->Write(page));
+    RETURN_IF_ERROR(f->Commit());
+    if (a.format != "json")
+      std::cout << "\nreport written to " << a.html << "\n";
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterAudit(CLI::App& app, Context* ctx) {
@@ -318,6 +510,14 @@ void RegisterAudit(CLI::App& app, Context* ctx) {
                      "What was verified last time (read, then updated); keep "
                      "it away from the server");
   verify->callback([ctx, va] { ctx->run = [va] { return RunVerify(*va); }; });
+
+  auto ra = std::make_shared<ReportArgs>();
+  CLI::App* report = audit->add_subcommand(
+      "report", "A month's access report for the information governance board");
+  AddConn(report, ra.get());
+  report->add_option("--period", ra->period, "The month, YYYY-MM")->required();
+  report->add_option("--html", ra->html, "Also write an HTML page with charts");
+  report->callback([ctx, ra] { ctx->run = [ra] { return RunReport(*ra); }; });
 }
 
 }  // namespace cohortlink::client

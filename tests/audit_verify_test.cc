@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cohortlink/v1/audit.pb.h"
 #include "gtest/gtest.h"
 #include "linkage/store/store.h"
@@ -86,6 +88,19 @@ TEST_F(AuditVerifyTest, HonestLogVerifiesAgainAndAgain) {
   EXPECT_NE(log.out.find("\"method\": \"IngestService/ListExtracts\""),
             std::string::npos);
   EXPECT_EQ(log.out.find("agency/police"), std::string::npos) << log.out;
+
+  // The month's access report: the analyst's 12 refused status calls.
+  std::string month =
+      absl::FormatTime("%Y-%m", absl::Now(), absl::UTCTimeZone());
+  auto report = As("auditor", {"audit", "report", "--period", month, "--html",
+                               tmp_.File("report.html")});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("IngestService/ListExtracts  12"),
+            std::string::npos)
+      << report.out;
+  auto html = testing::Slurp(tmp_.File("report.html"));
+  EXPECT_NE(html.find("<h2>Denied attempts</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
 }
 
 TEST_F(AuditVerifyTest, AChangedEntryIsNamed) {
