@@ -87,7 +87,7 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   if (!root.ok()) return fail(root.status());
   if (auto s = root->AllowOnly({"data_dir", "listen", "tls_dir", "trust_domain",
                                 "metrics_listen", "agencies", "agency_types",
-                                "limits", "disclosure"});
+                                "limits", "disclosure", "data_key_file"});
       !s.ok()) {
     return fail(s);
   }
@@ -96,7 +96,8 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
        {std::pair{"data_dir", &c.data_dir}, std::pair{"listen", &c.listen},
         std::pair{"tls_dir", &c.tls_dir},
         std::pair{"trust_domain", &c.trust_domain},
-        std::pair{"metrics_listen", &c.metrics_listen}}) {
+        std::pair{"metrics_listen", &c.metrics_listen},
+        std::pair{"data_key_file", &c.data_key_file}}) {
     auto v = root->GetString(key, *dest);
     if (!v.ok()) return fail(v.status());
     *dest = *v;

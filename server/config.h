@@ -36,6 +36,9 @@ struct ServerConfig {
   std::map<std::string, store::RecordPolicy> agency_types =
       DefaultAgencyTypePolicies();
   std::string metrics_listen;  // empty: no Prometheus endpoint
+  // Encryption at rest: a secret file (0600) the database key is derived
+  // from; empty for none (docs/server.md).
+  std::string data_key_file;
   // Disclosure control of every cohort count (docs/disclosure.md).
   uint32_t disclosure_threshold = 10;
   uint32_t disclosure_rounding = 5;

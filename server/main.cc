@@ -70,7 +70,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   } else {
     ASSIGN_OR_RETURN(creds, server::ServerTlsCredentials(config.tls_dir));
   }
-  ASSIGN_OR_RETURN(auto db, store::Store::Open(config.data_dir + "/db"));
+  ASSIGN_OR_RETURN(auto db, store::Store::Open(config.data_dir + "/db",
+                                               config.data_key_file));
+  if (!config.data_key_file.empty())
+    Log("info", "database encrypted at rest (AES-256-CTR)");
   store::ExtractStoreOptions opts;
   opts.max_records = config.max_records;
   ASSIGN_OR_RETURN(auto audit, store::AuditLog::Create(db.get()));
@@ -204,7 +207,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   CLI::App app{"cohortlink-server: privacy-preserving record linkage server"};
-  std::string config_path, data_dir, listen, tls_dir, metrics_listen;
+  std::string config_path, data_dir, listen, tls_dir, metrics_listen,
+      data_key_file;
   bool dev = false, insecure = false;
   app.add_option("--config", config_path,
                  "JSON configuration file (docs/server.md)")
@@ -217,6 +221,13 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", metrics_listen,
                  "HOST:PORT for the Prometheus /metrics endpoint (off by "
                  "default; port 0 picks a free one)");
+  app.add_option("--data-key-file", data_key_file,
+                 "Encrypt the database at rest with a key derived from this "
+                 "secret file (0600); also COHORTLINK_DATA_KEY_FILE");
+  std::string rotate_to;
+  app.add_option("--rotate-data-key", rotate_to,
+                 "Re-encrypt the stopped server's database under this new key "
+                 "file, then exit (the old key from --data-key-file)");
   app.add_flag("--insecure-loopback-only", insecure,
                "Serve without TLS, taking the caller's identity from request "
                "metadata; refuses non-loopback addresses. Tests only");
@@ -242,8 +253,29 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!tls_dir.empty()) config.tls_dir = tls_dir;
   if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
+  if (const char* env = std::getenv("COHORTLINK_DATA_KEY_FILE");
+      env != nullptr && *env != '\0') {
+    config.data_key_file = env;
+  }
+  if (!data_key_file.empty()) config.data_key_file = data_key_file;
   config.dev = config.dev || dev;
   config.insecure_loopback_only = insecure;
+  if (!rotate_to.empty()) {
+    if (config.data_dir.empty()) {
+      Log("error", "--rotate-data-key needs --data-dir");
+      return 2;
+    }
+    absl::Status s = cohortlink::store::Store::RotateDataKey(
+        config.data_dir + "/db", config.data_key_file, rotate_to);
+    if (!s.ok()) {
+      Log("error", std::string(s.message()));
+      return 1;
+    }
+    Log("info", absl::StrCat("database re-encrypted under ", rotate_to,
+                             "; the old one is in ", config.data_dir,
+                             "/db.old until you remove it"));
+    return 0;
+  }
   absl::Status s = Serve(config);
   if (!s.ok()) {
     Log("error", std::string(s.message()));

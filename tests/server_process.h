@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "util/atomic_file.h"
 
@@ -77,9 +78,14 @@ class ServerProcess {
       std::freopen(log_.c_str(), "a", stderr);
       std::string listen = "127.0.0.1:" + std::to_string(port_);
       std::string bin = ServerBinary();
-      ::execl(bin.c_str(), bin.c_str(), "--dev", "--data-dir",
-              data_dir_.c_str(), "--listen", listen.c_str(), "--metrics-listen",
-              "127.0.0.1:0", static_cast<char*>(nullptr));
+      std::vector<std::string> args = {
+          bin,        "--dev", "--data-dir",       data_dir_,
+          "--listen", listen,  "--metrics-listen", "127.0.0.1:0"};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
       ::_exit(127);
     }
     for (int i = 0; i < 400; ++i) {
@@ -120,6 +126,9 @@ class ServerProcess {
     return data_dir_ + "/dev-tls/" + who;
   }
   const std::string& log() const { return log_; }
+
+  // Further command-line arguments for the next Start().
+  std::vector<std::string> extra_args;
 
  private:
   std::string data_dir_, log_;

@@ -1,6 +1,10 @@
 #include "linkage/store/store.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
+#include "linkage/store/encryption.h"
+#include "util/status_macros.h"
 
 namespace cohortlink::store {
 
@@ -36,8 +40,12 @@ uint64_t ReadBigEndian64(absl::string_view s) {
   return v;
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const std::string& dir, const std::string& data_key_file) {
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Env> env,
+                   EncryptedEnvFor(dir, data_key_file));
   rocksdb::DBOptions opts;
+  if (env) opts.env = env.get();
   opts.create_if_missing = true;
   opts.create_missing_column_families = true;
   opts.IncreaseParallelism(2);
@@ -53,10 +61,64 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   rocksdb::Status s = rocksdb::DB::Open(opts, dir, descs, &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("open database in ", dir));
   auto store = std::unique_ptr<Store>(new Store());
+  store->env_ = std::move(env);
   store->db_.reset(raw);
   store->default_ = handles[0];
   store->handles_.assign(handles.begin() + 1, handles.end());
   return store;
+}
+
+absl::Status Store::RotateDataKey(const std::string& dir,
+                                  const std::string& old_key_file,
+                                  const std::string& new_key_file) {
+  namespace fs = std::filesystem;
+  const fs::path db(dir);
+  const fs::path parent = db.parent_path();
+  const fs::path staging = parent / "rekey";
+  const fs::path check = parent / "DATA_KEY_CHECK";
+  if (fs::exists(staging) || fs::exists(dir + ".old")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("remove ", staging.string(), " and ", dir,
+                     ".old from an earlier rotation first"));
+  }
+  {
+    ASSIGN_OR_RETURN(auto from, Open(dir, old_key_file));
+    fs::create_directories(staging);
+    // The new key's check file goes beside the staging directory's db.
+    ASSIGN_OR_RETURN(auto to, Open((staging / "db").string(), new_key_file));
+    for (int f = 0; f < kFamilyCount; ++f) {
+      std::unique_ptr<rocksdb::Iterator> it(from->db()->NewIterator(
+          rocksdb::ReadOptions(), from->cf(static_cast<Family>(f))));
+      rocksdb::WriteBatch batch;
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        batch.Put(to->cf(static_cast<Family>(f)), it->key(), it->value());
+        if (batch.GetDataSize() > (8 << 20)) {
+          RETURN_IF_ERROR(FromRocks(
+              to->db()->Write(rocksdb::WriteOptions(), &batch), "rekey"));
+          batch.Clear();
+        }
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "rekey read"));
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      RETURN_IF_ERROR(FromRocks(to->db()->Write(wo, &batch), "rekey"));
+    }
+  }
+  // Swap: old database aside, new one (and its key check) in place.
+  std::error_code ec;
+  fs::rename(db, dir + ".old", ec);
+  if (!ec && fs::exists(check))
+    fs::rename(check, dir + ".old.DATA_KEY_CHECK", ec);
+  if (!ec) fs::rename(staging / "db", db, ec);
+  if (!ec) fs::rename(staging / "DATA_KEY_CHECK", check, ec);
+  if (!ec) fs::remove(staging, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat(
+        "rotation copied the data but could not swap directories: ",
+        ec.message(), "; the old database is untouched in ", dir, " or ", dir,
+        ".old"));
+  }
+  return absl::OkStatus();
 }
 
 Store::~Store() {

@@ -40,11 +40,21 @@ uint64_t ReadBigEndian64(absl::string_view s);
 // is); the handles live as long as the Store.
 class Store {
  public:
-  // Opens or creates the database in `dir`.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
+  // Opens or creates the database in `dir`; with `data_key_file`, every
+  // file is encrypted (linkage/store/encryption.h).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const std::string& dir, const std::string& data_key_file = "");
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
+
+  // Rewrites the database in `dir` (encrypted with `old_key_file`, or not
+  // when empty) into one encrypted with `new_key_file`, then puts it in
+  // place; the old one is kept beside it as `dir`.old until removed by
+  // hand. The server must be stopped.
+  static absl::Status RotateDataKey(const std::string& dir,
+                                    const std::string& old_key_file,
+                                    const std::string& new_key_file);
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Family f) const {
@@ -53,6 +63,7 @@ class Store {
 
  private:
   Store() = default;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first)
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index = Family
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
