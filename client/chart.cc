@@ -57,7 +57,9 @@ std::string ValueText(const Chart& c, double v) {
                    : absl::StrFormat("%.2f", v);
 }
 
-std::string Escape(const std::string& s) {
+}  // namespace
+
+std::string XmlEscape(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
@@ -80,6 +82,8 @@ std::string Escape(const std::string& s) {
   return out;
 }
 
+namespace {
+
 std::string Svg(const Chart& c) {
   Layout l = Lay(c, 7);
   std::string svg = absl::StrFormat(
@@ -87,13 +91,13 @@ std::string Svg(const Chart& c) {
       "font-family=\"sans-serif\" font-size=\"11\">\n"
       "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n"
       "<text x=\"10\" y=\"22\" font-size=\"14\">%s</text>\n",
-      l.width, l.height, Escape(c.title));
+      l.width, l.height, XmlEscape(c.title));
   for (size_t s = 0; s < c.series.size(); ++s) {
     absl::StrAppendFormat(&svg,
                           "<rect x=\"%d\" y=\"34\" width=\"10\" height=\"10\" "
                           "fill=\"%s\"/><text x=\"%d\" y=\"43\">%s</text>\n",
                           10 + s * 200, kColours[s % 5], 24 + s * 200,
-                          Escape(c.series[s]));
+                          XmlEscape(c.series[s]));
   }
   for (size_t i = 0; i < c.bars.size(); ++i) {
     const ChartBar& b = c.bars[i];
@@ -101,11 +105,11 @@ std::string Svg(const Chart& c) {
     if (b.heading) {
       absl::StrAppendFormat(
           &svg, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s</text>\n",
-          y + 13, Escape(b.label));
+          y + 13, XmlEscape(b.label));
       continue;
     }
     absl::StrAppendFormat(&svg, "<text x=\"24\" y=\"%d\">%s</text>\n", y + 13,
-                          Escape(b.label));
+                          XmlEscape(b.label));
     if (b.missing) {
       absl::StrAppendFormat(
           &svg, "<text x=\"%.1f\" y=\"%d\" fill=\"#888\">suppressed</text>\n",

@@ -27,6 +27,9 @@ struct Chart {
   bool percent = false;  // values are shares, shown as 0-100 %
 };
 
+// `s` with <, >, & and " escaped for XML and HTML.
+std::string XmlEscape(const std::string& s);
+
 // The chart as an SVG document (also for embedding in HTML).
 std::string ChartSvg(const Chart& chart);
 

@@ -36,27 +36,6 @@ std::string SignedBytes(const cohortlink::v1::SignedTreeHead& h) {
   return out + h.root_hash();
 }
 
-const char* CodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? kNames[code] : "?";
-}
-
 struct LogArgs : ConnArgs {
   std::string since, principal, method;
   bool denied = false;
@@ -102,8 +81,11 @@ absl::Status RunLog(const LogArgs& a) {
     std::string detail = e.records() > 0 ? absl::StrCat(e.records(), " records")
                          : e.cells() > 0 ? absl::StrCat(e.cells(), " cells")
                                          : "";
-    rows.push_back({absl::StrCat(e.sequence()), e.time(), e.principal(),
-                    e.method(), e.target(), CodeName(e.code()), detail});
+    rows.push_back(
+        {absl::StrCat(e.sequence()), e.time(), e.principal(), e.method(),
+         e.target(),
+         absl::StatusCodeToString(static_cast<absl::StatusCode>(e.code())),
+         detail});
   }
   std::vector<std::string> header = {"seq",    "time",    "principal", "method",
                                      "target", "outcome", "detail"};
@@ -315,26 +297,6 @@ absl::StatusOr<std::vector<cohortlink::v1::AuditEntry>> FetchAll(
   return out;
 }
 
-std::string Html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // The access report for an information governance board: queries per
 // analyst, uploads and withdrawals per agency, denied attempts, exports of
 // the linkage map, for one month.
@@ -441,21 +403,21 @@ absl::Status RunReport(const ReportArgs& a) {
         "align:left}</style></head><body>\n<h1>cohortlink access report, ",
         a.period, "</h1>\n<p>", total, " access log entries.</p>\n");
     for (Section* s : sections) {
-      absl::StrAppend(&page, "<h2>", Html(s->title), "</h2>\n");
+      absl::StrAppend(&page, "<h2>", XmlEscape(s->title), "</h2>\n");
       if (s->rows.empty()) {
         absl::StrAppend(&page, "<p>None.</p>\n");
         continue;
       }
       absl::StrAppend(&page, "<table><tr>");
       for (const auto& h : s->header)
-        absl::StrAppend(&page, "<th>", Html(h), "</th>");
+        absl::StrAppend(&page, "<th>", XmlEscape(h), "</th>");
       absl::StrAppend(&page, "</tr>\n");
       Chart chart;
       chart.title = s->title;
       for (const auto& [keys, counts] : s->rows) {
         absl::StrAppend(&page, "<tr>");
         for (const auto& k : keys)
-          absl::StrAppend(&page, "<td>", Html(k), "</td>");
+          absl::StrAppend(&page, "<td>", XmlEscape(k), "</td>");
         for (uint64_t c : counts) absl::StrAppend(&page, "<td>", c, "</td>");
         absl::StrAppend(&page, "</tr>\n");
         chart.bars.push_back(

@@ -80,6 +80,19 @@ class EncryptionTest : public ::testing::Test {
     return {WEXITSTATUS(rc),
             util::ReadFile(tmp_.File("refused.log")).value_or("")};
   }
+  // Starts the server on `dir` with `key`: the uploaded extract is there.
+  void ExpectExtractWith(const std::string& dir, const std::string& key) {
+    testing::ServerProcess server(tmp_.File(dir),
+                                  tmp_.File(dir + ".again.log"));
+    server.extra_args = {"--data-key-file", key};
+    std::string error;
+    ASSERT_TRUE(server.Start(&error)) << error;
+    auto st = Cli({"status", "--server", server.address(), "--tls",
+                   server.Tls("police"), "--format", "json"});
+    ASSERT_EQ(st.exit_code, 0) << st.err;
+    EXPECT_NE(st.out.find("\"extract\": \"arrests\""), std::string::npos);
+  }
+
   util::TempDir tmp_{"encryption_test"};
   std::string probe_;
 };
@@ -90,14 +103,7 @@ TEST_F(EncryptionTest, DataFilesHoldNoPlainRecordBytes) {
   UploadTo("sealed", {"--data-key-file", tmp_.File("data.key")});
   EXPECT_FALSE(Found("sealed"));
   // The right key opens it again, and the extract is there.
-  testing::ServerProcess server(tmp_.File("sealed"), tmp_.File("again.log"));
-  server.extra_args = {"--data-key-file", tmp_.File("data.key")};
-  std::string error;
-  ASSERT_TRUE(server.Start(&error)) << error;
-  auto st = Cli({"status", "--server", server.address(), "--tls",
-                 server.Tls("police"), "--format", "json"});
-  ASSERT_EQ(st.exit_code, 0) << st.err;
-  EXPECT_NE(st.out.find("\"extract\": \"arrests\""), std::string::npos);
+  ExpectExtractWith("sealed", tmp_.File("data.key"));
 }
 
 TEST_F(EncryptionTest, WrongOrMissingKeyIsRefused) {
@@ -128,14 +134,7 @@ TEST_F(EncryptionTest, TheDataKeyRotates) {
   auto [rc, log] = Refused("sealed", tmp_.File("data.key"));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(log.find("wrong data key"), std::string::npos) << log;
-  testing::ServerProcess server(tmp_.File("sealed"), tmp_.File("rotated.log"));
-  server.extra_args = {"--data-key-file", tmp_.File("other.key")};
-  std::string error;
-  ASSERT_TRUE(server.Start(&error)) << error;
-  auto st = Cli({"status", "--server", server.address(), "--tls",
-                 server.Tls("police"), "--format", "json"});
-  ASSERT_EQ(st.exit_code, 0) << st.err;
-  EXPECT_NE(st.out.find("\"extract\": \"arrests\""), std::string::npos);
+  ExpectExtractWith("sealed", tmp_.File("other.key"));
 }
 
 }  // namespace
