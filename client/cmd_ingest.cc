@@ -29,6 +29,7 @@ absl::StatusOr<std::unique_ptr<cohortlink::v1::IngestService::Stub>> Connect(
 struct UploadArgs : ConnArgs {
   std::string extract, file;
   int retries = 3;
+  uint32_t key_epoch = 1;
 };
 
 absl::StatusOr<cohortlink::v1::UploadReceipt> UploadOnce(
@@ -44,6 +45,7 @@ absl::StatusOr<cohortlink::v1::UploadReceipt> UploadOnce(
   *h->mutable_extract() = reader->header();
   h->set_record_count(reader->record_count());
   h->set_content_digest(reader->content_digest());
+  h->set_key_epoch(a.key_epoch);
   bool open = writer->Write(req);
   std::string record, chunk;
   uint64_t sent = 0;
@@ -157,6 +159,7 @@ absl::Status RunStatus(const StatusArgs& a) {
       (*f)["linkage_state"] =
           JsonString(cohortlink::v1::LinkageState_Name(e.linkage_state()));
       (*f)["linkage_progress"] = JsonNumber(e.linkage_progress());
+      (*f)["key_epoch"] = JsonNumber(std::max<uint32_t>(1, e.key_epoch()));
       *l->add_values() = ev;
     }
     (*top)["linkage"] = ToJsonValue(linkage);
@@ -170,12 +173,13 @@ absl::Status RunStatus(const StatusArgs& a) {
       absl::StrAppendFormat(&state, " %.0f%%", 100 * e.linkage_progress());
     }
     rows.push_back({e.agency(), e.extract_name(), absl::StrCat(e.version()),
+                    absl::StrCat(std::max<uint32_t>(1, e.key_epoch())),
                     WithThousands(e.records()), e.uploaded_at(),
                     e.uploaded_by(), state});
   }
-  PrintTable(
-      {"agency", "extract", "version", "records", "uploaded", "by", "linkage"},
-      rows);
+  PrintTable({"agency", "extract", "version", "epoch", "records", "uploaded",
+              "by", "linkage"},
+             rows);
   std::string summary = absl::StrCat(
       "\nlinkage: ", cohortlink::v1::LinkageState_Name(linkage.state()));
   if (linkage.state() == cohortlink::v1::LINKING)
@@ -219,6 +223,12 @@ void RegisterIngest(CLI::App& app, Context* ctx) {
       ->check(CLI::ExistingFile);
   upload->add_option("--retries", up->retries, "Retries on transport failure")
       ->capture_default_str();
+  upload
+      ->add_option("--key-epoch", up->key_epoch,
+                   "Key epoch of the linkage secret the file was encoded "
+                   "with (a new secret: the next epoch)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   upload->callback([ctx, up] { ctx->run = [up] { return RunUpload(*up); }; });
 
   auto st = std::make_shared<StatusArgs>();

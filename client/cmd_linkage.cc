@@ -171,6 +171,25 @@ absl::Status RunRetrain(const ConnArgs& a) {
   return absl::OkStatus();
 }
 
+struct RetireArgs : ConnArgs {
+  uint32_t epoch = 0;
+};
+
+absl::Status RunRetire(const RetireArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 120);
+  cohortlink::v1::RetireKeyEpochRequest req;
+  req.set_epoch(a.epoch);
+  cohortlink::v1::RetireKeyEpochResponse resp;
+  RETURN_IF_ERROR(
+      FromGrpc(stub->RetireKeyEpoch(&ctx, req, &resp), "retire key epoch"));
+  std::cout << "retired key epoch " << resp.epoch() << " ("
+            << WithThousands(resp.records_removed())
+            << " records of extracts not moved withdrawn)\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<cohortlink::v1::LinkageStatus> GetLinkageStatus(
@@ -212,6 +231,20 @@ void RegisterLinkage(CLI::App& app, Context* ctx) {
       "retrain", "Retrain on the stored records and relink (role admin)");
   AddConn(re, rt.get());
   re->callback([ctx, rt] { ctx->run = [rt] { return RunRetrain(*rt); }; });
+
+  CLI::App* epoch = app.add_subcommand(
+      "epoch", "Key epochs of the linkage secret (rotation)");
+  epoch->require_subcommand(1);
+  auto ra = std::make_shared<RetireArgs>();
+  CLI::App* retire = epoch->add_subcommand(
+      "retire",
+      "Retire an old key epoch once every agency has uploaded under a newer "
+      "one (role admin)");
+  AddConn(retire, ra.get());
+  retire->add_option("--epoch", ra->epoch, "The epoch to retire")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  retire->callback([ctx, ra] { ctx->run = [ra] { return RunRetire(*ra); }; });
 }
 
 }  // namespace cohortlink::client

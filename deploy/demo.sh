@@ -150,4 +150,4 @@ if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
 fi
 
 say "Done. Files are under $DEMO/."
-echo "Next in cohortlink: linkage-secret rotation by key epoch, incremental linkage."
+echo "Next in cohortlink: incremental linkage."

@@ -35,6 +35,8 @@ const char* MethodName(Method m) {
       return "GetInclusionProof";
     case Method::kGetConsistencyProof:
       return "GetConsistencyProof";
+    case Method::kRetireKeyEpoch:
+      return "RetireKeyEpoch";
   }
   return "";
 }
@@ -50,6 +52,7 @@ const char* ServiceName(Method m) {
     case Method::kGetModel:
     case Method::kRetrainModel:
     case Method::kGetLinkageStatus:
+    case Method::kRetireKeyEpoch:
       return "LinkageService";
     case Method::kRunQuery:
       return "QueryService";
@@ -120,6 +123,7 @@ absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
           who, m,
           {Role::kAdmin, Role::kAnalyst, Role::kAuditor, Role::kLinkageExport});
     case Method::kRetrainModel:
+    case Method::kRetireKeyEpoch:
       return OneOf(who, m, {Role::kAdmin});
     case Method::kGetLinkageStatus:
       return std::string();

@@ -24,6 +24,7 @@ enum class Method {
   kGetAuditEntries,
   kGetInclusionProof,
   kGetConsistencyProof,
+  kRetireKeyEpoch,
 };
 const char* MethodName(Method m);   // "Upload"
 const char* ServiceName(Method m);  // "IngestService"
@@ -34,7 +35,7 @@ const char* ServiceName(Method m);  // "IngestService"
 //   extracts; admins may list and read any agency's extract status.
 // - ExportLinks (the linkage map): linkage-export only.
 // - GetModel (no personal data): admin, analyst, auditor, linkage-export.
-// - RetrainModel: admin only.
+// - RetrainModel, RetireKeyEpoch: admin only.
 // - GetLinkageStatus: every role.
 // - RunQuery (cohort counts under disclosure control): analyst only.
 // - AuditService (the access log and its proofs): auditor only.

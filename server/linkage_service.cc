@@ -67,4 +67,21 @@ grpc::Status LinkageService::GetLinkageStatus(
   return call.Finish(absl::OkStatus());
 }
 
+grpc::Status LinkageService::RetireKeyEpoch(
+    grpc::ServerContext* ctx, const cohortlink::v1::RetireKeyEpochRequest* req,
+    cohortlink::v1::RetireKeyEpochResponse* resp) {
+  Call call(ctx, config_, audit_, Method::kRetireKeyEpoch,
+            absl::StrCat("key epoch ", req->epoch()));
+  auto allowed = call.Authorize();
+  if (!allowed.ok()) return call.Finish(allowed.status());
+  if (req->epoch() == 0)
+    return call.Finish(absl::InvalidArgumentError("epoch: must be >= 1"));
+  auto removed = extracts_->RetireEpoch(req->epoch(), call.entry());
+  if (removed.ok()) {
+    resp->set_epoch(req->epoch());
+    resp->set_records_removed(*removed);
+  }
+  return call.Finish(removed.status(), /*already_audited=*/removed.ok());
+}
+
 }  // namespace cohortlink::server

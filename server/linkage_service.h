@@ -15,8 +15,8 @@ namespace cohortlink::server {
 class LinkageService final : public cohortlink::v1::LinkageService::Service {
  public:
   LinkageService(const ServerConfig* config, entities::LinkageRunner* runner,
-                 store::AuditLog* audit)
-      : config_(config), runner_(runner), audit_(audit) {}
+                 store::ExtractStore* extracts, store::AuditLog* audit)
+      : config_(config), runner_(runner), extracts_(extracts), audit_(audit) {}
 
   grpc::Status ExportLinks(
       grpc::ServerContext* ctx, const cohortlink::v1::ExportLinksRequest* req,
@@ -31,10 +31,15 @@ class LinkageService final : public cohortlink::v1::LinkageService::Service {
       grpc::ServerContext* ctx,
       const cohortlink::v1::GetLinkageStatusRequest* req,
       cohortlink::v1::LinkageStatus* resp) override;
+  grpc::Status RetireKeyEpoch(
+      grpc::ServerContext* ctx,
+      const cohortlink::v1::RetireKeyEpochRequest* req,
+      cohortlink::v1::RetireKeyEpochResponse* resp) override;
 
  private:
   const ServerConfig* config_;
   entities::LinkageRunner* runner_;
+  store::ExtractStore* extracts_;
   store::AuditLog* audit_;
 };
 

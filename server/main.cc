@@ -117,7 +117,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   runner.Start();
   server::IngestService ingest(&config, extracts.get(), audit.get(),
                                [&runner] { return runner.progress(); });
-  server::LinkageService linkage(&config, &runner, audit.get());
+  server::LinkageService linkage(&config, &runner, extracts.get(), audit.get());
   server::QueryService queries(&config, &runner, audit.get());
   // Signed tree heads over the access log, with the server's Ed25519 key;
   // its public key is written beside it for auditors.

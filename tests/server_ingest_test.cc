@@ -11,8 +11,11 @@
 
 #include <fstream>
 #include <future>
+#include <map>
+#include <set>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -46,6 +49,7 @@ class ServerIngestTest : public ::testing::Test {
     Encode("police", "secret", "police.clx");
     Encode("prison", "secret", "prison.clx");
     Encode("prison", "other.secret", "prison-other-secret.clx");
+    Encode("police", "other.secret", "police-other-secret.clx");
     // The first 40 police rows: the same agency, different content.
     std::ifstream all(tmp_.File("region/police.csv"));
     std::ofstream part(tmp_.File("region/police-part.csv"));
@@ -375,6 +379,84 @@ TEST_F(ServerIngestTest, PrometheusMetricsCountCallsAndStoredRecords) {
   EXPECT_NE(page.find("cohortlink_extracts 1"), std::string::npos) << page;
   EXPECT_NE(page.find("cohortlink_records_stored 40"), std::string::npos)
       << page;
+}
+
+// Moving to a new linkage secret: agencies upload under the next key
+// epoch; the server never links across epochs; an admin retires the old
+// epoch once every agency has moved.
+TEST_F(ServerIngestTest, KeyEpochsRotateTheLinkageSecret) {
+  auto up = [&](const std::string& who, const std::string& name,
+                const std::string& file, const std::string& epoch) {
+    return Cli({"upload", "--server", "127.0.0.1:" + std::to_string(port_),
+                "--tls", Tls(who), "--extract", name, tmp_.File(file),
+                "--retries", "0", "--key-epoch", epoch});
+  };
+  auto admin = [&](std::vector<std::string> args) {
+    for (auto& a :
+         {std::string("--server"), "127.0.0.1:" + std::to_string(port_),
+          std::string("--tls"), Tls("admin")})
+      args.push_back(a);
+    return Cli(args);
+  };
+  ASSERT_EQ(up("police", "arrests", "police.clx", "1").exit_code, 0);
+  ASSERT_EQ(up("prison", "releases", "prison.clx", "1").exit_code, 0);
+  // Police moves first: the new secret under epoch 2.
+  auto r = up("police", "arrests", "police-other-secret.clx", "2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Nothing links across epochs.
+  ASSERT_EQ(admin({"status", "--wait", "60"}).exit_code, 0);
+  r = Cli({"export-links", "--server", "127.0.0.1:" + std::to_string(port_),
+           "--tls", Tls("exporter"), "--out", tmp_.File("links.csv")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::set<std::string>> agencies_of;
+  std::ifstream links(tmp_.File("links.csv"));
+  std::string line;
+  std::getline(links, line);
+  while (std::getline(links, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    ASSERT_EQ(f.size(), 5u);
+    agencies_of[f[3]].insert(f[0]);
+  }
+  ASSERT_FALSE(agencies_of.empty());
+  for (const auto& [entity, agencies] : agencies_of)
+    EXPECT_EQ(agencies.size(), 1u) << "entity " << entity << " spans epochs";
+  // Prison has not moved: epoch 1 cannot retire yet.
+  r = admin({"epoch", "retire", "--epoch", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("agency prison has extracts only in key epoch 1"),
+            std::string::npos)
+      << r.err;
+  r = up("prison", "releases", "prison-other-secret.clx", "2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = admin({"epoch", "retire", "--epoch", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = up("prison", "old", "prison.clx", "1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("key epoch 1 is retired"), std::string::npos) << r.err;
+  auto st = admin({"status", "--format", "json"});
+  EXPECT_EQ(st.out.find("\"key_epoch\": 1"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("\"key_epoch\": 2"), std::string::npos);
+  // Within one epoch they link again (the check above could fail).
+  ASSERT_EQ(admin({"status", "--wait", "60"}).exit_code, 0);
+  r = Cli({"export-links", "--server", "127.0.0.1:" + std::to_string(port_),
+           "--tls", Tls("exporter"), "--out", tmp_.File("links2.csv")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::set<std::string>> together;
+  std::ifstream links2(tmp_.File("links2.csv"));
+  std::getline(links2, line);
+  while (std::getline(links2, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    together[f[3]].insert(f[0]);
+  }
+  size_t spanning = 0;
+  for (const auto& [entity, agencies] : together)
+    spanning += agencies.size() > 1;
+  EXPECT_GT(spanning, 0u);
+  // A non-admin may not retire an epoch.
+  r = Cli({"epoch", "retire", "--epoch", "2", "--server",
+           "127.0.0.1:" + std::to_string(port_), "--tls", Tls("police")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("may not call RetireKeyEpoch"), std::string::npos);
 }
 
 // The plaintext test listener: loopback only, identity from metadata.

@@ -60,7 +60,7 @@ void EmitRuns(std::vector<std::pair<uint64_t, uint32_t>>* keyed,
       for (size_t x = s; x < e; ++x) {
         for (size_t y = x + 1; y < e; ++y) {
           uint32_t a = (*keyed)[x].second, b = (*keyed)[y].second;
-          if (a == b) continue;
+          if (a == b || data.partition(a) != data.partition(b)) continue;
           if (!o.within_source && data.source(a) == data.source(b)) continue;
           if (a > b) std::swap(a, b);
           pairs->push_back(uint64_t{a} << 32 | b);

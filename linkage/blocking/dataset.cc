@@ -50,7 +50,8 @@ void Dataset::Reserve(size_t n) {
 }
 
 absl::Status Dataset::Add(uint32_t source,
-                          const cohortlink::v1::EncodedRecord& r) {
+                          const cohortlink::v1::EncodedRecord& r,
+                          uint32_t partition) {
   if (r.filters().size() != filters_.words() * 8) {
     return absl::InvalidArgumentError(
         absl::StrCat("filters of ", r.filters().size() * 8,
@@ -69,6 +70,7 @@ absl::Status Dataset::Add(uint32_t source,
   }
   missing_.push_back(miss);
   sources_.push_back(source);
+  partitions_.push_back(partition);
   tokens_.insert(tokens_.end(), r.blocking_tokens().begin(),
                  r.blocking_tokens().end());
   token_begin_.push_back(tokens_.size());
@@ -88,6 +90,7 @@ void Dataset::AddCopy(const Dataset& from, size_t i) {
                         from.filters_.words() * 8));
   missing_.push_back(from.missing_[i]);
   sources_.push_back(from.sources_[i]);
+  partitions_.push_back(from.partitions_[i]);
   auto t = from.tokens(i);
   tokens_.insert(tokens_.end(), t.begin(), t.end());
   token_begin_.push_back(tokens_.size());
@@ -95,7 +98,7 @@ void Dataset::AddCopy(const Dataset& from, size_t i) {
 }
 
 bool Dataset::Identical(size_t i, size_t j) const {
-  return missing_[i] == missing_[j] &&
+  return missing_[i] == missing_[j] && partitions_[i] == partitions_[j] &&
          std::memcmp(filters_.row(i), filters_.row(j), filters_.words() * 8) ==
              0;
 }

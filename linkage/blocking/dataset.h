@@ -26,7 +26,10 @@ class Dataset {
 
   // Appends a record of `source`. INVALID_ARGUMENT if the filters do not
   // match the layout.
-  absl::Status Add(uint32_t source, const cohortlink::v1::EncodedRecord& r);
+  // `partition` separates records that must never be compared (key epochs:
+  // filters made with different secrets).
+  absl::Status Add(uint32_t source, const cohortlink::v1::EncodedRecord& r,
+                   uint32_t partition = 0);
   // An empty dataset of the same layout.
   absl::StatusOr<Dataset> EmptyCopy() const;
   // Appends a copy of record i of `from` (same layout).
@@ -44,6 +47,7 @@ class Dataset {
   // Whether field f of record i is missing (or empty).
   bool missing(size_t i, size_t f) const;
   uint32_t source(size_t i) const { return sources_[i]; }
+  uint32_t partition(size_t i) const { return partitions_[i]; }
   absl::Span<const uint64_t> tokens(size_t i) const {
     return absl::MakeConstSpan(tokens_).subspan(
         token_begin_[i], token_begin_[i + 1] - token_begin_[i]);
@@ -60,7 +64,7 @@ class Dataset {
   similarity::FilterMatrix filters_;
   std::vector<std::string> fields_;
   std::vector<int> mask_bit_;  // layout segment index of each field (-1: none)
-  std::vector<uint32_t> sources_, missing_;
+  std::vector<uint32_t> sources_, missing_, partitions_;
   std::vector<uint64_t> tokens_;
   std::vector<uint64_t> token_begin_ = {0};
   uint64_t total_popcount_ = 0;

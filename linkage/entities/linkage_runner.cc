@@ -362,7 +362,10 @@ absl::Status LinkageRunner::Run() {
       RETURN_IF_ERROR(snap->ForEachRecord(
           v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
             if (!add.ok()) return;
-            add = data->Add(static_cast<uint32_t>(v), r);
+            // Records of different key epochs are never compared.
+            add = data->Add(
+                static_cast<uint32_t>(v), r,
+                std::max<uint32_t>(1, versions[v].status.key_epoch()));
             rows.push_back({static_cast<uint32_t>(v), index, r.record_key()});
             if (rows.size() % 65536 == 0)
               progress_.store(0.3 * rows.size() / expected);

@@ -333,7 +333,7 @@ absl::StatusOr<Model> Train(
   for (uint64_t tries = 0;
        sample.size() < o.u_samples * nf && tries < 4 * o.u_samples; ++tries) {
     uint32_t i = pick(rng), j = pick(rng);
-    if (i == j) continue;
+    if (i == j || data.partition(i) != data.partition(j)) continue;
     if (!o.within_source && data.source(i) == data.source(j)) continue;
     Compare(data, i, j, o.thresholds, absl::MakeSpan(lv));
     sample.insert(sample.end(), lv.begin(), lv.end());
@@ -485,8 +485,14 @@ absl::StatusOr<Model> Train(
   }
   double recall = 1;
   for (size_t c = 0; c < nc; ++c) recall *= m.fields[c].m[0];
+  // Comparable pairs: within each partition (key epoch) only.
   const uint64_t n = data.size();
-  uint64_t total_pairs = n * (n - 1) / 2;
+  uint64_t total_pairs = 0;
+  {
+    absl::flat_hash_map<uint32_t, uint64_t> per_partition;
+    for (uint32_t i = 0; i < n; ++i) ++per_partition[data.partition(i)];
+    for (const auto& [p, c] : per_partition) total_pairs += c * (c - 1) / 2;
+  }
   if (!o.within_source) {
     absl::flat_hash_map<uint32_t, uint64_t> per;
     for (uint32_t i = 0; i < n; ++i) ++per[data.source(i)];

@@ -21,7 +21,18 @@ namespace {
 
 constexpr char kSep = '\x1f';
 constexpr char kMetaFingerprint[] = "linkage/schema_fingerprint";
-constexpr char kMetaKcv[] = "linkage/key_check_value";
+constexpr char kMetaKcv[] = "linkage/key_check_value";     // epoch 1
+constexpr char kMetaRetired[] = "linkage/retired_epoch/";  // + BE32 epoch
+
+// The meta key of an epoch's key check value (epoch 1 keeps the original).
+std::string KcvKey(uint32_t epoch) {
+  return epoch <= 1 ? std::string(kMetaKcv)
+                    : absl::StrCat(kMetaKcv, "/", epoch);
+}
+
+std::string RetiredKey(uint32_t epoch) {
+  return absl::StrCat(kMetaRetired, epoch);
+}
 constexpr char kMetaLayout[] = "linkage/filter_layout";
 constexpr char kMetaNextExtractId[] = "extracts/next_id";
 constexpr char kMetaNextUploadId[] = "uploads/next_id";
@@ -184,13 +195,30 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
     return absl::InvalidArgumentError(
         "header: content_digest must be a SHA-256 (32 bytes)");
   }
-  // The first upload fixes the linkage's schema and secret.
+  // The first upload fixes the linkage's schema, and the first upload of
+  // each key epoch that epoch's secret.
+  const uint32_t epoch = std::max<uint32_t>(1, header.key_epoch());
+  {
+    std::string unused;
+    if (store_->db()
+            ->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
+                  RetiredKey(epoch), &unused)
+            .ok()) {
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "key epoch ", epoch,
+              " is retired; re-encode with the current linkage secret and "
+              "upload under a newer --key-epoch")),
+          "KEY_EPOCH", absl::StrCat("epoch/", epoch), "retired");
+    }
+  }
   std::string fp, kcv;
   rocksdb::Status s = store_->db()->Get(
       rocksdb::ReadOptions(), store_->cf(Family::kMeta), kMetaFingerprint, &fp);
   if (s.ok()) {
-    (void)store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
-                            kMetaKcv, &kcv);
+    rocksdb::Status ks = store_->db()->Get(
+        rocksdb::ReadOptions(), store_->cf(Family::kMeta), KcvKey(epoch), &kcv);
+    if (ks.IsNotFound()) kcv = header.extract().key_check_value();  // new epoch
     if (fp != header.extract().schema_fingerprint()) {
       return util::WithPreconditionViolation(
           absl::FailedPreconditionError(absl::StrCat(
@@ -208,9 +236,12 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
       return util::WithPreconditionViolation(
           absl::FailedPreconditionError(absl::StrCat(
               "agency ", agency,
-              "'s extract was encoded with a different linkage secret "
-              "(key check value differs); re-encode it with the secret the "
-              "agencies share")),
+              "'s extract was encoded with a different linkage secret than "
+              "key epoch ",
+              epoch,
+              "'s (key check value differs); re-encode it with the secret the "
+              "agencies share, or upload it under the new secret's "
+              "--key-epoch")),
           "LINKAGE_SECRET", absl::StrCat("agency/", agency),
           "key check value differs from the linkage's");
     }
@@ -225,6 +256,54 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
   }
   return std::unique_ptr<UploadSession>(new UploadSession(
       this, agency, uploader, header, id, upload_id, std::move(policy)));
+}
+
+absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
+    uint32_t epoch, cohortlink::v1::AuditEntry audit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto all, List(""));
+  absl::flat_hash_set<std::string> in_epoch, moved;
+  uint32_t newest = 0;
+  for (const auto& x : all) {
+    uint32_t e = std::max<uint32_t>(1, x.key_epoch());
+    newest = std::max(newest, e);
+    if (e == epoch) in_epoch.insert(x.agency());
+    if (e > epoch) moved.insert(x.agency());
+  }
+  if (epoch >= newest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key epoch ", epoch,
+                     " is not older than every epoch in use (the "
+                     "newest is ",
+                     newest, "); agencies must move to a newer one first"));
+  }
+  for (const auto& agency : in_epoch) {
+    if (!moved.contains(agency)) {
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "agency ", agency, " has extracts only in key epoch ", epoch,
+              "; it must upload under a newer epoch before this one retires")),
+          "KEY_EPOCH", absl::StrCat("agency/", agency), "not moved yet");
+    }
+  }
+  rocksdb::WriteBatch b;
+  uint64_t removed = 0;
+  for (const auto& x : all) {
+    if (std::max<uint32_t>(1, x.key_epoch()) != epoch) continue;
+    ASSIGN_OR_RETURN(uint64_t id,
+                     StoredExtractId(x.agency(), x.extract_name()));
+    b.Delete(store_->cf(Family::kExtracts),
+             ExtractKey(x.agency(), x.extract_name()));
+    b.DeleteRange(store_->cf(Family::kRecords), VersionPrefix(id, 0),
+                  VersionPrefix(id + 1, 0));
+    removed += x.records();
+  }
+  b.Put(store_->cf(Family::kMeta), RetiredKey(epoch), "");
+  audit.set_records(removed);
+  audit.set_target(absl::StrCat("key epoch ", epoch));
+  RETURN_IF_ERROR(WriteAudited(&b, std::move(audit)));
+  Changed();
+  return removed;
 }
 
 absl::StatusOr<ExtractStatus> ExtractStore::Get(const std::string& agency,
@@ -602,6 +681,8 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
   status.set_content_digest(digest);
   status.set_linkage_state(cohortlink::v1::PENDING);
   status.set_upload_id(upload_id_);
+  const uint32_t epoch = std::max<uint32_t>(1, header_.key_epoch());
+  status.set_key_epoch(epoch);
   rocksdb::WriteBatch b;
   b.Put(st->cf(Family::kExtracts), ExtractKey(agency_, header_.extract_name()),
         status.SerializeAsString());
@@ -612,9 +693,23 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
           .IsNotFound()) {
     b.Put(st->cf(Family::kMeta), kMetaFingerprint,
           header_.extract().schema_fingerprint());
-    b.Put(st->cf(Family::kMeta), kMetaKcv, header_.extract().key_check_value());
     b.Put(st->cf(Family::kMeta), kMetaLayout,
           header_.extract().layout().SerializeAsString());
+  }
+  {
+    std::string kcv;
+    if (st->db()
+            ->Get(rocksdb::ReadOptions(), st->cf(Family::kMeta), KcvKey(epoch),
+                  &kcv)
+            .IsNotFound()) {
+      b.Put(st->cf(Family::kMeta), KcvKey(epoch),
+            header_.extract().key_check_value());
+    } else if (!keys::ConstantTimeEquals(kcv,
+                                         header_.extract().key_check_value())) {
+      // Another upload opened this epoch with another secret meanwhile.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key epoch ", epoch, " was opened with another linkage secret"));
+    }
   }
   if (current.ok()) {  // the replaced version's records go in the same write
     b.DeleteRange(st->cf(Family::kRecords),

@@ -168,6 +168,13 @@ class ExtractStore {
                                  cohortlink::v1::LinkageState state,
                                  rocksdb::WriteBatch* batch);
 
+  // Retires a key epoch once every agency with extracts in it also has
+  // extracts in a newer one: its remaining extracts are withdrawn and
+  // further uploads to it refused, in one write with `audit`. Returns the
+  // records removed. FAILED_PRECONDITION names an agency that has not moved.
+  absl::StatusOr<uint64_t> RetireEpoch(uint32_t epoch,
+                                       cohortlink::v1::AuditEntry audit = {});
+
   // Reads every record of the current version of an extract, in order.
   absl::Status ForEachRecord(
       const std::string& agency, const std::string& name,
