@@ -37,7 +37,7 @@ std::string SignedBytes(const cohortlink::v1::SignedTreeHead& h) {
 }
 
 struct LogArgs : ConnArgs {
-  std::string since, principal, method;
+  std::string since, until, principal, method;
   bool denied = false;
 };
 
@@ -56,6 +56,7 @@ absl::Status RunLog(const LogArgs& a) {
     req.set_method(a.method);
     req.set_denied_only(a.denied);
     req.set_since(a.since);
+    req.set_until(a.until);
     cohortlink::v1::GetEntriesResponse resp;
     RETURN_IF_ERROR(FromGrpc(stub->GetEntries(&ctx, req, &resp), "audit log"));
     for (const auto& r : resp.records()) {
@@ -451,6 +452,7 @@ void RegisterAudit(CLI::App& app, Context* ctx) {
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
   log->add_option("--since", la->since, "Entries at or after (RFC 3339 UTC)");
+  log->add_option("--until", la->until, "Entries before (RFC 3339 UTC)");
   log->add_option("--principal", la->principal, "One SPIFFE id");
   log->add_option("--method", la->method,
                   "One method, e.g. QueryService/RunQuery");

@@ -6,11 +6,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cohortlink/v1/audit.pb.h"
 #include "gtest/gtest.h"
+#include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
 #include "tests/cli_runner.h"
 #include "tests/server_process.h"
@@ -163,6 +165,80 @@ TEST_F(AuditVerifyTest, ALogResignedWithAFreshKeyFails) {
   EXPECT_NE(r.err.find("does not verify with the public key"),
             std::string::npos)
       << r.err;
+}
+
+// Every RPC of the API, allowed or denied, leaves exactly one entry: the
+// server's own count of the calls it handled (the Prometheus counter the
+// interceptor keeps for every service) equals the log's size.
+TEST_F(AuditVerifyTest, EveryCallLeavesExactlyOneEntry) {
+  KeepPublicKey();
+  ASSERT_EQ(testing::RunCli(
+                {"synth", "--people", "200", "--out", tmp_.File("region")},
+                tmp_.path())
+                .exit_code,
+            0);
+  std::ofstream(tmp_.File("secret")) << "s\n";
+  ASSERT_EQ(
+      testing::RunCli(
+          {"encode", "--schema", tmp_.File("region/schema.json"), "--secret",
+           tmp_.File("secret"), "--input", tmp_.File("region/prison.csv"),
+           "--output", tmp_.File("prison.clx")},
+          tmp_.path())
+          .exit_code,
+      0);
+  As("prison", {"upload", "--extract", "r", tmp_.File("prison.clx")});
+  As("analyst",
+     {"upload", "--extract", "r", tmp_.File("prison.clx"), "--retries", "0"});
+  As("prison", {"status", "--wait", "60"});
+  As("exporter", {"export-links", "--out", tmp_.File("l.csv")});
+  As("analyst", {"export-links", "--out", tmp_.File("x.csv"), "--wait", "0"});
+  As("analyst", {"model", "show"});
+  As("police", {"model", "retrain"});
+  As("analyst", {"query", "--spec",
+                 std::string(COHORTLINK_SOURCE_DIR) +
+                     "/examples/queries/reoffending-12m.json"});
+  As("auditor", {"query", "--spec",
+                 std::string(COHORTLINK_SOURCE_DIR) +
+                     "/examples/queries/reoffending-12m.json"});
+  As("admin", {"epoch", "retire", "--epoch", "1"});
+  As("auditor", {"audit", "log", "--denied"});
+  As("auditor", {"audit", "verify", "--pubkey", tmp_.File("pub.pem")});
+  As("prison", {"delete", "--extract", "r"});
+  std::string page = testing::HttpGet(server_.metrics_port(), "/metrics");
+  uint64_t calls = 0;
+  for (size_t p = page.find("cohortlink_rpc_requests_total{");
+       p != std::string::npos;
+       p = page.find("cohortlink_rpc_requests_total{", p + 1)) {
+    size_t end = page.find('}', p);
+    std::string labels = page.substr(p, end - p);
+    if (labels.find("method=\"cohortlink.v1.") == std::string::npos) continue;
+    calls += std::strtoull(page.c_str() + end + 2, nullptr, 10);
+  }
+  EXPECT_GT(calls, 15u);
+  server_.Stop(SIGTERM);
+  auto db = store::Store::Open(tmp_.File("data/db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto log = store::AuditLog::Create(db->get());
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->size(), calls);
+  auto entries = *(*log)->Read(0, 1000);
+  std::set<std::string> methods;
+  for (const auto& e : entries) {
+    methods.insert(e.method());
+    EXPECT_FALSE(e.time().empty());
+    EXPECT_FALSE(e.peer().empty());
+    EXPECT_FALSE(e.principal().empty()) << e.method();
+    EXPECT_FALSE(e.role().empty());
+  }
+  for (const char* m :
+       {"IngestService/Upload", "IngestService/ListExtracts",
+        "IngestService/DeleteExtract", "LinkageService/ExportLinks",
+        "LinkageService/GetModel", "LinkageService/RetrainModel",
+        "LinkageService/GetLinkageStatus", "LinkageService/RetireKeyEpoch",
+        "QueryService/RunQuery", "AuditService/GetEntries",
+        "AuditService/GetSignedTreeHead"}) {
+    EXPECT_TRUE(methods.contains(m)) << m;
+  }
 }
 
 TEST_F(AuditVerifyTest, OnlyAuditorsReadTheLog) {

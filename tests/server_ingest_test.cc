@@ -506,6 +506,17 @@ TEST_F(ServerIngestTest, InsecureListenerIsLoopbackOnly) {
   int status;
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // A call with no identity still reached the application, so it is in the
+  // access log too, without a principal.
+  auto db = store::Store::Open(tmp_.File("insecure/db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto entries = *(*store::AuditLog::Create(db->get()))->Read(0, 10);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].principal(), "");
+  EXPECT_EQ(entries[0].code(), 16);  // UNAUTHENTICATED
+  EXPECT_EQ(entries[0].method(), "IngestService/ListExtracts");
+  EXPECT_EQ(entries[1].code(), 0);
+  EXPECT_EQ(entries[2].code(), 7);  // another trust domain
 }
 
 }  // namespace

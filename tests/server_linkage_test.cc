@@ -156,11 +156,12 @@ TEST_F(ServerLinkageTest, OnlyTheirRolesMayExportOrRetrain) {
   EXPECT_EQ(retrains, 2);  // one denied, one allowed
 }
 
-TEST_F(ServerLinkageTest, AnalystsQueryUnderDisclosureControlAndEveryQueryIsAudited) {
+TEST_F(ServerLinkageTest,
+       AnalystsQueryUnderDisclosureControlAndEveryQueryIsAudited) {
   UploadAll();
   ASSERT_EQ(As("admin", {"status", "--wait", "120"}).exit_code, 0);
-  const std::string spec =
-      std::string(COHORTLINK_SOURCE_DIR) + "/examples/queries/reoffending-12m.json";
+  const std::string spec = std::string(COHORTLINK_SOURCE_DIR) +
+                           "/examples/queries/reoffending-12m.json";
   // The index is rebuilt just after the run; a query may briefly find it
   // loading (UNAVAILABLE), so allow a few tries.
   testing::CliResult r;
@@ -226,7 +227,7 @@ TEST_F(ServerLinkageTest, AnalystsQueryUnderDisclosureControlAndEveryQueryIsAudi
         e.role() == "analyst")
       ++refused;
   EXPECT_GE(answered, 2);
-  EXPECT_EQ(denied, 3);   // police, auditor, the analyst's looser policy
+  EXPECT_EQ(denied, 3);  // police, auditor, the analyst's looser policy
   EXPECT_EQ(refused, 1);
 }
 
