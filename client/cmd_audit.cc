@@ -28,12 +28,10 @@ namespace {
 
 using cohortlink::v1::AuditService;
 
-// Mirrors server/audit_service.cc: the bytes a tree head's signature covers.
+// The bytes a tree head's signature covers.
 std::string SignedBytes(const cohortlink::v1::SignedTreeHead& h) {
-  std::string out = "cohortlink-sth-v1\n";
-  for (uint64_t v : {h.tree_size(), static_cast<uint64_t>(h.timestamp_ms())})
-    for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<char>(v >> s));
-  return out + h.root_hash();
+  return keys::TreeHeadSignedBytes(h.tree_size(), h.timestamp_ms(),
+                                   h.root_hash());
 }
 
 struct LogArgs : ConnArgs {

@@ -81,6 +81,15 @@ absl::StatusOr<std::string> SigningKey::Sign(absl::string_view data) const {
   return sig;
 }
 
+std::string TreeHeadSignedBytes(uint64_t tree_size, int64_t timestamp_ms,
+                                absl::string_view root_hash) {
+  std::string out = "cohortlink-sth-v1\n";
+  for (uint64_t v : {tree_size, static_cast<uint64_t>(timestamp_ms)})
+    for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<char>(v >> s));
+  out.append(root_hash.data(), root_hash.size());
+  return out;
+}
+
 absl::Status VerifySignature(absl::string_view public_key_pem,
                              absl::string_view data,
                              absl::string_view signature) {

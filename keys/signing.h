@@ -34,6 +34,12 @@ class SigningKey {
   std::string public_pem_;
 };
 
+// The bytes an access-log tree head's signature covers:
+// "cohortlink-sth-v1\n" || tree size (8 bytes, big-endian) ||
+// timestamp in ms (8 bytes, big-endian) || root hash.
+std::string TreeHeadSignedBytes(uint64_t tree_size, int64_t timestamp_ms,
+                                absl::string_view root_hash);
+
 // OK when `signature` is `data` signed by the Ed25519 key in
 // `public_key_pem`; UNAUTHENTICATED when it is not; INVALID_ARGUMENT for a
 // key that is not an Ed25519 public key.

@@ -1,6 +1,5 @@
 #include "server/audit_service.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/call.h"
 #include "util/status_macros.h"
@@ -10,20 +9,7 @@ namespace {
 
 constexpr char kMetaLatestHead[] = "audit/latest_tree_head";
 
-void Be64(uint64_t v, std::string* out) {
-  for (int s = 56; s >= 0; s -= 8) out->push_back(static_cast<char>(v >> s));
-}
-
 }  // namespace
-
-std::string TreeHeadSignedBytes(uint64_t tree_size, int64_t timestamp_ms,
-                                const std::string& root_hash) {
-  std::string out = "cohortlink-sth-v1\n";
-  Be64(tree_size, &out);
-  Be64(static_cast<uint64_t>(timestamp_ms), &out);
-  out += root_hash;
-  return out;
-}
 
 absl::StatusOr<cohortlink::v1::SignedTreeHead> TreeHeads::Issue() {
   absl::MutexLock lock(&mu_);
@@ -33,7 +19,7 @@ absl::StatusOr<cohortlink::v1::SignedTreeHead> TreeHeads::Issue() {
   sth.set_root_hash(head.root);
   sth.set_timestamp_ms(absl::ToUnixMillis(now_()));
   ASSIGN_OR_RETURN(std::string sig,
-                   key_->Sign(TreeHeadSignedBytes(
+                   key_->Sign(keys::TreeHeadSignedBytes(
                        sth.tree_size(), sth.timestamp_ms(), sth.root_hash())));
   sth.set_signature(sig);
   rocksdb::WriteOptions wo;

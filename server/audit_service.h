@@ -14,10 +14,6 @@
 
 namespace cohortlink::server {
 
-// The bytes a tree head's signature covers.
-std::string TreeHeadSignedBytes(uint64_t tree_size, int64_t timestamp_ms,
-                                const std::string& root_hash);
-
 // Issues signed tree heads over the access log with the server's Ed25519
 // key and keeps the latest in the store. Thread-safe.
 class TreeHeads {

@@ -22,20 +22,6 @@ constexpr char kMetaModel[] = "model/current";
 constexpr char kMetaNextEntity[] = "entities/next_id";
 constexpr char kMetaCellKeySecret[] = "cohort/cell_key_secret";
 
-std::string LinkKey(uint64_t extract_id, uint64_t upload_id, uint64_t index) {
-  std::string k;
-  store::AppendBigEndian64(extract_id, &k);
-  store::AppendBigEndian64(upload_id, &k);
-  store::AppendBigEndian64(index, &k);
-  return k;
-}
-
-std::string Be64(uint64_t v) {
-  std::string k;
-  store::AppendBigEndian64(v, &k);
-  return k;
-}
-
 // Reads a message stored under `key` in `family`; NOT_FOUND if absent.
 template <typename Message>
 absl::StatusOr<Message> ReadMessage(store::Store* s, Family family,
@@ -186,7 +172,7 @@ absl::Status LinkageRunner::RebuildQueryIndex() {
                            : std::string();
     if (type.empty()) continue;  // not a registered agency any more
     std::string prefix =
-        LinkKey(ver.extract_id, ver.status.upload_id(), 0).substr(0, 16);
+        store::VersionPrefix(ver.extract_id, ver.status.upload_id());
     std::unique_ptr<rocksdb::Iterator> it(
         store_->db()->NewIterator(ro, store_->cf(Family::kRecordEntity)));
     it->Seek(prefix);
@@ -306,7 +292,7 @@ absl::Status LinkageRunner::ForEachLink(
   cohortlink::v1::LinkRow row;
   for (const auto& v : snap->versions()) {
     std::string prefix =
-        LinkKey(v.extract_id, v.status.upload_id(), 0).substr(0, 16);
+        store::VersionPrefix(v.extract_id, v.status.upload_id());
     std::unique_ptr<rocksdb::Iterator> it(
         store_->db()->NewIterator(ro, store_->cf(Family::kRecordEntity)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
@@ -470,8 +456,9 @@ absl::Status LinkageRunner::Run() {
   for (size_t i = 0; i < rows.size(); ++i) {
     uint32_t rep = clustering.entity[i];
     ++members[rep];
-    auto it = old.find(absl::StrCat(Be64(versions[rows[i].version].extract_id),
-                                    rows[i].record_key));
+    auto it = old.find(
+        absl::StrCat(store::BigEndian64(versions[rows[i].version].extract_id),
+                     rows[i].record_key));
     if (it != old.end()) ++overlap[rep][it->second];
   }
   struct Claim {
@@ -522,17 +509,21 @@ absl::Status LinkageRunner::Run() {
     link.set_probability(clustering.probability[i]);
     link.set_model_version(model_version);
     link.set_record_key(rows[i].record_key);
-    batch.Put(store_->cf(Family::kRecordEntity),
-              LinkKey(ver.extract_id, ver.status.upload_id(), rows[i].index),
-              link.SerializeAsString());
+    batch.Put(
+        store_->cf(Family::kRecordEntity),
+        store::RecordKey(ver.extract_id, ver.status.upload_id(), rows[i].index),
+        link.SerializeAsString());
   }
   for (const auto& [rep, n] : members)
-    batch.Put(store_->cf(Family::kEntities), Be64(id_of[rep]), Be64(n));
-  batch.Put(store_->cf(Family::kMeta), kMetaNextEntity, Be64(next_id));
+    batch.Put(store_->cf(Family::kEntities), store::BigEndian64(id_of[rep]),
+              store::BigEndian64(n));
+  batch.Put(store_->cf(Family::kMeta), kMetaNextEntity,
+            store::BigEndian64(next_id));
   if (new_model.has_value()) {
-    batch.Put(store_->cf(Family::kModel), Be64(model_version),
+    batch.Put(store_->cf(Family::kModel), store::BigEndian64(model_version),
               new_model->SerializeAsString());
-    batch.Put(store_->cf(Family::kMeta), kMetaModel, Be64(model_version));
+    batch.Put(store_->cf(Family::kMeta), kMetaModel,
+              store::BigEndian64(model_version));
   }
   st.set_records(rows.size());
   st.set_entities(members.size());

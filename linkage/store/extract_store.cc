@@ -42,21 +42,6 @@ std::string ExtractKey(const std::string& agency, const std::string& name) {
   return absl::StrCat(agency, std::string(1, kSep), name);
 }
 
-std::string RecordKey(uint64_t id, uint64_t version, uint64_t index) {
-  std::string k;
-  AppendBigEndian64(id, &k);
-  AppendBigEndian64(version, &k);
-  AppendBigEndian64(index, &k);
-  return k;
-}
-
-std::string VersionPrefix(uint64_t id, uint64_t version) {
-  std::string k;
-  AppendBigEndian64(id, &k);
-  AppendBigEndian64(version, &k);
-  return k;
-}
-
 // INVALID_ARGUMENT naming the 0-based record index and the field, in the
 // message and as a google.rpc.BadRequest field violation
 // ("records[<index>].<field>"; the whole record when `field` is empty).

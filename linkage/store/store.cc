@@ -33,6 +33,25 @@ void AppendBigEndian64(uint64_t v, std::string* out) {
   for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
 }
 
+std::string BigEndian64(uint64_t v) {
+  std::string out;
+  AppendBigEndian64(v, &out);
+  return out;
+}
+
+std::string VersionPrefix(uint64_t id, uint64_t version) {
+  std::string k;
+  AppendBigEndian64(id, &k);
+  AppendBigEndian64(version, &k);
+  return k;
+}
+
+std::string RecordKey(uint64_t id, uint64_t version, uint64_t index) {
+  std::string k = VersionPrefix(id, version);
+  AppendBigEndian64(index, &k);
+  return k;
+}
+
 uint64_t ReadBigEndian64(absl::string_view s) {
   uint64_t v = 0;
   for (size_t i = 0; i < 8 && i < s.size(); ++i)

@@ -34,7 +34,14 @@ const char* FamilyName(Family f);
 
 // Big-endian fixed-width integers for keys.
 void AppendBigEndian64(uint64_t v, std::string* out);
+std::string BigEndian64(uint64_t v);
 uint64_t ReadBigEndian64(absl::string_view s);
+
+// The key of record `index` of version `version` of extract `id`, in the
+// records column family and, for the same record, in record_entity.
+std::string RecordKey(uint64_t id, uint64_t version, uint64_t index);
+// The prefix every record key of one version shares.
+std::string VersionPrefix(uint64_t id, uint64_t version);
 
 // Owns the RocksDB instance and its column families. Thread-safe (RocksDB
 // is); the handles live as long as the Store.
