@@ -94,7 +94,8 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
   // digits) makes uniform sampling collide far too often, so each table
   // samples informative bits until the chance that two random records
   // agree on all of them, prod(q_b^2 + (1 - q_b)^2) over the sampled bits'
-  // frequencies q_b, is below kRandomCollisions / n.
+  // frequencies q_b, is below 1 / n; then the table's measured load decides
+  // (see BlockingOptions::lsh_pairs_per_record).
   const size_t total_bits = data.filters().words() * 64;
   std::vector<double> freq(total_bits, 0);
   const size_t step = std::max<size_t>(1, n / 20000);  // a sample suffices
@@ -228,19 +229,7 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
   for (uint64_t p : pairs)
     out.push_back({static_cast<uint32_t>(p >> 32), static_cast<uint32_t>(p)});
   st.candidates = out.size();
-  if (o.within_source) {
-    st.total_pairs = uint64_t{n} * (n - (n > 0)) / 2;
-  } else {
-    std::vector<uint64_t> per_source;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (data.source(i) >= per_source.size())
-        per_source.resize(data.source(i) + 1);
-      ++per_source[data.source(i)];
-    }
-    uint64_t same = 0;
-    for (uint64_t c : per_source) same += c * (c - (c > 0)) / 2;
-    st.total_pairs = uint64_t{n} * (n - (n > 0)) / 2 - same;
-  }
+  st.total_pairs = data.ComparablePairs(o.within_source);
   if (stats != nullptr) *stats = st;
   return out;
 }

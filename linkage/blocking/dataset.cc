@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
 namespace cohortlink::blocking {
@@ -74,7 +75,6 @@ absl::Status Dataset::Add(uint32_t source,
   tokens_.insert(tokens_.end(), r.blocking_tokens().begin(),
                  r.blocking_tokens().end());
   token_begin_.push_back(tokens_.size());
-  total_popcount_ += filters_.popcount(i);
   return absl::OkStatus();
 }
 
@@ -94,7 +94,6 @@ void Dataset::AddCopy(const Dataset& from, size_t i) {
   auto t = from.tokens(i);
   tokens_.insert(tokens_.end(), t.begin(), t.end());
   token_begin_.push_back(tokens_.size());
-  total_popcount_ += from.filters_.popcount(i);
 }
 
 bool Dataset::Identical(size_t i, size_t j) const {
@@ -117,10 +116,17 @@ bool Dataset::missing(size_t i, size_t f) const {
   return (missing_[i] >> f) & 1;
 }
 
-double Dataset::fill() const {
-  if (size() == 0) return 0;
-  return static_cast<double>(total_popcount_) /
-         (static_cast<double>(size()) * filters_.words() * 64);
+uint64_t Dataset::ComparablePairs(bool within_source) const {
+  absl::flat_hash_map<uint32_t, uint64_t> per_partition, per_source;
+  for (size_t i = 0; i < size(); ++i) {
+    ++per_partition[partitions_[i]];
+    ++per_source[sources_[i]];
+  }
+  uint64_t pairs = 0;
+  for (const auto& [p, c] : per_partition) pairs += c * (c - 1) / 2;
+  if (!within_source)
+    for (const auto& [s, c] : per_source) pairs -= c * (c - 1) / 2;
+  return pairs;
 }
 
 }  // namespace cohortlink::blocking

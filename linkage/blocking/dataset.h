@@ -52,8 +52,10 @@ class Dataset {
     return absl::MakeConstSpan(tokens_).subspan(
         token_begin_[i], token_begin_[i + 1] - token_begin_[i]);
   }
-  // Mean fraction of bits set over all filters (0 when empty).
-  double fill() const;
+  // The pairs the linkage could compare: within one partition, and with
+  // `within_source` false not within one source (sources nest in
+  // partitions: one extract version has one key epoch).
+  uint64_t ComparablePairs(bool within_source) const;
 
  private:
   Dataset(similarity::FilterMatrix filters, std::vector<std::string> fields,
@@ -67,7 +69,6 @@ class Dataset {
   std::vector<uint32_t> sources_, missing_, partitions_;
   std::vector<uint64_t> tokens_;
   std::vector<uint64_t> token_begin_ = {0};
-  uint64_t total_popcount_ = 0;
 };
 
 }  // namespace cohortlink::blocking

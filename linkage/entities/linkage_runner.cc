@@ -239,17 +239,6 @@ absl::Status LinkageRunner::RunOnce() {
   return s;
 }
 
-bool LinkageRunner::WaitIdle(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithTimeout(
-      absl::Condition(
-          +[](LinkageRunner* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
-            return !r->pending_ && !r->running_;
-          },
-          this),
-      timeout);
-}
-
 LinkageStatus LinkageRunner::Status() const {
   auto stored = ReadMessage<LinkageStatus>(store_, Family::kMeta, kMetaStatus);
   LinkageStatus st = stored.ok() ? *stored : LinkageStatus();

@@ -68,8 +68,6 @@ class LinkageRunner {
   void RequestRetrain();
   // One run now, on the calling thread (tests; the worker calls it too).
   absl::Status RunOnce();
-  // Blocks until no run is pending or in progress, or `timeout` passes.
-  bool WaitIdle(absl::Duration timeout);
 
   // The last completed run's figures, with the live state and progress.
   cohortlink::v1::LinkageStatus Status() const;

@@ -485,19 +485,7 @@ absl::StatusOr<Model> Train(
   }
   double recall = 1;
   for (size_t c = 0; c < nc; ++c) recall *= m.fields[c].m[0];
-  // Comparable pairs: within each partition (key epoch) only.
-  const uint64_t n = data.size();
-  uint64_t total_pairs = 0;
-  {
-    absl::flat_hash_map<uint32_t, uint64_t> per_partition;
-    for (uint32_t i = 0; i < n; ++i) ++per_partition[data.partition(i)];
-    for (const auto& [p, c] : per_partition) total_pairs += c * (c - 1) / 2;
-  }
-  if (!o.within_source) {
-    absl::flat_hash_map<uint32_t, uint64_t> per;
-    for (uint32_t i = 0; i < n; ++i) ++per[data.source(i)];
-    for (const auto& [s, c] : per) total_pairs -= c * (c - 1) / 2;
-  }
+  const uint64_t total_pairs = data.ComparablePairs(o.within_source);
   m.total_pairs = total_pairs;
   m.candidate_pairs = candidates.size();
   double matches =
