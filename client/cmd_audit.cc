@@ -34,6 +34,45 @@ std::string SignedBytes(const cohortlink::v1::SignedTreeHead& h) {
                                    h.root_hash());
 }
 
+// The log's records matching `filter`, from entry 0 up to (not including)
+// entry `end` (every entry when 0), page by page, as stored.
+absl::StatusOr<std::vector<cohortlink::v1::AuditRecord>> FetchRecords(
+    AuditService::Stub* stub, cohortlink::v1::GetEntriesRequest filter,
+    uint64_t end = 0) {
+  std::vector<cohortlink::v1::AuditRecord> out;
+  uint64_t from = 0, size = end > 0 ? end : 1;
+  while (from < size) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, 120);
+    filter.set_from(from);
+    filter.set_limit(10000);
+    cohortlink::v1::GetEntriesResponse resp;
+    RETURN_IF_ERROR(FromGrpc(stub->GetEntries(&ctx, filter, &resp), "audit"));
+    for (auto& r : *resp.mutable_records()) {
+      if (end > 0 && r.index() >= end) return out;
+      out.push_back(std::move(r));
+    }
+    if (resp.next() <= from) break;
+    from = resp.next();
+    if (end == 0) size = resp.log_size();
+  }
+  return out;
+}
+
+// The same, parsed.
+absl::StatusOr<std::vector<cohortlink::v1::AuditEntry>> FetchEntries(
+    AuditService::Stub* stub, const cohortlink::v1::GetEntriesRequest& filter) {
+  ASSIGN_OR_RETURN(auto records, FetchRecords(stub, filter));
+  std::vector<cohortlink::v1::AuditEntry> out(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!out[i].ParseFromString(records[i].entry())) {
+      return absl::DataLossError(
+          absl::StrCat("entry ", records[i].index(), " is corrupt"));
+    }
+  }
+  return out;
+}
+
 struct LogArgs : ConnArgs {
   std::string since, until, principal, method;
   bool denied = false;
@@ -42,32 +81,13 @@ struct LogArgs : ConnArgs {
 absl::Status RunLog(const LogArgs& a) {
   ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
   auto stub = AuditService::NewStub(channel);
-  std::vector<cohortlink::v1::AuditEntry> entries;
-  uint64_t from = 0, size = 1;
-  while (from < size) {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 60);
-    cohortlink::v1::GetEntriesRequest req;
-    req.set_from(from);
-    req.set_limit(10000);
-    req.set_principal(a.principal);
-    req.set_method(a.method);
-    req.set_denied_only(a.denied);
-    req.set_since(a.since);
-    req.set_until(a.until);
-    cohortlink::v1::GetEntriesResponse resp;
-    RETURN_IF_ERROR(FromGrpc(stub->GetEntries(&ctx, req, &resp), "audit log"));
-    for (const auto& r : resp.records()) {
-      cohortlink::v1::AuditEntry e;
-      if (!e.ParseFromString(r.entry()))
-        return absl::DataLossError(
-            absl::StrCat("entry ", r.index(), " is corrupt"));
-      entries.push_back(std::move(e));
-    }
-    if (resp.next() <= from) break;
-    from = resp.next();
-    size = resp.log_size();
-  }
+  cohortlink::v1::GetEntriesRequest filter;
+  filter.set_principal(a.principal);
+  filter.set_method(a.method);
+  filter.set_denied_only(a.denied);
+  filter.set_since(a.since);
+  filter.set_until(a.until);
+  ASSIGN_OR_RETURN(auto entries, FetchEntries(stub.get(), filter));
   if (a.format == "json") {
     google::protobuf::Value v;
     auto* l = v.mutable_list_value();
@@ -184,27 +204,17 @@ absl::Status RunVerify(const VerifyArgs& a) {
   // Every entry up to the head, as stored.
   State now;
   now.head = head;
-  while (now.leaves.size() < head.tree_size()) {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 120);
-    cohortlink::v1::GetEntriesRequest req;
-    req.set_from(now.leaves.size());
-    req.set_limit(10000);
-    cohortlink::v1::GetEntriesResponse resp;
-    RETURN_IF_ERROR(
-        FromGrpc(stub->GetEntries(&ctx, req, &resp), "audit verify"));
-    if (resp.records().empty())
-      return fail(absl::StrCat("the server returned no entry ",
-                               now.leaves.size(),
-                               " though its signed tree "
-                               "head has ",
-                               head.tree_size()));
-    for (const auto& r : resp.records()) {
-      if (r.index() != now.leaves.size())
-        return fail(absl::StrCat("entry ", now.leaves.size(), " is missing"));
-      if (now.leaves.size() == head.tree_size()) break;
-      now.leaves.push_back(keys::MerkleLeafHash(r.entry()));
-    }
+  ASSIGN_OR_RETURN(auto records,
+                   FetchRecords(stub.get(), {}, head.tree_size()));
+  for (const auto& r : records) {
+    if (r.index() != now.leaves.size())
+      return fail(absl::StrCat("entry ", now.leaves.size(), " is missing"));
+    now.leaves.push_back(keys::MerkleLeafHash(r.entry()));
+  }
+  if (now.leaves.size() < head.tree_size()) {
+    return fail(absl::StrCat("the server returned no entry ", now.leaves.size(),
+                             " though its signed tree head has ",
+                             head.tree_size()));
   }
   if (keys::MerkleRoot(now.leaves) != head.root_hash()) {
     return fail(absl::StrCat("the ", head.tree_size(),
@@ -268,34 +278,6 @@ struct ReportArgs : ConnArgs {
   std::string period, html;
 };
 
-// Every entry of the log (auditor role), oldest first.
-absl::StatusOr<std::vector<cohortlink::v1::AuditEntry>> FetchAll(
-    AuditService::Stub* stub, const std::string& since) {
-  std::vector<cohortlink::v1::AuditEntry> out;
-  uint64_t from = 0, size = 1;
-  while (from < size) {
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, 120);
-    cohortlink::v1::GetEntriesRequest req;
-    req.set_from(from);
-    req.set_limit(10000);
-    req.set_since(since);
-    cohortlink::v1::GetEntriesResponse resp;
-    RETURN_IF_ERROR(FromGrpc(stub->GetEntries(&ctx, req, &resp), "audit"));
-    for (const auto& r : resp.records()) {
-      cohortlink::v1::AuditEntry e;
-      if (!e.ParseFromString(r.entry()))
-        return absl::DataLossError(
-            absl::StrCat("entry ", r.index(), " is corrupt"));
-      out.push_back(std::move(e));
-    }
-    if (resp.next() <= from) break;
-    from = resp.next();
-    size = resp.log_size();
-  }
-  return out;
-}
-
 // The access report for an information governance board: queries per
 // analyst, uploads and withdrawals per agency, denied attempts, exports of
 // the linkage map, for one month.
@@ -306,7 +288,9 @@ absl::Status RunReport(const ReportArgs& a) {
   }
   ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
   auto stub = AuditService::NewStub(channel);
-  ASSIGN_OR_RETURN(auto all, FetchAll(stub.get(), a.period + "-01"));
+  cohortlink::v1::GetEntriesRequest filter;
+  filter.set_since(a.period + "-01");
+  ASSIGN_OR_RETURN(auto all, FetchEntries(stub.get(), filter));
   struct Section {
     std::string title;
     std::vector<std::string> header;
