@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keys/openssl_error.h"
+#include "keys/openssl_handles.h"
 #include "keys/spiffe.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
@@ -21,31 +22,14 @@
 namespace cohortlink::keys {
 namespace {
 
-// RAII owners for every OpenSSL handle used here.
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
-using PKey = std::unique_ptr<EVP_PKEY, Free>;
+using Free = OpenSslFree;
 using Cert = std::unique_ptr<X509, Free>;
-using Bio = std::unique_ptr<BIO, Free>;
 using Ext = std::unique_ptr<X509_EXTENSION, Free>;
 
 absl::StatusOr<PKey> NewP256Key() {
   PKey key(EVP_EC_gen("P-256"));
   if (!key) return OpenSslError("generate P-256 key");
   return key;
-}
-
-std::string BioToString(BIO* bio) {
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(len));
 }
 
 absl::StatusOr<std::string> KeyPem(EVP_PKEY* key) {

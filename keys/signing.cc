@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keys/openssl_error.h"
+#include "keys/openssl_handles.h"
 #include "keys/pki.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
@@ -14,20 +15,7 @@
 namespace cohortlink::keys {
 namespace {
 
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-using PKey = std::unique_ptr<EVP_PKEY, Free>;
-using Bio = std::unique_ptr<BIO, Free>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, Free>;
-
-std::string BioString(BIO* bio) {
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(len));
-}
+using MdCtx = std::unique_ptr<EVP_MD_CTX, OpenSslFree>;
 
 }  // namespace
 
@@ -41,7 +29,7 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadOrCreate(
                                          0, nullptr, nullptr) != 1) {
       return OpenSslError("encode Ed25519 key");
     }
-    std::string pem = BioString(bio.get());
+    std::string pem = BioToString(bio.get());
     ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path, 0600, false));
     absl::Status w = f->Write(pem);
     OPENSSL_cleanse(pem.data(), pem.size());
@@ -61,7 +49,7 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadOrCreate(
   if (!out || PEM_write_bio_PUBKEY(out.get(), key.get()) != 1)
     return OpenSslError("encode Ed25519 public key");
   return std::unique_ptr<SigningKey>(
-      new SigningKey(key.release(), BioString(out.get())));
+      new SigningKey(key.release(), BioToString(out.get())));
 }
 
 SigningKey::~SigningKey() { EVP_PKEY_free(key_); }
