@@ -8,86 +8,163 @@
 namespace cohortlink::blocking {
 namespace {
 
-using Pair = std::pair<uint32_t, uint32_t>;
+// An index entry: a block key and a record.
+uint64_t Entry(uint32_t key, uint32_t row) { return uint64_t{key} << 32 | row; }
+uint32_t KeyOf(uint64_t entry) { return static_cast<uint32_t>(entry >> 32); }
+uint32_t RowOf(uint64_t entry) { return static_cast<uint32_t>(entry); }
 
-// The pairs the runs of equal keys in `keyed` (sorted) would give, leaving
-// out runs longer than `max_block`.
-uint64_t CountRunPairs(const std::vector<std::pair<uint64_t, uint32_t>>& keyed,
-                       size_t max_block) {
-  uint64_t pairs = 0;
-  for (size_t s = 0; s < keyed.size();) {
+// A 32-bit block key from a token or a table's sampled bits.
+uint32_t Key32(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  return static_cast<uint32_t>(k >> 32);
+}
+
+// Record i's key in an LSH table sampling `bits`.
+uint32_t LshKey(const Dataset& data, uint32_t i,
+                const std::vector<uint32_t>& bits) {
+  const uint64_t* row = data.filters().row(i);
+  uint64_t key = 0;
+  for (size_t b = 0; b < bits.size(); ++b)
+    key |= ((row[bits[b] / 64] >> (bits[b] % 64)) & 1) << b;
+  return Key32(key);
+}
+
+// The sorted entries of `rows` in the table sampling `bits` (records with
+// empty filters are in no block).
+void HashTable(const Dataset& data, absl::Span<const uint32_t> rows,
+               const std::vector<uint32_t>& bits, std::vector<uint64_t>* out) {
+  out->clear();
+  if (bits.empty()) return;
+  out->reserve(rows.size());
+  for (uint32_t i : rows) {
+    if (data.filters().popcount(i) == 0) continue;
+    out->push_back(Entry(LshKey(data, i, bits), i));
+  }
+  std::sort(out->begin(), out->end());
+}
+
+void HashTokens(const Dataset& data, absl::Span<const uint32_t> rows,
+                std::vector<uint64_t>* out) {
+  out->clear();
+  for (uint32_t i : rows)
+    for (uint64_t t : data.tokens(i)) out->push_back(Entry(Key32(t), i));
+  std::sort(out->begin(), out->end());
+}
+
+// Calls fn(begin, end) for each run of equal keys in sorted `entries`.
+template <typename Fn>
+void ForEachRun(const std::vector<uint64_t>& entries, Fn fn) {
+  for (size_t s = 0; s < entries.size();) {
     size_t e = s + 1;
-    while (e < keyed.size() && keyed[e].first == keyed[s].first) ++e;
-    if (e - s <= max_block) pairs += uint64_t{e - s} * (e - s - 1) / 2;
+    while (e < entries.size() && KeyOf(entries[e]) == KeyOf(entries[s])) ++e;
+    fn(s, e);
     s = e;
   }
+}
+
+// The pairs the runs of `entries` would give, leaving out runs longer than
+// `max_block`.
+uint64_t CountRunPairs(const std::vector<uint64_t>& entries, size_t max_block) {
+  uint64_t pairs = 0;
+  ForEachRun(entries, [&](size_t s, size_t e) {
+    if (e - s <= max_block) pairs += uint64_t{e - s} * (e - s - 1) / 2;
+  });
   return pairs;
 }
 
 // The largest block size cap <= `max_block` under which the runs of
-// `keyed` (sorted) give at most `budget` pairs: the largest blocks are
-// dropped first, as they hold the least information per pair.
-size_t CapForBudget(const std::vector<std::pair<uint64_t, uint32_t>>& keyed,
-                    size_t max_block, uint64_t budget) {
+// `entries` give at most `budget` pairs: the largest blocks are dropped
+// first, as they hold the least information per pair.
+uint32_t CapForBudget(const std::vector<uint64_t>& entries, size_t max_block,
+                      uint64_t budget) {
   std::vector<uint64_t> runs_of_size(max_block + 1, 0);
-  for (size_t s = 0; s < keyed.size();) {
-    size_t e = s + 1;
-    while (e < keyed.size() && keyed[e].first == keyed[s].first) ++e;
+  ForEachRun(entries, [&](size_t s, size_t e) {
     if (e - s <= max_block) ++runs_of_size[e - s];
-    s = e;
-  }
+  });
   uint64_t pairs = 0;
   for (size_t k = 2; k <= max_block; ++k) {
     uint64_t more = runs_of_size[k] * (uint64_t{k} * (k - 1) / 2);
-    if (pairs + more > budget) return k - 1;
+    if (pairs + more > budget) return static_cast<uint32_t>(k - 1);
     pairs += more;
   }
-  return max_block;
+  return static_cast<uint32_t>(max_block);
 }
 
-// Appends the pairs of every run of equal keys in `keyed` (sorted by key)
-// of at most `max_block` records.
-void EmitRuns(std::vector<std::pair<uint64_t, uint32_t>>* keyed,
-              const Dataset& data, const BlockingOptions& o, size_t max_block,
-              std::vector<uint64_t>* pairs, uint64_t* emitted,
+// Appends the pairs of every block of `entries` holding a fresh record and
+// at most `cap` live ones (a < b packed as a << 32 | b).
+void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
+              const std::vector<uint8_t>& live,
+              const std::vector<uint8_t>& fresh, const BlockingOptions& o,
+              uint32_t cap, std::vector<uint64_t>* pairs, uint64_t* emitted,
               uint64_t* oversized) {
-  for (size_t s = 0; s < keyed->size();) {
-    size_t e = s + 1;
-    while (e < keyed->size() && (*keyed)[e].first == (*keyed)[s].first) ++e;
-    if (e - s > max_block) {
+  std::vector<uint32_t> members;
+  ForEachRun(entries, [&](size_t s, size_t e) {
+    members.clear();
+    bool any_fresh = false;
+    for (size_t x = s; x < e; ++x) {
+      uint32_t r = RowOf(entries[x]);
+      if (!live[r]) continue;
+      members.push_back(r);
+      any_fresh |= fresh[r] != 0;
+    }
+    if (!any_fresh || members.size() < 2) return;
+    if (members.size() > cap) {
       ++*oversized;
-    } else {
-      for (size_t x = s; x < e; ++x) {
-        for (size_t y = x + 1; y < e; ++y) {
-          uint32_t a = (*keyed)[x].second, b = (*keyed)[y].second;
-          if (a == b || data.partition(a) != data.partition(b)) continue;
-          if (!o.within_source && data.source(a) == data.source(b)) continue;
-          if (a > b) std::swap(a, b);
-          pairs->push_back(uint64_t{a} << 32 | b);
-          ++*emitted;
-        }
+      return;
+    }
+    for (size_t x = 0; x < members.size(); ++x) {
+      for (size_t y = x + 1; y < members.size(); ++y) {
+        uint32_t a = members[x], b = members[y];
+        if (!fresh[a] && !fresh[b]) continue;
+        if (a == b || data.partition(a) != data.partition(b)) continue;
+        if (!o.within_source && data.source(a) == data.source(b)) continue;
+        if (a > b) std::swap(a, b);
+        pairs->push_back(uint64_t{a} << 32 | b);
+        ++*emitted;
       }
     }
-    s = e;
-  }
+  });
+}
+
+void SortUnique(std::vector<uint64_t>* v) {
+  std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
+// Runs work(t) for t in [0, threads).
+template <typename Fn>
+void Parallel(int threads, Fn work) {
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
 }
 
 }  // namespace
 
-std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
-                             BlockingStats* stats) {
-  BlockingStats st;
-  const size_t n = data.size();
-  std::vector<uint64_t> pairs;
-  std::vector<std::pair<uint64_t, uint32_t>> keyed;
+BlockIndex BlockIndex::Build(const Dataset& data,
+                             absl::Span<const uint32_t> rows,
+                             const BlockingOptions& o, const BlockPlan* given) {
+  BlockIndex index;
+  const size_t n = rows.size();
+  const int threads = std::max(1, o.threads);
   // (a) keyed blocking tokens: one block per distinct token.
-  for (uint32_t i = 0; i < n; ++i)
-    for (uint64_t t : data.tokens(i)) keyed.push_back({t, i});
-  std::sort(keyed.begin(), keyed.end());
-  EmitRuns(&keyed, data, o,
-           CapForBudget(keyed, o.max_block,
-                        static_cast<uint64_t>(o.token_pairs_per_record * n)),
-           &pairs, &st.token_pairs, &st.oversized_blocks);
+  HashTokens(data, rows, &index.tokens_);
+  if (given != nullptr) {
+    index.plan_ = *given;
+    index.lsh_.resize(given->tables.size());
+    Parallel(threads, [&](int tid) {
+      for (size_t t = tid; t < given->tables.size(); t += threads)
+        HashTable(data, rows, given->tables[t].bits, &index.lsh_[t]);
+    });
+    return index;
+  }
+  index.plan_.token_cap = CapForBudget(
+      index.tokens_, o.max_block,
+      static_cast<uint64_t>(o.token_pairs_per_record * static_cast<double>(n)));
 
   // (b) Hamming LSH by bit sampling. Bits set in almost every filter or in
   // almost none say nothing, and correlated structure (dates, positional
@@ -100,8 +177,8 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
   std::vector<double> freq(total_bits, 0);
   const size_t step = std::max<size_t>(1, n / 20000);  // a sample suffices
   size_t sampled = 0;
-  for (uint32_t i = 0; i < n; i += step, ++sampled) {
-    const uint64_t* row = data.filters().row(i);
+  for (size_t k = 0; k < n; k += step, ++sampled) {
+    const uint64_t* row = data.filters().row(rows[k]);
     for (size_t b = 0; b < total_bits; ++b)
       freq[b] += (row[b / 64] >> (b % 64)) & 1;
   }
@@ -109,11 +186,12 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
   // fields (a true match nearly always has two fields (almost) equal, and
   // two fields together are rare enough to keep buckets small); with a
   // record-level CLK, the whole filter.
-  std::vector<std::vector<size_t>> groups;
+  std::vector<std::vector<uint32_t>> groups;
   auto informative_in = [&](const similarity::SegmentWords& w,
-                            std::vector<size_t>* out) {
+                            std::vector<uint32_t>* out) {
     for (size_t b = w.begin * 64; b < w.end * 64; ++b) {
-      if (freq[b] > 0.02 && freq[b] < 0.98) out->push_back(b);
+      if (freq[b] > 0.02 && freq[b] < 0.98)
+        out->push_back(static_cast<uint32_t>(b));
     }
   };
   for (size_t b = 0; b < total_bits; ++b)
@@ -134,38 +212,31 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
     informative_in({0, static_cast<uint32_t>(data.filters().words())},
                    &groups.back());
   }
-  LshParams lsh;
+  if (o.lsh_tables <= 0 || n < 2) return index;
   const double target = std::log(1.0 / std::max<size_t>(n, 2));
   const uint64_t budget = static_cast<uint64_t>(
       std::max(1.0, o.lsh_pairs_per_record * static_cast<double>(n)));
+  index.plan_.tables.resize(groups.size() * per_group);
+  index.lsh_.resize(groups.size() * per_group);
   // Groups are hashed in parallel, each with its own random stream, so the
   // result does not depend on the number of threads.
-  const int threads = std::max(1, o.threads);
-  struct Out {
-    std::vector<uint64_t> pairs;
-    uint64_t emitted = 0, oversized = 0;
-    int tables = 0, max_bits = 0;
-  };
-  std::vector<Out> outs(threads);
-  auto work = [&](int tid) {
-    Out& out = outs[tid];
-    std::vector<std::pair<uint64_t, uint32_t>> local;
-    for (size_t g = tid; o.lsh_tables > 0 && n >= 2 && g < groups.size();
-         g += threads) {
+  Parallel(threads, [&](int tid) {
+    for (size_t g = tid; g < groups.size(); g += threads) {
       const auto& bits = groups[g];
       if (bits.size() < 8) continue;
       std::mt19937_64 rng(o.seed ^ (0x9e3779b97f4a7c15ULL * (g + 1)));
       std::uniform_int_distribution<size_t> pos(0, bits.size() - 1);
       size_t want = 0;  // bits the group's last table needed
       for (int t = 0; t < per_group; ++t) {
-        ++out.tables;
-        std::vector<size_t> sample;
+        BlockPlan::Table& table = index.plan_.tables[g * per_group + t];
+        std::vector<uint64_t>& entries = index.lsh_[g * per_group + t];
+        std::vector<uint32_t>& sample = table.bits;
         double log_agree = 0;
         while (sample.size() < 64 && sample.size() < bits.size() &&
                (o.lsh_bits > 0
                     ? static_cast<int>(sample.size()) < o.lsh_bits
                     : (log_agree > target || sample.size() < want))) {
-          size_t b = bits[pos(rng)];
+          uint32_t b = bits[pos(rng)];
           sample.push_back(b);
           log_agree +=
               std::log(freq[b] * freq[b] + (1 - freq[b]) * (1 - freq[b]));
@@ -174,64 +245,105 @@ std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
         // sets the same bits in many filters), so the table's real load is
         // measured, and bits are added until it is within budget.
         while (true) {
-          local.clear();
-          for (uint32_t i = 0; i < n; ++i) {
-            const uint64_t* row = data.filters().row(i);
-            if (data.filters().popcount(i) == 0) continue;
-            uint64_t key = 0;
-            for (size_t b = 0; b < sample.size(); ++b)
-              key |= ((row[sample[b] / 64] >> (sample[b] % 64)) & 1) << b;
-            local.push_back({key, i});
-          }
-          std::sort(local.begin(), local.end());
+          HashTable(data, rows, sample, &entries);
           if (o.lsh_bits > 0 || sample.size() + 4 > 64 ||
               sample.size() >= bits.size() ||
-              CountRunPairs(local, o.max_block) <= budget) {
+              CountRunPairs(entries, o.max_block) <= budget) {
             break;
           }
           for (int k = 0; k < 4; ++k) sample.push_back(bits[pos(rng)]);
         }
         want = sample.size();
-        out.max_bits = std::max(out.max_bits, static_cast<int>(sample.size()));
         // Where no number of bits can split them (identical field pairs:
         // every "John Smith"), the largest blocks are left to other tables.
-        EmitRuns(&local, data, o, CapForBudget(local, o.max_block, budget),
-                 &out.pairs, &out.emitted, &out.oversized);
-        if (out.pairs.size() > (32u << 20)) {  // keep memory in check
-          std::sort(out.pairs.begin(), out.pairs.end());
-          out.pairs.erase(std::unique(out.pairs.begin(), out.pairs.end()),
-                          out.pairs.end());
-        }
+        table.cap = CapForBudget(entries, o.max_block, budget);
       }
     }
+  });
+  return index;
+}
+
+void BlockIndex::Add(const Dataset& data, absl::Span<const uint32_t> rows,
+                     int threads) {
+  auto merge = [](std::vector<uint64_t>* into, std::vector<uint64_t>* more) {
+    size_t old = into->size();
+    into->insert(into->end(), more->begin(), more->end());
+    std::inplace_merge(into->begin(), into->begin() + old, into->end());
   };
-  {
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
-    work(0);
-    for (auto& th : pool) th.join();
+  std::vector<uint64_t> more;
+  HashTokens(data, rows, &more);
+  merge(&tokens_, &more);
+  threads = std::max(1, threads);
+  Parallel(threads, [&](int tid) {
+    std::vector<uint64_t> added;
+    for (size_t t = tid; t < lsh_.size(); t += threads) {
+      HashTable(data, rows, plan_.tables[t].bits, &added);
+      merge(&lsh_[t], &added);
+    }
+  });
+}
+
+std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
+                                    const std::vector<uint8_t>& live,
+                                    const std::vector<uint8_t>& fresh,
+                                    const BlockingOptions& o,
+                                    BlockingStats* stats) const {
+  BlockingStats st;
+  std::vector<uint64_t> pairs;
+  EmitRuns(tokens_, data, live, fresh, o, plan_.token_cap, &pairs,
+           &st.token_pairs, &st.oversized_blocks);
+  const int threads = std::max(1, o.threads);
+  struct Out {
+    std::vector<uint64_t> pairs;
+    uint64_t emitted = 0, oversized = 0;
+  };
+  std::vector<Out> outs(threads);
+  Parallel(threads, [&](int tid) {
+    Out& out = outs[tid];
+    for (size_t t = tid; t < lsh_.size(); t += threads) {
+      EmitRuns(lsh_[t], data, live, fresh, o, plan_.tables[t].cap, &out.pairs,
+               &out.emitted, &out.oversized);
+      if (out.pairs.size() > (32u << 20)) SortUnique(&out.pairs);  // memory
+    }
+  });
+  int tables = 0, max_bits = 0;
+  for (const auto& t : plan_.tables) {
+    if (t.bits.empty()) continue;
+    ++tables;
+    max_bits = std::max(max_bits, static_cast<int>(t.bits.size()));
   }
-  int max_bits = 0;
   for (Out& out : outs) {
     pairs.insert(pairs.end(), out.pairs.begin(), out.pairs.end());
     std::vector<uint64_t>().swap(out.pairs);
     st.lsh_pairs += out.emitted;
     st.oversized_blocks += out.oversized;
-    lsh.tables += out.tables;
-    max_bits = std::max(max_bits, out.max_bits);
   }
-  lsh.bits = max_bits;
-  st.lsh = lsh;
-  std::sort(pairs.begin(), pairs.end());
-  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-  std::vector<Pair> out;
-  out.reserve(pairs.size());
+  st.lsh = {tables, max_bits};
+  SortUnique(&pairs);
+  std::vector<Pair> result;
+  result.reserve(pairs.size());
   for (uint64_t p : pairs)
-    out.push_back({static_cast<uint32_t>(p >> 32), static_cast<uint32_t>(p)});
-  st.candidates = out.size();
-  st.total_pairs = data.ComparablePairs(o.within_source);
+    result.push_back(
+        {static_cast<uint32_t>(p >> 32), static_cast<uint32_t>(p)});
+  st.candidates = result.size();
+  st.total_pairs = data.ComparablePairs(o.within_source, &live, &fresh);
   if (stats != nullptr) *stats = st;
-  return out;
+  return result;
+}
+
+size_t BlockIndex::entries() const {
+  size_t n = tokens_.size();
+  for (const auto& t : lsh_) n += t.size();
+  return n;
+}
+
+std::vector<Pair> Candidates(const Dataset& data, const BlockingOptions& o,
+                             BlockingStats* stats) {
+  std::vector<uint32_t> rows(data.size());
+  for (uint32_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  BlockIndex index = BlockIndex::Build(data, rows, o);
+  std::vector<uint8_t> all(data.size(), 1);
+  return index.Pairs(data, all, all, o, stats);
 }
 
 }  // namespace cohortlink::blocking

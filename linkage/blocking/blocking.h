@@ -59,10 +59,60 @@ struct BlockingStats {
   }
 };
 
-// Distinct candidate pairs (i < j), sorted.
-std::vector<std::pair<uint32_t, uint32_t>> Candidates(
-    const Dataset& data, const BlockingOptions& options,
-    BlockingStats* stats = nullptr);
+using Pair = std::pair<uint32_t, uint32_t>;
+
+// How records are blocked, fixed when a model is trained so that every
+// later change is blocked the same way, and a relink with the same model
+// finds the same candidates: the size cap of keyed-token blocks, and for
+// each Hamming LSH table the filter bits it samples and its size cap.
+struct BlockPlan {
+  struct Table {
+    std::vector<uint32_t> bits;  // empty: the table is unused
+    uint32_t cap = 0;
+  };
+  uint32_t token_cap = 0;
+  std::vector<Table> tables;
+};
+
+// Which records share a block. For the keyed tokens and for each LSH
+// table, the entries (key << 32 | record) sorted, where the key is a
+// 32-bit hash of the token or of the table's sampled bits (a rare hash
+// collision only adds candidates, which the model then scores). The index
+// is kept between linkage runs, so a change is blocked against the stored
+// records without hashing them again.
+class BlockIndex {
+ public:
+  BlockIndex() = default;
+  // The index of `rows` of `data`. With `plan` null the plan is chosen
+  // from these records (see BlockingOptions).
+  static BlockIndex Build(const Dataset& data, absl::Span<const uint32_t> rows,
+                          const BlockingOptions& options,
+                          const BlockPlan* plan = nullptr);
+  // Adds `rows` (records not yet in the index) under the same plan.
+  void Add(const Dataset& data, absl::Span<const uint32_t> rows, int threads);
+  // The distinct candidate pairs (a < b), sorted: records with live[x]
+  // set that share a block holding at most the plan's cap of live records,
+  // at least one of the two with fresh[x] set. With every record fresh
+  // these are all the index's candidates; with only a change's records
+  // fresh, the candidates the change adds.
+  std::vector<Pair> Pairs(const Dataset& data, const std::vector<uint8_t>& live,
+                          const std::vector<uint8_t>& fresh,
+                          const BlockingOptions& options,
+                          BlockingStats* stats = nullptr) const;
+  const BlockPlan& plan() const { return plan_; }
+  // Entries held (memory: 8 bytes each).
+  size_t entries() const;
+
+ private:
+  BlockPlan plan_;
+  std::vector<uint64_t> tokens_;            // sorted entries
+  std::vector<std::vector<uint64_t>> lsh_;  // per table, sorted entries
+};
+
+// Distinct candidate pairs (i < j) of every record, sorted.
+std::vector<Pair> Candidates(const Dataset& data,
+                             const BlockingOptions& options,
+                             BlockingStats* stats = nullptr);
 
 }  // namespace cohortlink::blocking
 

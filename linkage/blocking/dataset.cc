@@ -116,17 +116,28 @@ bool Dataset::missing(size_t i, size_t f) const {
   return (missing_[i] >> f) & 1;
 }
 
-uint64_t Dataset::ComparablePairs(bool within_source) const {
-  absl::flat_hash_map<uint32_t, uint64_t> per_partition, per_source;
-  for (size_t i = 0; i < size(); ++i) {
-    ++per_partition[partitions_[i]];
-    ++per_source[sources_[i]];
-  }
-  uint64_t pairs = 0;
-  for (const auto& [p, c] : per_partition) pairs += c * (c - 1) / 2;
-  if (!within_source)
-    for (const auto& [s, c] : per_source) pairs -= c * (c - 1) / 2;
-  return pairs;
+uint64_t Dataset::ComparablePairs(bool within_source,
+                                  const std::vector<uint8_t>* live,
+                                  const std::vector<uint8_t>* fresh) const {
+  // Pairs among the records `keep` selects.
+  auto pairs_among = [&](auto keep) {
+    absl::flat_hash_map<uint32_t, uint64_t> per_partition, per_source;
+    for (size_t i = 0; i < size(); ++i) {
+      if (!keep(i)) continue;
+      ++per_partition[partitions_[i]];
+      ++per_source[sources_[i]];
+    }
+    uint64_t pairs = 0;
+    for (const auto& [p, c] : per_partition) pairs += c * (c - 1) / 2;
+    if (!within_source)
+      for (const auto& [s, c] : per_source) pairs -= c * (c - 1) / 2;
+    return pairs;
+  };
+  auto is_live = [&](size_t i) { return live == nullptr || (*live)[i] != 0; };
+  uint64_t all = pairs_among(is_live);
+  if (fresh == nullptr) return all;
+  return all -
+         pairs_among([&](size_t i) { return is_live(i) && !(*fresh)[i]; });
 }
 
 }  // namespace cohortlink::blocking

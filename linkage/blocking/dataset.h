@@ -55,7 +55,11 @@ class Dataset {
   // The pairs the linkage could compare: within one partition, and with
   // `within_source` false not within one source (sources nest in
   // partitions: one extract version has one key epoch).
-  uint64_t ComparablePairs(bool within_source) const;
+  // With `live` and `fresh` given (one flag per record), only pairs of
+  // live records at least one of which is fresh.
+  uint64_t ComparablePairs(bool within_source,
+                           const std::vector<uint8_t>* live = nullptr,
+                           const std::vector<uint8_t>* fresh = nullptr) const;
 
  private:
   Dataset(similarity::FilterMatrix filters, std::vector<std::string> fields,

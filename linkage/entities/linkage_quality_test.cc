@@ -76,7 +76,7 @@ LinkRun LinkAndScore(const std::string& schema_path,
     EXPECT_TRUE(truth.LoadTruthCsv(truth_csv).ok());
   }
   LinkRun run;
-  auto linked = LinkAll(*data);
+  auto linked = LinkAll(*std::move(data));
   EXPECT_TRUE(linked.ok()) << linked.status();
   run.result = *std::move(linked);
   std::vector<eval::LinkRow> rows;
@@ -87,20 +87,16 @@ LinkRun LinkAndScore(const std::string& schema_path,
   }
   run.metrics = eval::Evaluate(rows, truth);
   // Pair completeness: the share of true same-person pairs that are
-  // identical (linked directly) or whose representatives blocking made
-  // candidates, exactly as LinkAll does (blocking is deterministic).
+  // identical (linked directly) or whose representatives were candidates
+  // (LinkState::Candidates, the pairs the run scored).
   std::map<std::string, std::vector<uint32_t>> by_person;
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string* p =
         truth.PersonOf(sources[keys[i].first].agency, keys[i].second);
     if (p != nullptr) by_person[*p].push_back(static_cast<uint32_t>(i));
   }
-  std::vector<uint32_t> rep_of;
-  std::vector<uint32_t> reps = Representatives(*data, &rep_of);
-  auto unique = data->EmptyCopy();
-  EXPECT_TRUE(unique.ok());
-  for (uint32_t i : reps) unique->AddCopy(*data, i);
-  auto candidates = blocking::Candidates(*unique, {});
+  const LinkState& state = *run.result.state;
+  auto candidates = state.Candidates();
   std::set<std::pair<uint32_t, uint32_t>> candidate_set(candidates.begin(),
                                                         candidates.end());
   uint64_t true_pairs = 0, found = 0;
@@ -108,7 +104,8 @@ LinkRun LinkAndScore(const std::string& schema_path,
     for (size_t x = 0; x < recs.size(); ++x) {
       for (size_t y = x + 1; y < recs.size(); ++y) {
         ++true_pairs;
-        uint32_t a = rep_of[recs[x]], b = rep_of[recs[y]];
+        uint32_t a = state.representative(recs[x]),
+                 b = state.representative(recs[y]);
         found +=
             a == b || candidate_set.contains({std::min(a, b), std::max(a, b)});
       }

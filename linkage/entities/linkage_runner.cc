@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "keys/random.h"
 #include "util/status_macros.h"
@@ -38,11 +39,65 @@ absl::StatusOr<Message> ReadMessage(store::Store* s, Family family,
   return m;
 }
 
+// A record's order key (the linkage's tie-breaker): a hash of its agency,
+// extract name and record key, so the same across runs, restarts,
+// replacements and servers holding the same data.
+uint64_t OrderKey(const cohortlink::v1::ExtractStatus& extract,
+                  absl::string_view record_key) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (absl::string_view part :
+       {absl::string_view(extract.agency()),
+        absl::string_view(extract.extract_name()), record_key}) {
+    for (unsigned char c : part) {
+      h ^= c;
+      h *= 0x100000001b3ULL;
+    }
+    h ^= 0x1f;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  return h ^ (h >> 33);
+}
+
+using VersionId = std::pair<uint64_t, uint64_t>;  // extract id, upload id
+
+VersionId IdOf(const store::ExtractVersion& v) {
+  return {v.extract_id, v.status.upload_id()};
+}
+
 }  // namespace
 
+// What the runner remembers of the stored linkage between runs.
+struct LinkageRunner::Memory {
+  std::unique_ptr<LinkState> state;  // null: no model yet (all singletons)
+  struct Row {
+    uint64_t extract_id = 0, upload_id = 0, index = 0;
+    std::string record_key;
+    uint64_t entity_id = 0;  // 0: none yet
+  };
+  std::vector<Row> rows;  // per state record
+  struct Version {
+    uint32_t begin = 0, end = 0;  // its records
+  };
+  absl::flat_hash_map<VersionId, Version> versions;
+  uint32_t next_source = 0;
+  // The last run's changes: records whose entity it set, records removed.
+  std::vector<uint32_t> touched, removed;
+  std::vector<VersionId> removed_versions;
+  bool rewrite_all = false;
+};
+
 LinkageModel ModelToProto(const model::Model& m,
-                          const std::vector<std::string>& field_names) {
+                          const std::vector<std::string>& field_names,
+                          const blocking::BlockPlan& plan) {
   LinkageModel p;
+  p.mutable_block_plan()->set_token_cap(plan.token_cap);
+  for (const auto& t : plan.tables) {
+    auto* pt = p.mutable_block_plan()->add_tables();
+    pt->mutable_bits()->Add(t.bits.begin(), t.bits.end());
+    pt->set_cap(t.cap);
+  }
   p.set_version(m.version);
   for (double t : m.thresholds) p.add_thresholds(t);
   for (size_t c = 0; c < m.fields.size(); ++c) {
@@ -64,6 +119,14 @@ LinkageModel ModelToProto(const model::Model& m,
   p.set_em_iterations(m.em_iterations);
   p.set_em_converged(m.em_converged);
   return p;
+}
+
+blocking::BlockPlan PlanFromProto(const cohortlink::v1::BlockPlan& p) {
+  blocking::BlockPlan plan;
+  plan.token_cap = p.token_cap();
+  for (const auto& t : p.tables())
+    plan.tables.push_back({{t.bits().begin(), t.bits().end()}, t.cap()});
+  return plan;
 }
 
 absl::StatusOr<model::Model> ModelFromProto(
@@ -317,157 +380,73 @@ absl::Status LinkageRunner::Run() {
   LinkageStatus st;
   st.set_generation((previous.ok() ? previous->generation() : 0) + 1);
 
-  // The records, in snapshot order.
-  struct Row {
-    uint32_t version;
-    uint64_t index;
-    std::string record_key;
-  };
-  std::vector<Row> rows;
-  uint64_t expected = 0;
-  for (const auto& v : versions) expected += v.status.records();
-  ASSIGN_OR_RETURN(auto layout, extracts_->Layout());
-  std::optional<blocking::Dataset> data;
-  if (layout.has_value() && expected > 0) {
-    ASSIGN_OR_RETURN(data, blocking::Dataset::ForLayout(*layout));
-    data->Reserve(expected);
-    rows.reserve(expected);
-    absl::Status add = absl::OkStatus();
-    for (size_t v = 0; v < versions.size(); ++v) {
-      RETURN_IF_ERROR(snap->ForEachRecord(
-          v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
-            if (!add.ok()) return;
-            // Records of different key epochs are never compared.
-            add = data->Add(
-                static_cast<uint32_t>(v), r,
-                std::max<uint32_t>(1, versions[v].status.key_epoch()));
-            rows.push_back({static_cast<uint32_t>(v), index, r.record_key()});
-            if (rows.size() % 65536 == 0)
-              progress_.store(0.3 * rows.size() / expected);
-          }));
-    }
-    RETURN_IF_ERROR(add);
-  }
-  progress_.store(0.3);
-
-  // The model: keep the current one unless retraining is due.
+  // Incremental unless the model is to be (re)trained, nothing is held in
+  // memory yet, or withdrawn records would make up too many of those held.
   ASSIGN_OR_RETURN(LinkageModel stored_model, CurrentModel());
-  std::optional<model::Model> current;
-  if (stored_model.version() > 0 && data.has_value()) {
-    auto m = ModelFromProto(stored_model, data->field_names());
-    if (m.ok()) current = *std::move(m);
+  uint64_t total = 0;
+  for (const auto& v : versions) total += v.status.records();
+  bool retrain = retrain_.exchange(false) || stored_model.version() == 0 ||
+                 total >= options_.retrain_growth *
+                              static_cast<double>(stored_model.records());
+  bool incremental = !retrain && memory_ != nullptr && memory_->state;
+  if (incremental) {
+    absl::flat_hash_set<VersionId> current;
+    for (const auto& v : versions) current.insert(IdOf(v));
+    uint64_t leaving = memory_->state->dead();
+    for (const auto& [id, v] : memory_->versions)
+      if (!current.contains(id)) leaving += v.end - v.begin;
+    incremental = static_cast<double>(leaving) <
+                  options_.compact_fraction * memory_->state->size();
   }
-  bool retrain = retrain_.exchange(false) || !current.has_value() ||
-                 rows.size() >= options_.retrain_growth *
-                                    static_cast<double>(stored_model.records());
-  Clustering clustering;
   std::optional<LinkageModel> new_model;
-  uint64_t model_version = stored_model.version();
-  if (data.has_value() && rows.size() >= 2) {
-    auto stage = [this](double p) { progress_.store(0.3 + 0.55 * p); };
-    // A change committed meanwhile makes this run's result stale: stop
-    // early and let the worker start over with the newer data.
-    auto superseded = [this] {
-      absl::MutexLock lock(&mu_);
-      return pending_;
-    };
-    bool trained = retrain;
-    auto linked = LinkAll(*data, options_.link, retrain ? nullptr : &*current,
-                          stage, superseded);
-    if (!linked.ok() && retrain && current.has_value() &&
-        linked.status().code() == absl::StatusCode::kFailedPrecondition) {
-      trained = false;  // too little data to retrain: keep the old model
-      linked = LinkAll(*data, options_.link, &*current, stage, superseded);
-    }
-    if (!linked.ok() &&
-        linked.status().code() == absl::StatusCode::kCancelled) {
-      if (retrain) retrain_.store(true);  // the next run retrains instead
-      return linked.status();
-    }
-    if (linked.ok()) {
-      if (trained) {
-        model_version = stored_model.version() + 1;
-        linked->model.version = model_version;
-        new_model = ModelToProto(linked->model, data->field_names());
-        new_model->set_trained_at(util::FormatUtc(options_.now()));
-        new_model->set_records(rows.size());
-      }
-      clustering = std::move(linked->clustering);
-      st.set_candidate_pairs(linked->blocking.candidates);
-      st.set_token_pairs(linked->blocking.token_pairs);
-      st.set_lsh_pairs(linked->blocking.lsh_pairs);
-      st.set_oversized_blocks(linked->blocking.oversized_blocks);
-      st.set_reduction_ratio(linked->blocking.reduction_ratio());
-      st.set_links(linked->links);
-      st.set_refused_merges(clustering.stats.refused_merges);
-      st.set_blocking_seconds(linked->times.blocking_s);
-      st.set_training_seconds(linked->times.training_s);
-      st.set_scoring_seconds(linked->times.scoring_s);
-      st.set_clustering_seconds(linked->times.clustering_s);
-    } else if (linked.status().code() ==
-               absl::StatusCode::kFailedPrecondition) {
-      st.set_message(std::string(linked.status().message()));
-    } else {
-      return linked.status();
-    }
-  }
-  if (clustering.entity.size() != rows.size()) {  // no model: singletons
-    clustering.entity.resize(rows.size());
-    clustering.probability.assign(rows.size(), 1.0f);
-    for (size_t i = 0; i < rows.size(); ++i)
-      clustering.entity[i] = static_cast<uint32_t>(i);
-    if (st.message().empty() && !rows.empty())
-      st.set_message("too few records to train a model; records unlinked");
+  absl::Status run =
+      incremental ? RunIncremental(*snap, &st)
+                  : RunFull(*snap, stored_model, retrain, &st, &new_model);
+  if (!run.ok()) {
+    if (retrain && run.code() == absl::StatusCode::kCancelled)
+      retrain_.store(true);  // the next run retrains instead
+    memory_.reset();         // the next run starts afresh
+    return run;
   }
   progress_.store(0.9);
+  Memory& mem = *memory_;
+  const uint64_t model_version =
+      new_model.has_value() ? new_model->version() : stored_model.version();
 
-  // Stable entity ids: each new entity takes the id of the old entity it
-  // shares most records with (largest overlaps first); the rest get new
-  // ids. Old links are found by (extract id, record key), so a replaced
-  // extract's unchanged records keep their entities.
-  absl::flat_hash_map<std::string, uint64_t> old;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
-        rocksdb::ReadOptions(), store_->cf(Family::kRecordEntity)));
-    cohortlink::v1::RecordLink link;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (!link.ParseFromArray(it->value().data(),
-                               static_cast<int>(it->value().size())))
-        return absl::DataLossError("corrupt record link");
-      old[absl::StrCat(it->key().ToString().substr(0, 8), link.record_key())] =
-          link.entity_id();
-    }
-    RETURN_IF_ERROR(store::FromRocks(it->status(), "read record links"));
-  }
+  // Stable entity ids: each entity the run formed takes the id of the old
+  // entity it shares most records with (largest overlaps first); the rest
+  // get new ids. The old entities of the touched and removed records are
+  // wholly among them (an entity never spans two components), so the old
+  // ids not taken are retired.
+  auto label_of = [&](uint32_t x) {
+    return mem.state ? mem.state->entity(x) : x;
+  };
   absl::flat_hash_map<uint32_t, absl::flat_hash_map<uint64_t, uint32_t>>
-      overlap;  // representative -> old id -> shared records
+      overlap;  // label -> old id -> shared records
   absl::flat_hash_map<uint32_t, uint32_t> members;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    uint32_t rep = clustering.entity[i];
-    ++members[rep];
-    auto it = old.find(
-        absl::StrCat(store::BigEndian64(versions[rows[i].version].extract_id),
-                     rows[i].record_key));
-    if (it != old.end()) ++overlap[rep][it->second];
+  for (uint32_t x : mem.touched) {
+    uint32_t label = label_of(x);
+    ++members[label];
+    if (mem.rows[x].entity_id != 0) ++overlap[label][mem.rows[x].entity_id];
   }
   struct Claim {
     uint32_t shared;
-    uint32_t rep;
+    uint32_t label;
     uint64_t old_id;
   };
   std::vector<Claim> claims;
-  for (const auto& [rep, ids] : overlap)
-    for (const auto& [id, n] : ids) claims.push_back({n, rep, id});
+  for (const auto& [label, ids] : overlap)
+    for (const auto& [id, n] : ids) claims.push_back({n, label, id});
   std::sort(claims.begin(), claims.end(), [](const Claim& a, const Claim& b) {
-    return std::tie(b.shared, a.old_id, a.rep) <
-           std::tie(a.shared, b.old_id, b.rep);
+    return std::tie(b.shared, a.old_id, a.label) <
+           std::tie(a.shared, b.old_id, b.label);
   });
   absl::flat_hash_map<uint32_t, uint64_t> id_of;
-  absl::flat_hash_map<uint64_t, bool> taken;
+  absl::flat_hash_set<uint64_t> taken;
   for (const Claim& c : claims) {
-    if (id_of.contains(c.rep) || taken.contains(c.old_id)) continue;
-    id_of[c.rep] = c.old_id;
-    taken[c.old_id] = true;
+    if (id_of.contains(c.label) || taken.contains(c.old_id)) continue;
+    id_of[c.label] = c.old_id;
+    taken.insert(c.old_id);
   }
   uint64_t next_id = 1;
   {
@@ -479,32 +458,45 @@ absl::Status LinkageRunner::Run() {
       next_id = store::ReadBigEndian64(v);
     }
   }
-  std::vector<uint32_t> reps;
-  for (const auto& [rep, n] : members) reps.push_back(rep);
-  std::sort(reps.begin(), reps.end());
-  for (uint32_t rep : reps)
-    if (!id_of.contains(rep)) id_of[rep] = next_id++;
+  // New ids in order of each entity's first touched record.
+  for (uint32_t x : mem.touched)
+    if (!id_of.contains(label_of(x))) id_of[label_of(x)] = next_id++;
 
-  // One write: the new map replaces the old, with the statuses.
+  // One write: the changed links, entities and statuses.
   rocksdb::WriteBatch batch;
-  const std::string lo(24, '\0'), hi(25, '\xff');
-  batch.DeleteRange(store_->cf(Family::kRecordEntity), lo, hi);
-  batch.DeleteRange(store_->cf(Family::kEntities), lo.substr(0, 8),
-                    hi.substr(0, 9));
-  cohortlink::v1::RecordLink link;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& ver = versions[rows[i].version];
-    link.set_entity_id(id_of[clustering.entity[i]]);
-    link.set_probability(clustering.probability[i]);
-    link.set_model_version(model_version);
-    link.set_record_key(rows[i].record_key);
-    batch.Put(
-        store_->cf(Family::kRecordEntity),
-        store::RecordKey(ver.extract_id, ver.status.upload_id(), rows[i].index),
-        link.SerializeAsString());
+  if (mem.rewrite_all) {
+    const std::string lo(24, '\0'), hi(25, '\xff');
+    batch.DeleteRange(store_->cf(Family::kRecordEntity), lo, hi);
+    batch.DeleteRange(store_->cf(Family::kEntities), lo.substr(0, 8),
+                      hi.substr(0, 9));
+  } else {
+    for (const auto& [extract, upload] : mem.removed_versions) {
+      batch.DeleteRange(store_->cf(Family::kRecordEntity),
+                        store::VersionPrefix(extract, upload),
+                        store::VersionPrefix(extract, upload + 1));
+    }
+    auto retire = [&](uint64_t id) {
+      if (id != 0 && !taken.contains(id)) {
+        batch.Delete(store_->cf(Family::kEntities), store::BigEndian64(id));
+      }
+    };
+    for (uint32_t x : mem.touched) retire(mem.rows[x].entity_id);
+    for (uint32_t x : mem.removed) retire(mem.rows[x].entity_id);
   }
-  for (const auto& [rep, n] : members)
-    batch.Put(store_->cf(Family::kEntities), store::BigEndian64(id_of[rep]),
+  cohortlink::v1::RecordLink link;
+  for (uint32_t x : mem.touched) {
+    Memory::Row& row = mem.rows[x];
+    row.entity_id = id_of[label_of(x)];
+    link.set_entity_id(row.entity_id);
+    link.set_probability(mem.state ? mem.state->probability(x) : 1.0f);
+    link.set_model_version(model_version);
+    link.set_record_key(row.record_key);
+    batch.Put(store_->cf(Family::kRecordEntity),
+              store::RecordKey(row.extract_id, row.upload_id, row.index),
+              link.SerializeAsString());
+  }
+  for (const auto& [label, n] : members)
+    batch.Put(store_->cf(Family::kEntities), store::BigEndian64(id_of[label]),
               store::BigEndian64(n));
   batch.Put(store_->cf(Family::kMeta), kMetaNextEntity,
             store::BigEndian64(next_id));
@@ -514,14 +506,216 @@ absl::Status LinkageRunner::Run() {
     batch.Put(store_->cf(Family::kMeta), kMetaModel,
               store::BigEndian64(model_version));
   }
-  st.set_records(rows.size());
-  st.set_entities(members.size());
+  st.set_records(mem.state ? mem.state->live() : mem.rows.size());
+  st.set_entities(mem.state ? mem.state->entities() : mem.rows.size());
   st.set_model_version(model_version);
   st.set_linked_at(util::FormatUtc(options_.now()));
   batch.Put(store_->cf(Family::kMeta), kMetaStatus, st.SerializeAsString());
   RETURN_IF_ERROR(
       extracts_->WriteLinkageState(versions, cohortlink::v1::LINKED, &batch));
+  mem.touched.clear();
+  mem.removed.clear();
+  mem.removed_versions.clear();
+  mem.rewrite_all = false;
   progress_.store(1.0);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// A run's figures into the status.
+void SetRunStats(const RunStats& r, LinkageStatus* st) {
+  st->set_candidate_pairs(r.blocking.candidates);
+  st->set_token_pairs(r.blocking.token_pairs);
+  st->set_lsh_pairs(r.blocking.lsh_pairs);
+  st->set_oversized_blocks(r.blocking.oversized_blocks);
+  st->set_reduction_ratio(r.blocking.reduction_ratio());
+  st->set_links(r.links);
+  st->set_refused_merges(r.cluster.refused_merges);
+  st->set_blocking_seconds(r.times.blocking_s);
+  st->set_training_seconds(r.times.training_s);
+  st->set_scoring_seconds(r.times.scoring_s);
+  st->set_clustering_seconds(r.times.clustering_s);
+  st->set_records_added(r.added);
+  st->set_records_removed(r.removed);
+  st->set_records_touched(r.touched);
+}
+
+}  // namespace
+
+absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
+                                    const LinkageModel& stored_model,
+                                    bool retrain, LinkageStatus* st,
+                                    std::optional<LinkageModel>* new_model) {
+  memory_.reset();  // rebuilt below
+  auto mem = std::make_unique<Memory>();
+  mem->rewrite_all = true;
+  const auto& versions = snap.versions();
+  uint64_t expected = 0;
+  for (const auto& v : versions) expected += v.status.records();
+  ASSIGN_OR_RETURN(auto layout, extracts_->Layout());
+  // The records, in snapshot order, with their order keys.
+  std::vector<uint64_t> order;
+  auto load = [&]() -> absl::StatusOr<std::optional<blocking::Dataset>> {
+    mem->rows.clear();
+    mem->versions.clear();
+    order.clear();
+    if (!layout.has_value() || expected == 0) return std::nullopt;
+    ASSIGN_OR_RETURN(blocking::Dataset data,
+                     blocking::Dataset::ForLayout(*layout));
+    data.Reserve(expected);
+    mem->rows.reserve(expected);
+    absl::Status add = absl::OkStatus();
+    for (size_t v = 0; v < versions.size(); ++v) {
+      const auto& ver = versions[v];
+      Memory::Version& mv = mem->versions[IdOf(ver)];
+      mv.begin = static_cast<uint32_t>(mem->rows.size());
+      RETURN_IF_ERROR(snap.ForEachRecord(
+          v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
+            if (!add.ok()) return;
+            // Records of different key epochs are never compared.
+            add = data.Add(static_cast<uint32_t>(v), r,
+                           store::KeyEpoch(ver.status.key_epoch()));
+            mem->rows.push_back({ver.extract_id, ver.status.upload_id(), index,
+                                 r.record_key()});
+            order.push_back(OrderKey(ver.status, r.record_key()));
+            if (mem->rows.size() % 65536 == 0)
+              progress_.store(0.3 * mem->rows.size() / expected);
+          }));
+      RETURN_IF_ERROR(add);
+      mv.end = static_cast<uint32_t>(mem->rows.size());
+    }
+    mem->next_source = static_cast<uint32_t>(versions.size());
+    return data;
+  };
+  ASSIGN_OR_RETURN(std::optional<blocking::Dataset> data, load());
+  progress_.store(0.3);
+  // The old ids, found by (extract id, record key), so a replaced
+  // extract's unchanged records keep their entities.
+  {
+    absl::flat_hash_map<std::string, uint64_t> old;
+    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+        rocksdb::ReadOptions(), store_->cf(Family::kRecordEntity)));
+    cohortlink::v1::RecordLink link;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!link.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size())))
+        return absl::DataLossError("corrupt record link");
+      old[absl::StrCat(it->key().ToString().substr(0, 8), link.record_key())] =
+          link.entity_id();
+    }
+    RETURN_IF_ERROR(store::FromRocks(it->status(), "read record links"));
+    for (Memory::Row& row : mem->rows) {
+      auto found = old.find(
+          absl::StrCat(store::BigEndian64(row.extract_id), row.record_key));
+      if (found != old.end()) row.entity_id = found->second;
+    }
+  }
+
+  // The model: keep the current one (with its block plan) unless
+  // retraining is due.
+  std::optional<model::Model> current;
+  blocking::BlockPlan plan = PlanFromProto(stored_model.block_plan());
+  if (stored_model.version() > 0 && data.has_value()) {
+    auto m = ModelFromProto(stored_model, data->field_names());
+    if (m.ok()) current = *std::move(m);
+  }
+  retrain = retrain || !current.has_value();
+  std::vector<std::string> field_names;
+  if (data.has_value() && mem->rows.size() >= 2) {
+    field_names = data->field_names();
+    auto stage = [this](double p) { progress_.store(0.3 + 0.55 * p); };
+    // A change committed meanwhile makes this run's result stale: stop
+    // early and let the worker start over with the newer data.
+    auto superseded = [this] {
+      absl::MutexLock lock(&mu_);
+      return pending_;
+    };
+    auto link = [&](blocking::Dataset d, bool train) {
+      return LinkState::Link(std::move(d), order, options_.link,
+                             train ? nullptr : &*current,
+                             train ? nullptr : &plan, stage, superseded);
+    };
+    bool trained = retrain;
+    auto linked = link(*std::move(data), retrain);
+    if (!linked.ok() && retrain && current.has_value() &&
+        linked.status().code() == absl::StatusCode::kFailedPrecondition) {
+      trained = false;  // too little data to retrain: keep the old model
+      ASSIGN_OR_RETURN(data, load());
+      linked = link(*std::move(data), false);
+    }
+    if (linked.ok()) {
+      mem->state = *std::move(linked);
+      if (trained) {
+        model::Model m = mem->state->model();
+        m.version = stored_model.version() + 1;
+        *new_model = ModelToProto(m, field_names, mem->state->plan());
+        (*new_model)->set_trained_at(util::FormatUtc(options_.now()));
+        (*new_model)->set_records(mem->rows.size());
+      }
+      SetRunStats(mem->state->last_run(), st);
+      mem->touched = mem->state->touched();
+    } else if (linked.status().code() ==
+               absl::StatusCode::kFailedPrecondition) {
+      st->set_message(std::string(linked.status().message()));
+    } else {
+      return linked.status();
+    }
+  }
+  if (!mem->state) {  // no model: singletons
+    mem->touched.resize(mem->rows.size());
+    for (size_t i = 0; i < mem->rows.size(); ++i)
+      mem->touched[i] = static_cast<uint32_t>(i);
+    if (st->message().empty() && !mem->rows.empty())
+      st->set_message("too few records to train a model; records unlinked");
+  }
+  memory_ = std::move(mem);
+  return absl::OkStatus();
+}
+
+absl::Status LinkageRunner::RunIncremental(const store::ExtractSnapshot& snap,
+                                           LinkageStatus* st) {
+  Memory& mem = *memory_;
+  LinkState& state = *mem.state;
+  const auto& versions = snap.versions();
+  absl::flat_hash_set<VersionId> current;
+  for (size_t v = 0; v < versions.size(); ++v) {
+    const auto& ver = versions[v];
+    current.insert(IdOf(ver));
+    if (mem.versions.contains(IdOf(ver))) continue;
+    // A new version: its records join.
+    Memory::Version mv;
+    mv.begin = static_cast<uint32_t>(mem.rows.size());
+    const uint32_t source = mem.next_source++;
+    absl::Status add = absl::OkStatus();
+    RETURN_IF_ERROR(snap.ForEachRecord(
+        v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
+          if (!add.ok()) return;
+          add = state.Add(source, r, store::KeyEpoch(ver.status.key_epoch()),
+                          OrderKey(ver.status, r.record_key()));
+          mem.rows.push_back(
+              {ver.extract_id, ver.status.upload_id(), index, r.record_key()});
+        }));
+    RETURN_IF_ERROR(add);
+    mv.end = static_cast<uint32_t>(mem.rows.size());
+    mem.versions[IdOf(ver)] = mv;
+  }
+  progress_.store(0.3);
+  // Withdrawn and replaced versions: their records leave.
+  for (auto it = mem.versions.begin(); it != mem.versions.end();) {
+    if (current.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    for (uint32_t x = it->second.begin; x < it->second.end; ++x)
+      mem.removed.push_back(x);
+    mem.removed_versions.push_back(it->first);
+    mem.versions.erase(it++);
+  }
+  RETURN_IF_ERROR(state.Update(mem.removed));
+  mem.touched = state.touched();
+  SetRunStats(state.last_run(), st);
+  st->set_incremental(true);
   return absl::OkStatus();
 }
 

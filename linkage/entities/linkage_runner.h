@@ -2,9 +2,20 @@
 #define COHORTLINK_LINKAGE_ENTITIES_LINKAGE_RUNNER_H_
 
 // Keeps the stored linkage current. After every committed change (a new
-// extract version, a withdrawal), a background worker relinks every stored
-// record from one consistent snapshot and replaces the stored linkage map
-// in one atomic write, so readers always see one complete linkage.
+// extract version, a withdrawal, a replacement: both at once), a
+// background worker brings the linkage up to date from one consistent
+// snapshot and writes what changed in one atomic write, so readers always
+// see one complete linkage.
+//
+// Incremental: the runner keeps the linkage in memory (LinkState: the
+// filters in aligned arrays, the block index, the links, the entities).
+// A change's records are blocked and scored against the stored ones, a
+// withdrawn extract's records leave with their links, and only the
+// entities linked to the change are clustered again and rewritten; see
+// link_state.h for why the result equals a full relink. A full relink is
+// made instead on the first run after start (rebuilding the memory from
+// RocksDB), when the model is (re)trained, and when withdrawn records
+// make up a third of those held (RunnerOptions::compact_fraction).
 //
 // Entity ids are stable: each new entity takes the id of the old entity
 // that shares most of its records (largest overlap first), so entities a
@@ -13,17 +24,13 @@
 // The model is trained on the first run with enough data (model::Train),
 // kept for later runs, and retrained on request (RequestRetrain) or
 // automatically once the stored records have grown to `retrain_growth`
-// times those it was trained on. Each stored link records the model
-// version that scored it.
-//
-// Choice: every run relinks from scratch rather than scoring only the new
-// records against the old. The result is then exactly a from-scratch
-// relink of the stored data whatever the order of uploads, replacements
-// and withdrawals, at the price of a full run per change.
+// times those it was trained on. The block plan is chosen and stored with
+// the model. Each stored link records the model version that scored it.
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -41,6 +48,9 @@ struct RunnerOptions {
   LinkOptions link;
   std::function<absl::Time()> now = [] { return absl::Now(); };
   double retrain_growth = 2.0;
+  // A full relink replaces the incremental run once withdrawn records
+  // (kept in memory until then) would make up this share of those held.
+  double compact_fraction = 1.0 / 3;
   // Changes arriving within this interval share one run.
   absl::Duration debounce = absl::Milliseconds(200);
   // The agency type of an agency id (for cohort queries); "" when unknown.
@@ -90,6 +100,14 @@ class LinkageRunner {
  private:
   void Loop();
   absl::Status Run();
+  struct Memory;
+  // The full relink / the incremental update of one run.
+  absl::Status RunFull(const store::ExtractSnapshot& snap,
+                       const cohortlink::v1::LinkageModel& stored_model,
+                       bool retrain, cohortlink::v1::LinkageStatus* st,
+                       std::optional<cohortlink::v1::LinkageModel>* new_model);
+  absl::Status RunIncremental(const store::ExtractSnapshot& snap,
+                              cohortlink::v1::LinkageStatus* st);
 
   store::Store* store_;
   store::ExtractStore* extracts_;
@@ -101,13 +119,16 @@ class LinkageRunner {
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex run_mu_;  // one run at a time
+  std::unique_ptr<Memory> memory_ ABSL_GUARDED_BY(run_mu_);
   std::shared_ptr<const cohort::QueryIndex> index_ ABSL_GUARDED_BY(mu_);
   std::thread worker_;
 };
 
 // Conversions between the engine's model and its stored form.
 cohortlink::v1::LinkageModel ModelToProto(
-    const model::Model& m, const std::vector<std::string>& field_names);
+    const model::Model& m, const std::vector<std::string>& field_names,
+    const blocking::BlockPlan& plan);
+blocking::BlockPlan PlanFromProto(const cohortlink::v1::BlockPlan& p);
 absl::StatusOr<model::Model> ModelFromProto(
     const cohortlink::v1::LinkageModel& p,
     const std::vector<std::string>& field_names);

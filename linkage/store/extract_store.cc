@@ -182,7 +182,7 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
   }
   // The first upload fixes the linkage's schema, and the first upload of
   // each key epoch that epoch's secret.
-  const uint32_t epoch = std::max<uint32_t>(1, header.key_epoch());
+  const uint32_t epoch = KeyEpoch(header.key_epoch());
   {
     std::string unused;
     if (store_->db()
@@ -250,7 +250,7 @@ absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
   absl::flat_hash_set<std::string> in_epoch, moved;
   uint32_t newest = 0;
   for (const auto& x : all) {
-    uint32_t e = std::max<uint32_t>(1, x.key_epoch());
+    uint32_t e = KeyEpoch(x.key_epoch());
     newest = std::max(newest, e);
     if (e == epoch) in_epoch.insert(x.agency());
     if (e > epoch) moved.insert(x.agency());
@@ -274,7 +274,7 @@ absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
   rocksdb::WriteBatch b;
   uint64_t removed = 0;
   for (const auto& x : all) {
-    if (std::max<uint32_t>(1, x.key_epoch()) != epoch) continue;
+    if (KeyEpoch(x.key_epoch()) != epoch) continue;
     ASSIGN_OR_RETURN(uint64_t id,
                      StoredExtractId(x.agency(), x.extract_name()));
     b.Delete(store_->cf(Family::kExtracts),
@@ -666,7 +666,7 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
   status.set_content_digest(digest);
   status.set_linkage_state(cohortlink::v1::PENDING);
   status.set_upload_id(upload_id_);
-  const uint32_t epoch = std::max<uint32_t>(1, header_.key_epoch());
+  const uint32_t epoch = KeyEpoch(header_.key_epoch());
   status.set_key_epoch(epoch);
   rocksdb::WriteBatch b;
   b.Put(st->cf(Family::kExtracts), ExtractKey(agency_, header_.extract_name()),
