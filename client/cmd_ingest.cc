@@ -14,6 +14,7 @@
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "linkage/encoding/extract_file.h"
+#include "linkage/store/key_epoch.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -159,7 +160,7 @@ absl::Status RunStatus(const StatusArgs& a) {
       (*f)["linkage_state"] =
           JsonString(cohortlink::v1::LinkageState_Name(e.linkage_state()));
       (*f)["linkage_progress"] = JsonNumber(e.linkage_progress());
-      (*f)["key_epoch"] = JsonNumber(std::max<uint32_t>(1, e.key_epoch()));
+      (*f)["key_epoch"] = JsonNumber(store::KeyEpoch(e.key_epoch()));
       *l->add_values() = ev;
     }
     (*top)["linkage"] = ToJsonValue(linkage);
@@ -173,7 +174,7 @@ absl::Status RunStatus(const StatusArgs& a) {
       absl::StrAppendFormat(&state, " %.0f%%", 100 * e.linkage_progress());
     }
     rows.push_back({e.agency(), e.extract_name(), absl::StrCat(e.version()),
-                    absl::StrCat(std::max<uint32_t>(1, e.key_epoch())),
+                    absl::StrCat(store::KeyEpoch(e.key_epoch())),
                     WithThousands(e.records()), e.uploaded_at(),
                     e.uploaded_by(), state});
   }
@@ -189,6 +190,16 @@ absl::Status RunStatus(const StatusArgs& a) {
                     WithThousands(linkage.records()), " records, ",
                     WithThousands(linkage.entities()), " entities, model v",
                     linkage.model_version());
+    if (linkage.incremental()) {
+      absl::StrAppendFormat(
+          &summary, " (incremental: +%s -%s records, %s reclustered, %.1f s)",
+          WithThousands(linkage.records_added()),
+          WithThousands(linkage.records_removed()),
+          WithThousands(linkage.records_touched()), linkage.run_seconds());
+    } else {
+      absl::StrAppendFormat(&summary, " (full relink, %.1f s)",
+                            linkage.run_seconds());
+    }
   }
   if (!linkage.message().empty())
     absl::StrAppend(&summary, " (", linkage.message(), ")");

@@ -102,6 +102,7 @@ void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
               uint64_t* oversized) {
   std::vector<uint32_t> members;
   ForEachRun(entries, [&](size_t s, size_t e) {
+    if (e - s < 2) return;  // most blocks: nothing to pair
     members.clear();
     bool any_fresh = false;
     for (size_t x = s; x < e; ++x) {

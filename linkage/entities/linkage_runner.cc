@@ -1,6 +1,7 @@
 #include "linkage/entities/linkage_runner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
@@ -367,6 +368,7 @@ absl::Status LinkageRunner::ForEachLink(
 
 absl::Status LinkageRunner::Run() {
   absl::MutexLock run_lock(&run_mu_);
+  const auto started = std::chrono::steady_clock::now();
   progress_.store(0.01);
   ASSIGN_OR_RETURN(auto snap, extracts_->Snapshot());
   const auto& versions = snap->versions();
@@ -510,6 +512,9 @@ absl::Status LinkageRunner::Run() {
   st.set_entities(mem.state ? mem.state->entities() : mem.rows.size());
   st.set_model_version(model_version);
   st.set_linked_at(util::FormatUtc(options_.now()));
+  st.set_run_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count());
   batch.Put(store_->cf(Family::kMeta), kMetaStatus, st.SerializeAsString());
   RETURN_IF_ERROR(
       extracts_->WriteLinkageState(versions, cohortlink::v1::LINKED, &batch));

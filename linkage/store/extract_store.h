@@ -16,6 +16,7 @@
 #include "keys/mac.h"
 #include "linkage/encoding/record_key_index.h"
 #include "linkage/store/audit_log.h"
+#include "linkage/store/key_epoch.h"
 #include "linkage/store/store.h"
 
 namespace cohortlink::store {
@@ -30,10 +31,6 @@ struct ExtractStoreOptions {
 };
 
 // The current version of one extract, as the linkage sees it.
-// The key epoch of a stored extract or upload header: 0 (unset) is the
-// first epoch, 1.
-inline uint32_t KeyEpoch(uint32_t stored) { return stored == 0 ? 1 : stored; }
-
 struct ExtractVersion {
   cohortlink::v1::ExtractStatus status;
   uint64_t extract_id = 0;
