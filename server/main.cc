@@ -103,15 +103,17 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         absl::StrFormat(
             "linkage run %d (%s, %.2fs): %d records (+%d, -%d, %d "
             "reclustered), %d entities, model v%d, %d candidate pairs "
-            "(reduction %.6f; %d from tokens, %d from LSH, %d blocks too "
-            "large), %d links; blocking %.2fs training %.2fs scoring %.2fs "
+            "(reduction %.6f; %d from tokens, %d from LSH, %d from splitting "
+            "%d blocks over their cap), %d links; blocking %.2fs training "
+            "%.2fs scoring %.2fs "
             "clustering %.2fs%s",
             st.generation(), st.incremental() ? "incremental" : "full relink",
             st.run_seconds(), st.records(), st.records_added(),
             st.records_removed(), st.records_touched(), st.entities(),
             st.model_version(), st.candidate_pairs(), st.reduction_ratio(),
-            st.token_pairs(), st.lsh_pairs(), st.oversized_blocks(), st.links(),
-            st.blocking_seconds(), st.training_seconds(), st.scoring_seconds(),
+            st.token_pairs(), st.lsh_pairs(), st.split_pairs(),
+            st.oversized_blocks(), st.links(), st.blocking_seconds(),
+            st.training_seconds(), st.scoring_seconds(),
             st.clustering_seconds(),
             st.message().empty() ? "" : absl::StrCat("; ", st.message())));
   };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -93,14 +94,39 @@ uint32_t CapForBudget(const std::vector<uint64_t>& entries, size_t max_block,
   return static_cast<uint32_t>(max_block);
 }
 
+// Appends the pairs of `members` (a block) with a fresh record, within
+// one partition, and across sources unless within_source.
+void EmitGroup(absl::Span<const uint32_t> members, const Dataset& data,
+               const std::vector<uint8_t>& fresh, const BlockingOptions& o,
+               std::vector<uint64_t>* pairs, uint64_t* emitted) {
+  for (size_t x = 0; x < members.size(); ++x) {
+    for (size_t y = x + 1; y < members.size(); ++y) {
+      uint32_t a = members[x], b = members[y];
+      if (!fresh[a] && !fresh[b]) continue;
+      if (a == b || data.partition(a) != data.partition(b)) continue;
+      if (!o.within_source && data.source(a) == data.source(b)) continue;
+      if (a > b) std::swap(a, b);
+      pairs->push_back(uint64_t{a} << 32 | b);
+      ++*emitted;
+    }
+  }
+}
+
+// The counts EmitRuns adds to.
+struct EmitCounts {
+  uint64_t emitted = 0, oversized = 0, split = 0;
+};
+
 // Appends the pairs of every block of `entries` holding a fresh record and
-// at most `cap` live ones (a < b packed as a << 32 | b).
+// at most `cap` live ones (a < b packed as a << 32 | b); a larger block is
+// split by each of `splits` and its groups within the cap give theirs.
 void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
               const std::vector<uint8_t>& live,
               const std::vector<uint8_t>& fresh, const BlockingOptions& o,
-              uint32_t cap, std::vector<uint64_t>* pairs, uint64_t* emitted,
-              uint64_t* oversized) {
-  std::vector<uint32_t> members;
+              uint32_t cap, const std::vector<std::vector<uint32_t>>& splits,
+              std::vector<uint64_t>* pairs, EmitCounts* counts) {
+  std::vector<uint32_t> members, group;
+  std::vector<uint64_t> keyed;
   ForEachRun(entries, [&](size_t s, size_t e) {
     if (e - s < 2) return;  // most blocks: nothing to pair
     members.clear();
@@ -112,20 +138,22 @@ void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
       any_fresh |= fresh[r] != 0;
     }
     if (!any_fresh || members.size() < 2) return;
-    if (members.size() > cap) {
-      ++*oversized;
+    if (members.size() <= cap) {
+      EmitGroup(members, data, fresh, o, pairs, &counts->emitted);
       return;
     }
-    for (size_t x = 0; x < members.size(); ++x) {
-      for (size_t y = x + 1; y < members.size(); ++y) {
-        uint32_t a = members[x], b = members[y];
-        if (!fresh[a] && !fresh[b]) continue;
-        if (a == b || data.partition(a) != data.partition(b)) continue;
-        if (!o.within_source && data.source(a) == data.source(b)) continue;
-        if (a > b) std::swap(a, b);
-        pairs->push_back(uint64_t{a} << 32 | b);
-        ++*emitted;
-      }
+    ++counts->oversized;
+    for (const auto& bits : splits) {
+      keyed.clear();
+      for (uint32_t r : members)
+        keyed.push_back(Entry(LshKey(data, r, bits), r));
+      std::sort(keyed.begin(), keyed.end());
+      ForEachRun(keyed, [&](size_t gs, size_t ge) {
+        if (ge - gs < 2 || ge - gs > cap) return;
+        group.clear();
+        for (size_t x = gs; x < ge; ++x) group.push_back(RowOf(keyed[x]));
+        EmitGroup(group, data, fresh, o, pairs, &counts->split);
+      });
     }
   });
 }
@@ -185,8 +213,10 @@ BlockIndex BlockIndex::Build(const Dataset& data,
   }
   // Tables are drawn per group of bits: with field segments, each pair of
   // fields (a true match nearly always has two fields (almost) equal, and
-  // two fields together are rare enough to keep buckets small); with a
-  // record-level CLK, the whole filter.
+  // two fields together are rare enough to keep buckets small) and each
+  // single field (a date of birth alone makes small blocks, and finds the
+  // pairs that agree on nothing else: swapped names, a missing postcode);
+  // with a record-level CLK, the whole filter.
   std::vector<std::vector<uint32_t>> groups;
   auto informative_in = [&](const similarity::SegmentWords& w,
                             std::vector<uint32_t>* out) {
@@ -207,12 +237,33 @@ BlockIndex BlockIndex::Build(const Dataset& data,
         informative_in(segs[g], &groups.back());
       }
     }
+    for (size_t f = 0; o.single_field_tables && f < segs.size(); ++f) {
+      groups.emplace_back();
+      informative_in(segs[f], &groups.back());
+    }
     per_group = std::max(1, o.lsh_tables / static_cast<int>(groups.size()));
   } else {
     groups.emplace_back();
     informative_in({0, static_cast<uint32_t>(data.filters().words())},
                    &groups.back());
   }
+  // Split samples for oversized blocks: tokens by the whole filter, each
+  // table by the bits outside its group's fields.
+  std::vector<uint32_t> all_bits;
+  informative_in({0, static_cast<uint32_t>(data.filters().words())}, &all_bits);
+  auto draw_splits = [&](const std::vector<uint32_t>& from, uint64_t stream) {
+    std::vector<std::vector<uint32_t>> splits;
+    if (from.empty() || o.split_bits <= 0) return splits;
+    std::mt19937_64 rng(o.seed ^ (0xd1b54a32d192ed03ULL * stream));
+    std::uniform_int_distribution<size_t> pos(0, from.size() - 1);
+    for (int k = 0; k < o.split_samples; ++k) {
+      splits.emplace_back();
+      for (int b = 0; b < std::min(o.split_bits, 64); ++b)
+        splits.back().push_back(from[pos(rng)]);
+    }
+    return splits;
+  };
+  index.plan_.token_splits = draw_splits(all_bits, 1);
   if (o.lsh_tables <= 0 || n < 2) return index;
   const double target = std::log(1.0 / std::max<size_t>(n, 2));
   const uint64_t budget = static_cast<uint64_t>(
@@ -256,8 +307,15 @@ BlockIndex BlockIndex::Build(const Dataset& data,
         }
         want = sample.size();
         // Where no number of bits can split them (identical field pairs:
-        // every "John Smith"), the largest blocks are left to other tables.
+        // every "John Smith"), the largest blocks are split by other
+        // fields' bits, or left to other tables.
         table.cap = CapForBudget(entries, o.max_block, budget);
+        std::vector<uint32_t> mine = bits, outside;
+        std::sort(mine.begin(), mine.end());
+        std::set_difference(all_bits.begin(), all_bits.end(), mine.begin(),
+                            mine.end(), std::back_inserter(outside));
+        if (outside.size() < 8) outside = all_bits;
+        table.splits = draw_splits(outside, 2 + g * per_group + t);
       }
     }
   });
@@ -291,19 +349,23 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
                                     BlockingStats* stats) const {
   BlockingStats st;
   std::vector<uint64_t> pairs;
-  EmitRuns(tokens_, data, live, fresh, o, plan_.token_cap, &pairs,
-           &st.token_pairs, &st.oversized_blocks);
+  EmitCounts tokens;
+  EmitRuns(tokens_, data, live, fresh, o, plan_.token_cap, plan_.token_splits,
+           &pairs, &tokens);
+  st.token_pairs = tokens.emitted;
+  st.oversized_blocks = tokens.oversized;
+  st.split_pairs = tokens.split;
   const int threads = std::max(1, o.threads);
   struct Out {
     std::vector<uint64_t> pairs;
-    uint64_t emitted = 0, oversized = 0;
+    EmitCounts counts;
   };
   std::vector<Out> outs(threads);
   Parallel(threads, [&](int tid) {
     Out& out = outs[tid];
     for (size_t t = tid; t < lsh_.size(); t += threads) {
-      EmitRuns(lsh_[t], data, live, fresh, o, plan_.tables[t].cap, &out.pairs,
-               &out.emitted, &out.oversized);
+      EmitRuns(lsh_[t], data, live, fresh, o, plan_.tables[t].cap,
+               plan_.tables[t].splits, &out.pairs, &out.counts);
       if (out.pairs.size() > (32u << 20)) SortUnique(&out.pairs);  // memory
     }
   });
@@ -316,8 +378,9 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
   for (Out& out : outs) {
     pairs.insert(pairs.end(), out.pairs.begin(), out.pairs.end());
     std::vector<uint64_t>().swap(out.pairs);
-    st.lsh_pairs += out.emitted;
-    st.oversized_blocks += out.oversized;
+    st.lsh_pairs += out.counts.emitted;
+    st.oversized_blocks += out.counts.oversized;
+    st.split_pairs += out.counts.split;
   }
   st.lsh = {tables, max_bits};
   SortUnique(&pairs);

@@ -14,24 +14,41 @@ namespace cohortlink::blocking {
 
 struct BlockingOptions {
   // A block (token or LSH bucket) larger than this does not enumerate its
-  // pairs (that would be quadratic); its records still meet their
-  // matches through their other tokens and the LSH tables.
+  // pairs (that would be quadratic): it is split by LSH within the block
+  // instead (below), and what is still too large is dropped; its records
+  // still meet their matches through their other tokens and tables.
   size_t max_block = 100;
+  // Splitting a block over its cap: `split_samples` samples of
+  // `split_bits` informative bits each, drawn from outside the table's
+  // fields (a "John Smith" block is split by date of birth and postcode;
+  // a token block by the whole filter). Within the block records are
+  // grouped by each sample's bits, and groups within the cap enumerate
+  // their pairs. Fewer bits than a whole table's suffice, as they only
+  // need to split the block, not the population, so near matches that a
+  // global table misses still collide. Measured on the 100,000-person
+  // synthetic region: one sample of 16 bits adds 26% more candidates and
+  // 0.0006 pair completeness; more samples or fewer bits add more pairs
+  // than they are worth.
+  int split_samples = 1;
+  int split_bits = 16;
   // Hamming LSH tables (0 or less: none). Each table samples informative
   // bits (set in 2-98% of filters) until two random records would agree
-  // on all of them with probability 0.1 / n (n records), so each record
-  // meets about 0.1 random others per table; `lsh_bits` > 0 fixes the
+  // on all of them with probability 1 / n (n records), so each record
+  // meets about one random other per table; `lsh_bits` > 0 fixes the
   // number of bits instead. With about 20 bits sampled, a true match
   // agreeing on 93% of informative bits collides in one of 32 tables with
   // probability 0.99.
   int lsh_tables = 32;
   int lsh_bits = 0;
+  // With field segments, tables are drawn per pair of fields and, with
+  // this set, per single field too.
+  bool single_field_tables = true;
   // Each table's pairs are held to about this many per record: when the
   // sampled bits let more random records collide (correlated bits), more
   // bits are sampled until the table is within budget.
   // When even 64 bits leave a table over budget (records identical in the
   // table's fields), its largest buckets are dropped until it is within.
-  double lsh_pairs_per_record = 2;
+  double lsh_pairs_per_record = 3;
   // All keyed-token blocks together give at most this many pairs per
   // record; the largest blocks are dropped first.
   double token_pairs_per_record = 8;
@@ -48,11 +65,12 @@ struct LshParams {
 };
 
 struct BlockingStats {
-  uint64_t token_pairs = 0;  // pairs enumerated from token blocks
-  uint64_t lsh_pairs = 0;    // pairs enumerated from LSH buckets
-  uint64_t candidates = 0;   // distinct pairs
-  uint64_t oversized_blocks = 0;
-  uint64_t total_pairs = 0;  // all pairs the linkage could compare
+  uint64_t token_pairs = 0;       // pairs enumerated from token blocks
+  uint64_t lsh_pairs = 0;         // pairs enumerated from LSH buckets
+  uint64_t candidates = 0;        // distinct pairs
+  uint64_t oversized_blocks = 0;  // blocks over their cap
+  uint64_t split_pairs = 0;       // pairs from splitting those blocks
+  uint64_t total_pairs = 0;       // all pairs the linkage could compare
   LshParams lsh;
   double reduction_ratio() const {
     return total_pairs == 0 ? 0 : 1.0 - double(candidates) / total_pairs;
@@ -69,8 +87,12 @@ struct BlockPlan {
   struct Table {
     std::vector<uint32_t> bits;  // empty: the table is unused
     uint32_t cap = 0;
+    // Bit samples that split a block over the cap (BlockingOptions::
+    // split_samples).
+    std::vector<std::vector<uint32_t>> splits;
   };
   uint32_t token_cap = 0;
+  std::vector<std::vector<uint32_t>> token_splits;
   std::vector<Table> tables;
 };
 

@@ -93,11 +93,16 @@ LinkageModel ModelToProto(const model::Model& m,
                           const std::vector<std::string>& field_names,
                           const blocking::BlockPlan& plan) {
   LinkageModel p;
-  p.mutable_block_plan()->set_token_cap(plan.token_cap);
+  auto* bp = p.mutable_block_plan();
+  bp->set_token_cap(plan.token_cap);
+  for (const auto& split : plan.token_splits)
+    bp->add_token_splits()->mutable_bits()->Add(split.begin(), split.end());
   for (const auto& t : plan.tables) {
-    auto* pt = p.mutable_block_plan()->add_tables();
+    auto* pt = bp->add_tables();
     pt->mutable_bits()->Add(t.bits.begin(), t.bits.end());
     pt->set_cap(t.cap);
+    for (const auto& split : t.splits)
+      pt->add_splits()->mutable_bits()->Add(split.begin(), split.end());
   }
   p.set_version(m.version);
   for (double t : m.thresholds) p.add_thresholds(t);
@@ -125,8 +130,15 @@ LinkageModel ModelToProto(const model::Model& m,
 blocking::BlockPlan PlanFromProto(const cohortlink::v1::BlockPlan& p) {
   blocking::BlockPlan plan;
   plan.token_cap = p.token_cap();
-  for (const auto& t : p.tables())
-    plan.tables.push_back({{t.bits().begin(), t.bits().end()}, t.cap()});
+  for (const auto& split : p.token_splits())
+    plan.token_splits.emplace_back(split.bits().begin(), split.bits().end());
+  for (const auto& t : p.tables()) {
+    blocking::BlockPlan::Table& table = plan.tables.emplace_back();
+    table.bits.assign(t.bits().begin(), t.bits().end());
+    table.cap = t.cap();
+    for (const auto& split : t.splits())
+      table.splits.emplace_back(split.bits().begin(), split.bits().end());
+  }
   return plan;
 }
 
@@ -534,6 +546,7 @@ void SetRunStats(const RunStats& r, LinkageStatus* st) {
   st->set_token_pairs(r.blocking.token_pairs);
   st->set_lsh_pairs(r.blocking.lsh_pairs);
   st->set_oversized_blocks(r.blocking.oversized_blocks);
+  st->set_split_pairs(r.blocking.split_pairs);
   st->set_reduction_ratio(r.blocking.reduction_ratio());
   st->set_links(r.links);
   st->set_refused_merges(r.cluster.refused_merges);
