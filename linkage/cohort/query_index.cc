@@ -52,65 +52,109 @@ const std::vector<uint32_t>& QueryIndex::Events(uint8_t agency_type,
   return it == events_.end() ? kNone : it->second;
 }
 
-absl::Status QueryIndexBuilder::Add(const std::string& agency_type,
-                                    const std::string& agency,
-                                    const std::string& extract,
-                                    const cohortlink::v1::EncodedRecord& r,
-                                    uint64_t entity_id, float probability) {
-  int type = QueryIndex::AgencyTypeId(agency_type);
-  if (type < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown agency type '", agency_type, "'"));
+QueryIndexBuilder::QueryIndexBuilder(std::string secret)
+    : secret_(std::move(secret)) {}
+
+QueryIndexBuilder::~QueryIndexBuilder() {
+  std::fill(secret_.begin(), secret_.end(), '\0');
+}
+
+absl::Status QueryIndexBuilder::AddFacts(
+    const std::string& agency_type, const std::string& agency,
+    const std::string& extract, const cohortlink::v1::EncodedRecord& r) {
+  int type = kNoType;
+  if (!agency_type.empty()) {
+    type = QueryIndex::AgencyTypeId(agency_type);
+    if (type < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown agency type '", agency_type, "'"));
+    }
   }
-  QueryIndex& x = *index_;
-  x.agency_type_.push_back(static_cast<uint8_t>(type));
-  x.event_type_.push_back(x.event_types_.Intern(r.event_type()));
+  if (mac_ == nullptr) {
+    ASSIGN_OR_RETURN(mac_,
+                     keys::Hmac::Create(keys::HashAlgorithm::kSha256, secret_));
+  }
+  // The record's own cell key.
+  ASSIGN_OR_RETURN(std::string h, mac_->Compute(absl::StrCat(
+                                      "record\x1f", agency, "\x1f", extract,
+                                      "\x1f", r.record_key())));
+  agency_type_.push_back(static_cast<uint8_t>(type));
+  record_key_.push_back(static_cast<uint8_t>(h[0]));
+  event_type_.push_back(event_types_.Intern(r.event_type()));
   int32_t date = kNoDate;
   if (!r.event_date().empty()) {
     auto d = encoding::ParseDate(r.event_date(), "%Y-%m-%d");
     if (d.ok()) date = static_cast<int32_t>(encoding::DaysFromCivil(*d));
   }
-  x.date_.push_back(date);
-  x.probability_.push_back(probability);
-  std::vector<uint16_t> attrs;
+  date_.push_back(date);
   for (const auto& a : r.attributes()) {
-    auto [it, fresh] = x.attribute_ids_.try_emplace(
-        a.name(), static_cast<int>(x.attribute_names_.size()));
+    auto [it, fresh] = attribute_ids_.try_emplace(
+        a.name(), static_cast<int>(attribute_names_.size()));
     if (fresh) {
-      x.attribute_names_.push_back(a.name());
-      x.values_.emplace_back();
+      attribute_names_.push_back(a.name());
+      values_.emplace_back();
     }
-    if (attrs.size() <= static_cast<size_t>(it->second))
-      attrs.resize(it->second + 1, 0);
-    attrs[it->second] = x.values_[it->second].Intern(a.value());
+    attrs_.push_back({static_cast<uint16_t>(it->second),
+                      values_[it->second].Intern(a.value())});
   }
-  attrs_.push_back(std::move(attrs));
-  auto [d, fresh] =
-      dense_.try_emplace(entity_id, static_cast<uint32_t>(dense_ids_.size()));
-  if (fresh) dense_ids_.push_back(entity_id);
-  x.entity_.push_back(d->second);
-  // The record's own cell key.
-  if (mac_ == nullptr) {
-    ASSIGN_OR_RETURN(mac_,
-                     keys::Hmac::Create(keys::HashAlgorithm::kSha256, secret_));
-  }
-  ASSIGN_OR_RETURN(std::string h, mac_->Compute(absl::StrCat(
-                                      "record\x1f", agency, "\x1f", extract,
-                                      "\x1f", r.record_key())));
-  x.record_key_.push_back(static_cast<uint8_t>(h[0]));
+  attr_begin_.push_back(static_cast<uint32_t>(attrs_.size()));
+  return absl::OkStatus();
+}
+
+absl::Status QueryIndexBuilder::Add(const std::string& agency_type,
+                                    const std::string& agency,
+                                    const std::string& extract,
+                                    const cohortlink::v1::EncodedRecord& r,
+                                    uint64_t entity_id, float probability) {
+  RETURN_IF_ERROR(AddFacts(agency_type, agency, extract, r));
+  entity_ids_.push_back(entity_id);
+  probabilities_.push_back(probability);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<const QueryIndex>> QueryIndexBuilder::Build() {
-  QueryIndex& x = *index_;
-  const size_t n = x.entity_.size(), na = x.attribute_names_.size();
-  x.attributes_.assign(n * na, 0);
-  for (size_t r = 0; r < n; ++r)
-    for (size_t a = 0; a < attrs_[r].size(); ++a)
-      x.attributes_[r * na + a] = attrs_[r][a];
-  std::vector<std::vector<uint16_t>>().swap(attrs_);
+  if (entity_ids_.size() != size())
+    return absl::FailedPreconditionError("records added without entities");
+  std::vector<uint32_t> rows(size());
+  for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
+  return BuildFor(rows, entity_ids_, probabilities_);
+}
+
+absl::StatusOr<std::shared_ptr<const QueryIndex>> QueryIndexBuilder::BuildFor(
+    absl::Span<const uint32_t> rows, absl::Span<const uint64_t> entity_ids,
+    absl::Span<const float> probabilities) {
+  if (entity_ids.size() != rows.size() || probabilities.size() != rows.size())
+    return absl::InvalidArgumentError("one entity and probability per row");
+  auto index = std::make_unique<QueryIndex>();
+  QueryIndex& x = *index;
+  x.event_types_ = event_types_;
+  x.attribute_names_ = attribute_names_;
+  x.attribute_ids_ = attribute_ids_;
+  x.values_ = values_;
+  const size_t na = attribute_names_.size();
+  absl::flat_hash_map<uint64_t, uint32_t> dense;  // entity id -> dense
+  std::vector<uint64_t> dense_ids;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const uint32_t r = rows[k];
+    if (r >= size()) return absl::InvalidArgumentError("no such record");
+    if (agency_type_[r] == kNoType) continue;
+    x.agency_type_.push_back(agency_type_[r]);
+    x.event_type_.push_back(event_type_[r]);
+    x.date_.push_back(date_[r]);
+    x.probability_.push_back(probabilities[k]);
+    x.record_key_.push_back(record_key_[r]);
+    const size_t at = x.attributes_.size();
+    x.attributes_.resize(at + na, 0);
+    for (uint32_t a = attr_begin_[r]; a < attr_begin_[r + 1]; ++a)
+      x.attributes_[at + attrs_[a].first] = attrs_[a].second;
+    auto [d, fresh] = dense.try_emplace(
+        entity_ids[k], static_cast<uint32_t>(dense_ids.size()));
+    if (fresh) dense_ids.push_back(entity_ids[k]);
+    x.entity_.push_back(d->second);
+  }
+  const size_t n = x.entity_.size();
   // Entities: records grouped, each group in date order.
-  const size_t ne = dense_ids_.size();
+  const size_t ne = dense_ids.size();
   x.entity_begin_.assign(ne + 1, 0);
   for (uint32_t e : x.entity_) ++x.entity_begin_[e + 1];
   for (size_t e = 0; e < ne; ++e) x.entity_begin_[e + 1] += x.entity_begin_[e];
@@ -131,17 +175,20 @@ absl::StatusOr<std::shared_ptr<const QueryIndex>> QueryIndexBuilder::Build() {
   }
   x.entity_key_.resize(ne);
   for (size_t e = 0; e < ne; ++e) {
-    std::string id(8, '\0');
-    for (int k = 0; k < 8; ++k)
-      id[k] = static_cast<char>(dense_ids_[e] >> (56 - 8 * k));
-    ASSIGN_OR_RETURN(std::string h,
-                     mac_->Compute(absl::StrCat("entity\x1f", id)));
-    x.entity_key_[e] = static_cast<uint8_t>(h[0]);
+    auto [key, fresh] = entity_keys_.try_emplace(dense_ids[e], 0);
+    if (fresh) {
+      std::string id(8, '\0');
+      for (int k = 0; k < 8; ++k)
+        id[k] = static_cast<char>(dense_ids[e] >> (56 - 8 * k));
+      ASSIGN_OR_RETURN(std::string h,
+                       mac_->Compute(absl::StrCat("entity\x1f", id)));
+      key->second = static_cast<uint8_t>(h[0]);
+    }
+    x.entity_key_[e] = key->second;
   }
   for (uint32_t r = 0; r < n; ++r)
     x.events_[EventKey(x.agency_type_[r], x.event_type_[r])].push_back(r);
-  std::fill(secret_.begin(), secret_.end(), '\0');
-  return std::shared_ptr<const QueryIndex>(std::move(index_));
+  return std::shared_ptr<const QueryIndex>(std::move(index));
 }
 
 }  // namespace cohortlink::cohort

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "cohortlink/v1/extract.pb.h"
 #include "keys/mac.h"
 
@@ -88,28 +89,63 @@ class QueryIndex {
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> events_;
 };
 
-// Collects records, then builds the index. Cell keys: every entity gets a
+// Collects records, then builds indexes. Cell keys: every entity gets a
 // fixed pseudo-random byte, the first byte of HMAC-SHA256(`secret`, entity
 // id); a record counted on its own (a link below the query's probability
 // floor) gets one from its agency, extract and record key.
+//
+// Records are digested once (AddFacts: dictionaries, dates, the record's
+// cell key) and kept, so one builder can build an index of any subset of
+// them, with any entities, again and again: the linkage runner keeps one
+// beside its in-memory linkage and builds a fresh index after each run
+// without reading the records again.
 class QueryIndexBuilder {
  public:
-  explicit QueryIndexBuilder(std::string secret) : secret_(std::move(secret)) {}
-  // INVALID_ARGUMENT for an unknown agency type.
+  explicit QueryIndexBuilder(std::string secret);
+  ~QueryIndexBuilder();  // wipes the secret
+  QueryIndexBuilder(const QueryIndexBuilder&) = delete;
+  QueryIndexBuilder& operator=(const QueryIndexBuilder&) = delete;
+
+  // Digests a record; its number is size() before the call. An empty
+  // `agency_type` keeps its place but leaves it out of every index (an
+  // agency no longer registered); INVALID_ARGUMENT for an unknown one.
+  absl::Status AddFacts(const std::string& agency_type,
+                        const std::string& agency, const std::string& extract,
+                        const cohortlink::v1::EncodedRecord& record);
+  // AddFacts with the record's entity and link probability, for Build().
   absl::Status Add(const std::string& agency_type, const std::string& agency,
                    const std::string& extract,
                    const cohortlink::v1::EncodedRecord& record,
                    uint64_t entity_id, float probability);
+  size_t size() const { return agency_type_.size(); }
+
+  // The index of every record added with Add().
   absl::StatusOr<std::shared_ptr<const QueryIndex>> Build();
+  // The index of `rows` (record numbers), in entities `entity_ids` with
+  // link probabilities `probabilities` (one each per row).
+  absl::StatusOr<std::shared_ptr<const QueryIndex>> BuildFor(
+      absl::Span<const uint32_t> rows, absl::Span<const uint64_t> entity_ids,
+      absl::Span<const float> probabilities);
 
  private:
+  static constexpr uint8_t kNoType = 0xff;
   std::string secret_;
   std::unique_ptr<keys::Hmac> mac_;
-  std::unique_ptr<QueryIndex> index_ = std::make_unique<QueryIndex>();
-  std::vector<uint64_t> entity_ids_;               // per record
-  std::vector<std::vector<uint16_t>> attrs_;       // per record, sparse
-  absl::flat_hash_map<uint64_t, uint32_t> dense_;  // entity id -> dense
-  std::vector<uint64_t> dense_ids_;
+  QueryIndex::Dictionary event_types_;
+  std::vector<std::string> attribute_names_;
+  absl::flat_hash_map<std::string, int> attribute_ids_;
+  std::vector<QueryIndex::Dictionary> values_;
+  // Per record.
+  std::vector<uint8_t> agency_type_, record_key_;
+  std::vector<uint16_t> event_type_;
+  std::vector<int32_t> date_;
+  std::vector<uint32_t> attr_begin_ = {0};            // into attrs_
+  std::vector<std::pair<uint16_t, uint16_t>> attrs_;  // attribute, value
+  // Add()'s entities and probabilities.
+  std::vector<uint64_t> entity_ids_;
+  std::vector<float> probabilities_;
+  // Entity cell keys made so far.
+  absl::flat_hash_map<uint64_t, uint8_t> entity_keys_;
 };
 
 }  // namespace cohortlink::cohort

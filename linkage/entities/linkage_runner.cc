@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -78,6 +79,8 @@ struct LinkageRunner::Memory {
     uint64_t entity_id = 0;  // 0: none yet
   };
   std::vector<Row> rows;  // per state record
+  // What cohort queries read of each record, digested once.
+  std::unique_ptr<cohort::QueryIndexBuilder> facts;
   struct Version {
     uint32_t begin = 0, end = 0;  // its records
   };
@@ -214,7 +217,7 @@ std::shared_ptr<const cohort::QueryIndex> LinkageRunner::QueryIndex() const {
   return index_;
 }
 
-absl::Status LinkageRunner::RebuildQueryIndex() {
+absl::StatusOr<std::string> LinkageRunner::CellKeySecret() {
   // The secret behind every entity's cell key, made once.
   std::string secret;
   rocksdb::Status s =
@@ -232,8 +235,16 @@ absl::Status LinkageRunner::RebuildQueryIndex() {
   } else {
     RETURN_IF_ERROR(store::FromRocks(s, "read the cell-key secret"));
   }
-  cohort::QueryIndexBuilder builder(secret);
-  std::fill(secret.begin(), secret.end(), '\0');
+  return secret;
+}
+
+std::string LinkageRunner::AgencyType(const std::string& agency) const {
+  return options_.agency_type ? options_.agency_type(agency) : std::string();
+}
+
+absl::Status LinkageRunner::RebuildQueryIndex() {
+  ASSIGN_OR_RETURN(std::string secret, CellKeySecret());
+  cohort::QueryIndexBuilder builder(std::move(secret));
   ASSIGN_OR_RETURN(auto snap, extracts_->Snapshot());
   rocksdb::ReadOptions ro;
   ro.snapshot = snap->snapshot();
@@ -243,9 +254,7 @@ absl::Status LinkageRunner::RebuildQueryIndex() {
   for (size_t v = 0; v < snap->versions().size(); ++v) {
     const auto& ver = snap->versions()[v];
     if (ver.status.linkage_state() != cohortlink::v1::LINKED) continue;
-    std::string type = options_.agency_type
-                           ? options_.agency_type(ver.status.agency())
-                           : std::string();
+    std::string type = AgencyType(ver.status.agency());
     if (type.empty()) continue;  // not a registered agency any more
     std::string prefix =
         store::VersionPrefix(ver.extract_id, ver.status.upload_id());
@@ -297,7 +306,6 @@ void LinkageRunner::Loop() {
     }
     absl::SleepFor(options_.debounce);
     absl::Status s = RunOnce();
-    if (s.ok()) s = RebuildQueryIndex();
     if (options_.on_run) options_.on_run(s, Status());
   }
 }
@@ -534,6 +542,28 @@ absl::Status LinkageRunner::Run() {
   mem.removed.clear();
   mem.removed_versions.clear();
   mem.rewrite_all = false;
+
+  // The cohort-query index of the new linkage, from memory.
+  std::vector<uint32_t> live;
+  std::vector<uint64_t> ids;
+  std::vector<float> probabilities;
+  live.reserve(mem.rows.size());
+  ids.reserve(mem.rows.size());
+  probabilities.reserve(mem.rows.size());
+  for (uint32_t x = 0; x < mem.rows.size(); ++x) {
+    if (mem.state && !mem.state->alive(x)) continue;
+    live.push_back(x);
+    ids.push_back(mem.rows[x].entity_id);
+    probabilities.push_back(mem.state ? mem.state->probability(x) : 1.0f);
+  }
+  ASSIGN_OR_RETURN(auto index, mem.facts->BuildFor(live, ids, probabilities));
+  auto mutable_index = std::const_pointer_cast<cohort::QueryIndex>(index);
+  mutable_index->generation = st.generation();
+  mutable_index->linked_at = st.linked_at();
+  {
+    absl::MutexLock lock(&mu_);
+    index_ = std::move(index);
+  }
   progress_.store(1.0);
   return absl::OkStatus();
 }
@@ -572,12 +602,17 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
   uint64_t expected = 0;
   for (const auto& v : versions) expected += v.status.records();
   ASSIGN_OR_RETURN(auto layout, extracts_->Layout());
+  ASSIGN_OR_RETURN(std::string secret, CellKeySecret());
+  absl::Cleanup wipe = [&secret] {
+    std::fill(secret.begin(), secret.end(), '\0');
+  };
   // The records, in snapshot order, with their order keys.
   std::vector<uint64_t> order;
   auto load = [&]() -> absl::StatusOr<std::optional<blocking::Dataset>> {
     mem->rows.clear();
     mem->versions.clear();
     order.clear();
+    mem->facts = std::make_unique<cohort::QueryIndexBuilder>(secret);
     if (!layout.has_value() || expected == 0) return std::nullopt;
     ASSIGN_OR_RETURN(blocking::Dataset data,
                      blocking::Dataset::ForLayout(*layout));
@@ -586,6 +621,7 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
     absl::Status add = absl::OkStatus();
     for (size_t v = 0; v < versions.size(); ++v) {
       const auto& ver = versions[v];
+      const std::string type = AgencyType(ver.status.agency());
       Memory::Version& mv = mem->versions[IdOf(ver)];
       mv.begin = static_cast<uint32_t>(mem->rows.size());
       RETURN_IF_ERROR(snap.ForEachRecord(
@@ -594,6 +630,10 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
             // Records of different key epochs are never compared.
             add = data.Add(static_cast<uint32_t>(v), r,
                            store::KeyEpoch(ver.status.key_epoch()));
+            if (add.ok()) {
+              add = mem->facts->AddFacts(type, ver.status.agency(),
+                                         ver.status.extract_name(), r);
+            }
             mem->rows.push_back({ver.extract_id, ver.status.upload_id(), index,
                                  r.record_key()});
             order.push_back(OrderKey(ver.status, r.record_key()));
@@ -705,12 +745,17 @@ absl::Status LinkageRunner::RunIncremental(const store::ExtractSnapshot& snap,
     Memory::Version mv;
     mv.begin = static_cast<uint32_t>(mem.rows.size());
     const uint32_t source = mem.next_source++;
+    const std::string type = AgencyType(ver.status.agency());
     absl::Status add = absl::OkStatus();
     RETURN_IF_ERROR(snap.ForEachRecord(
         v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
           if (!add.ok()) return;
           add = state.Add(source, r, store::KeyEpoch(ver.status.key_epoch()),
                           OrderKey(ver.status, r.record_key()));
+          if (add.ok()) {
+            add = mem.facts->AddFacts(type, ver.status.agency(),
+                                      ver.status.extract_name(), r);
+          }
           mem.rows.push_back(
               {ver.extract_id, ver.status.upload_id(), index, r.record_key()});
         }));

@@ -88,7 +88,7 @@ class LinkageRunner {
   // worker has built it, shortly after start).
   std::shared_ptr<const cohort::QueryIndex> QueryIndex() const;
   // Rebuilds the query index from the stored linkage (the worker does this
-  // after every run and at start).
+  // at start; each run builds it from memory).
   absl::Status RebuildQueryIndex();
   // Every linked record (agency, extract, record key, entity, probability)
   // from one snapshot of the linkage map; FAILED_PRECONDITION unless every
@@ -100,6 +100,9 @@ class LinkageRunner {
  private:
   void Loop();
   absl::Status Run();
+  // The secret behind the cell keys (made on first use).
+  absl::StatusOr<std::string> CellKeySecret();
+  std::string AgencyType(const std::string& agency) const;
   struct Memory;
   // The full relink / the incremental update of one run.
   absl::Status RunFull(const store::ExtractSnapshot& snap,

@@ -182,6 +182,7 @@ TEST(LinkageRunnerTest, IncrementalRunsEqualAFullRelinkWithTheSameModel) {
   RunnerOptions options;
   options.retrain_growth = 1e9;  // one model throughout
   options.compact_fraction = 0.9;
+  options.agency_type = [](const std::string& agency) { return agency; };
   options.link.blocking.max_block = 100000;
   options.link.blocking.token_pairs_per_record = 1e9;
   options.link.blocking.lsh_pairs_per_record = 1e9;
@@ -211,6 +212,29 @@ TEST(LinkageRunnerTest, IncrementalRunsEqualAFullRelinkWithTheSameModel) {
   EXPECT_GT(status.records_removed(), 0u);
   EXPECT_EQ(status.model_version(), 1u);
   auto incremental = s.Links();
+  // The query index each run builds from memory equals one rebuilt from
+  // the stored records and links.
+  auto from_memory = s.runner().QueryIndex();
+  ASSERT_NE(from_memory, nullptr);
+  ASSERT_TRUE(s.runner().RebuildQueryIndex().ok());
+  auto from_store = s.runner().QueryIndex();
+  EXPECT_EQ(from_memory->records(), incremental.size());
+  EXPECT_EQ(from_memory->records(), from_store->records());
+  EXPECT_EQ(from_memory->entities(), from_store->entities());
+  EXPECT_EQ(from_memory->entities(), Partition(incremental).size());
+  EXPECT_EQ(from_memory->generation, from_store->generation);
+  for (const char* type : {"police", "prison", "probation", "health"}) {
+    const int t = cohort::QueryIndex::AgencyTypeId(type);
+    const auto& names = from_store->event_types().names;
+    for (size_t e = 0; e < names.size(); ++e) {
+      int m = from_memory->event_types().Find(names[e]);
+      size_t in_memory =
+          m < 0 ? 0 : from_memory->Events(t, static_cast<uint16_t>(m)).size();
+      EXPECT_EQ(in_memory,
+                from_store->Events(t, static_cast<uint16_t>(e)).size())
+          << type << " " << names[e];
+    }
+  }
 
   s.Restart();
   s.Link();
