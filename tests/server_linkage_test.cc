@@ -111,6 +111,50 @@ TEST_F(ServerLinkageTest, FiveAgenciesLinkedExportedAndScored) {
   EXPECT_NE(svg->find("prior"), std::string::npos);
 }
 
+// After a restart the server relinks once from RocksDB with the stored
+// model (rebuilding its in-memory linkage) and reproduces the stored map
+// exactly; the next upload is then linked incrementally.
+TEST_F(ServerLinkageTest, AfterARestartTheNextChangeIsIncremental) {
+  for (const char* a : kAgencies) {
+    std::string agency = a;
+    if (agency == "local-authority") continue;
+    ASSERT_EQ(As(agency, {"upload", "--extract", "main",
+                          tmp_.File(agency + ".clx"), "--retries", "0"})
+                  .exit_code,
+              0);
+  }
+  ASSERT_EQ(As("admin", {"status", "--wait", "120"}).exit_code, 0);
+  ASSERT_EQ(
+      As("exporter", {"export-links", "--out", tmp_.File("a.csv")}).exit_code,
+      0);
+
+  server_.Stop(SIGTERM);
+  std::string error;
+  ASSERT_TRUE(server_.Start(&error)) << error;
+  auto st = As("admin", {"status", "--wait", "120", "--format", "json"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(st.out.find("\"incremental\": true"), std::string::npos) << st.out;
+  ASSERT_EQ(
+      As("exporter", {"export-links", "--out", tmp_.File("b.csv")}).exit_code,
+      0);
+  auto before = util::ReadFile(tmp_.File("a.csv"));
+  auto after = util::ReadFile(tmp_.File("b.csv"));
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(*before, *after);  // same entities, ids and probabilities
+
+  ASSERT_EQ(As("local-authority",
+               {"upload", "--extract", "main", tmp_.File("local-authority.clx"),
+                "--retries", "0"})
+                .exit_code,
+            0);
+  st = As("admin", {"status", "--wait", "120", "--format", "json"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("\"incremental\": true"), std::string::npos) << st.out;
+  EXPECT_GT(JsonNumberAfter(st.out, "records_added"), 0) << st.out;
+  auto text = As("admin", {"status"});
+  EXPECT_NE(text.out.find("(incremental: +"), std::string::npos) << text.out;
+}
+
 TEST_F(ServerLinkageTest, OnlyTheirRolesMayExportOrRetrain) {
   UploadAll();
   ASSERT_EQ(As("admin", {"status", "--wait", "120"}).exit_code, 0);

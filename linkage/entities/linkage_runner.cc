@@ -180,12 +180,11 @@ LinkageRunner::LinkageRunner(store::Store* store, store::ExtractStore* extracts,
 LinkageRunner::~LinkageRunner() { Stop(); }
 
 void LinkageRunner::Start() {
+  // A first run whenever anything is stored: linked extracts too, as it
+  // rebuilds the in-memory linkage (a full relink with the stored model
+  // and block plan), so the first change after a restart is incremental.
   auto snap = extracts_->Snapshot();
-  bool unlinked = !snap.ok();
-  if (snap.ok()) {
-    for (const auto& v : (*snap)->versions())
-      unlinked |= v.status.linkage_state() != cohortlink::v1::LINKED;
-  }
+  bool unlinked = !snap.ok() || !(*snap)->versions().empty();
   {
     absl::MutexLock lock(&mu_);
     stop_ = false;

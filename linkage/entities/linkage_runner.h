@@ -13,8 +13,8 @@
 // withdrawn extract's records leave with their links, and only the
 // entities linked to the change are clustered again and rewritten; see
 // link_state.h for why the result equals a full relink. A full relink is
-// made instead on the first run after start (rebuilding the memory from
-// RocksDB), when the model is (re)trained, and when withdrawn records
+// made instead on the run the worker makes at start (rebuilding the memory
+// from RocksDB), when the model is (re)trained, and when withdrawn records
 // make up a third of those held (RunnerOptions::compact_fraction).
 //
 // Entity ids are stable: each new entity takes the id of the old entity
@@ -69,7 +69,7 @@ class LinkageRunner {
   LinkageRunner& operator=(const LinkageRunner&) = delete;
 
   // Starts the background worker; it runs once at start if anything is
-  // stored but not linked.
+  // stored (a full relink that rebuilds the in-memory linkage).
   void Start();
   void Stop();
   // Something changed: relink soon.
