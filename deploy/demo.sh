@@ -121,13 +121,20 @@ query --spec examples/queries/drug-treatment-3w.json
 echo "-- a submitter may not query:"
 "$CL" query --server "$ADDR" --tls "$TLS/police" --spec examples/queries/reoffending-12m.json || true
 
-say "11. The information governance lead verifies the access log"
+say "11. The prison withdraws its extract, then sends it again: each change is linked incrementally"
+"$CL" delete --server "$ADDR" --tls "$TLS/prison" --extract prison-2022-2025
+"$CL" status --server "$ADDR" --tls "$TLS/admin" --wait 120 | tail -n 1
+"$CL" upload --server "$ADDR" --tls "$TLS/prison" --extract prison-2022-2025 \
+  "$DEMO/prison/extract.clx" > /dev/null
+"$CL" status --server "$ADDR" --tls "$TLS/admin" --wait 120 | tail -n 1
+
+say "12. The information governance lead verifies the access log"
 cp "$DEMO/server/audit-public.pem" "$DEMO/shared/audit-public.pem"
 "$CL" audit verify --server "$ADDR" --tls "$TLS/auditor" \
   --pubkey "$DEMO/shared/audit-public.pem" --state "$DEMO/shared/auditor.state"
 "$CL" audit log --server "$ADDR" --tls "$TLS/auditor" --denied | tail -n 6
 
-say "12. Stop the server; the access log"
+say "13. Stop the server; the access log"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
 sed -n 's/.*"msg":"\(access log: [0-9]* entries\)[^"]*".*/\1/p' "$DEMO/server.log"
 trap - EXIT
@@ -135,7 +142,7 @@ echo "server stopped cleanly"
 
 DATASETS=../shared/datasets
 if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
-  say "13. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
+  say "14. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
   printf 'secret' > "$DEMO/shared/ncvr.secret"
   "$CL" encode --schema "$DATASETS/ncvr/novt_schema.json" --secret "$DEMO/shared/ncvr.secret" \
     --input "$DATASETS/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv" \
@@ -150,4 +157,3 @@ if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
 fi
 
 say "Done. Files are under $DEMO/."
-echo "Next in cohortlink: incremental linkage."
