@@ -736,6 +736,7 @@ absl::Status LinkageRunner::RunIncremental(const store::ExtractSnapshot& snap,
   LinkState& state = *mem.state;
   const auto& versions = snap.versions();
   absl::flat_hash_set<VersionId> current;
+  const size_t first_added = mem.rows.size();
   for (size_t v = 0; v < versions.size(); ++v) {
     const auto& ver = versions[v];
     current.insert(IdOf(ver));
@@ -773,6 +774,21 @@ absl::Status LinkageRunner::RunIncremental(const store::ExtractSnapshot& snap,
       mem.removed.push_back(x);
     mem.removed_versions.push_back(it->first);
     mem.versions.erase(it++);
+  }
+  // A replaced extract's records that come back (same extract, same
+  // record key) bring their old entity id as a claim, as in a full relink,
+  // so re-sending an extract does not renumber its entities.
+  if (!mem.removed.empty()) {
+    absl::flat_hash_map<std::string, uint64_t> replaced;
+    auto key = [&](const Memory::Row& row) {
+      return absl::StrCat(store::BigEndian64(row.extract_id), row.record_key);
+    };
+    for (uint32_t x : mem.removed)
+      replaced[key(mem.rows[x])] = mem.rows[x].entity_id;
+    for (size_t x = first_added; x < mem.rows.size(); ++x) {
+      auto it = replaced.find(key(mem.rows[x]));
+      if (it != replaced.end()) mem.rows[x].entity_id = it->second;
+    }
   }
   RETURN_IF_ERROR(state.Update(mem.removed));
   mem.touched = state.touched();

@@ -200,11 +200,30 @@ TEST(LinkageRunnerTest, IncrementalRunsEqualAFullRelinkWithTheSameModel) {
   EXPECT_GT(status.records_added(), 0u);
   EXPECT_EQ(status.records_removed(), 0u);
   EXPECT_LT(status.records_touched(), status.records());
+  auto before_replace = s.Links();
   s.Upload("prison", region.Load("prison", "releases"));  // replace
   s.Upload("probation", region.Load("probation", "cases"));
   s.Link();
   EXPECT_TRUE(s.runner().Status().incremental());
   EXPECT_EQ(s.runner().Status().records_removed(), 200u);
+  {
+    // The replaced extract's records that came back keep their entity ids
+    // where their entity kept its members.
+    auto after_replace = s.Links();
+    std::map<uint64_t, std::set<std::string>> was, is;
+    for (const auto& [rec, id] : before_replace) was[id].insert(rec);
+    for (const auto& [rec, id] : after_replace) is[id].insert(rec);
+    size_t kept = 0;
+    for (const auto& [rec, id] : before_replace) {
+      if (rec.rfind("prison/", 0) != 0) continue;
+      uint64_t now = after_replace.at(rec);
+      if (is[now] == was[id]) {
+        EXPECT_EQ(now, id) << rec;
+        ++kept;
+      }
+    }
+    EXPECT_GT(kept, 50u);
+  }
   s.Withdraw("health", "gp");  // withdraw
   s.Link();
   status = s.runner().Status();
