@@ -98,7 +98,7 @@ uint32_t CapForBudget(const std::vector<uint64_t>& entries, size_t max_block,
 // one partition, and across sources unless within_source.
 void EmitGroup(absl::Span<const uint32_t> members, const Dataset& data,
                const std::vector<uint8_t>& fresh, const BlockingOptions& o,
-               std::vector<uint64_t>* pairs, uint64_t* emitted) {
+               std::vector<Pair>* pairs, uint64_t* emitted) {
   for (size_t x = 0; x < members.size(); ++x) {
     for (size_t y = x + 1; y < members.size(); ++y) {
       uint32_t a = members[x], b = members[y];
@@ -106,7 +106,7 @@ void EmitGroup(absl::Span<const uint32_t> members, const Dataset& data,
       if (a == b || data.partition(a) != data.partition(b)) continue;
       if (!o.within_source && data.source(a) == data.source(b)) continue;
       if (a > b) std::swap(a, b);
-      pairs->push_back(uint64_t{a} << 32 | b);
+      pairs->push_back({a, b});
       ++*emitted;
     }
   }
@@ -124,7 +124,7 @@ void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
               const std::vector<uint8_t>& live,
               const std::vector<uint8_t>& fresh, const BlockingOptions& o,
               uint32_t cap, const std::vector<std::vector<uint32_t>>& splits,
-              std::vector<uint64_t>* pairs, EmitCounts* counts) {
+              std::vector<Pair>* pairs, EmitCounts* counts) {
   std::vector<uint32_t> members, group;
   std::vector<uint64_t> keyed;
   ForEachRun(entries, [&](size_t s, size_t e) {
@@ -158,8 +158,13 @@ void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
   });
 }
 
-void SortUnique(std::vector<uint64_t>* v) {
-  std::sort(v->begin(), v->end());
+void SortUnique(std::vector<Pair>* v) {
+  auto packed = [](const Pair& p) {
+    return uint64_t{p.first} << 32 | p.second;
+  };
+  std::sort(v->begin(), v->end(), [&](const Pair& x, const Pair& y) {
+    return packed(x) < packed(y);
+  });
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
@@ -348,7 +353,7 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
                                     const BlockingOptions& o,
                                     BlockingStats* stats) const {
   BlockingStats st;
-  std::vector<uint64_t> pairs;
+  std::vector<Pair> pairs;
   EmitCounts tokens;
   EmitRuns(tokens_, data, live, fresh, o, plan_.token_cap, plan_.token_splits,
            &pairs, &tokens);
@@ -357,7 +362,7 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
   st.split_pairs = tokens.split;
   const int threads = std::max(1, o.threads);
   struct Out {
-    std::vector<uint64_t> pairs;
+    std::vector<Pair> pairs;
     EmitCounts counts;
   };
   std::vector<Out> outs(threads);
@@ -368,6 +373,7 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
                plan_.tables[t].splits, &out.pairs, &out.counts);
       if (out.pairs.size() > (32u << 20)) SortUnique(&out.pairs);  // memory
     }
+    SortUnique(&out.pairs);
   });
   int tables = 0, max_bits = 0;
   for (const auto& t : plan_.tables) {
@@ -377,22 +383,18 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
   }
   for (Out& out : outs) {
     pairs.insert(pairs.end(), out.pairs.begin(), out.pairs.end());
-    std::vector<uint64_t>().swap(out.pairs);
+    std::vector<Pair>().swap(out.pairs);
     st.lsh_pairs += out.counts.emitted;
     st.oversized_blocks += out.counts.oversized;
     st.split_pairs += out.counts.split;
   }
   st.lsh = {tables, max_bits};
   SortUnique(&pairs);
-  std::vector<Pair> result;
-  result.reserve(pairs.size());
-  for (uint64_t p : pairs)
-    result.push_back(
-        {static_cast<uint32_t>(p >> 32), static_cast<uint32_t>(p)});
-  st.candidates = result.size();
+  pairs.shrink_to_fit();
+  st.candidates = pairs.size();
   st.total_pairs = data.ComparablePairs(o.within_source, &live, &fresh);
   if (stats != nullptr) *stats = st;
-  return result;
+  return pairs;
 }
 
 size_t BlockIndex::entries() const {
