@@ -431,6 +431,9 @@ absl::Status LinkageRunner::Run() {
   }
   progress_.store(0.9);
   Memory& mem = *memory_;
+  // Memory ahead of storage is no memory: forget it unless the write below
+  // succeeds.
+  absl::Cleanup forget = [this] { memory_.reset(); };
   const uint64_t model_version =
       new_model.has_value() ? new_model->version() : stored_model.version();
 
@@ -537,6 +540,7 @@ absl::Status LinkageRunner::Run() {
   batch.Put(store_->cf(Family::kMeta), kMetaStatus, st.SerializeAsString());
   RETURN_IF_ERROR(
       extracts_->WriteLinkageState(versions, cohortlink::v1::LINKED, &batch));
+  std::move(forget).Cancel();
   mem.touched.clear();
   mem.removed.clear();
   mem.removed_versions.clear();
