@@ -368,10 +368,17 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
   std::vector<Out> outs(threads);
   Parallel(threads, [&](int tid) {
     Out& out = outs[tid];
+    // Duplicates (pairs found by several tables) are removed whenever the
+    // pairs have doubled since the last time, which bounds memory to about
+    // twice the distinct pairs and the sorting to a constant factor.
+    size_t limit = size_t{32} << 20;
     for (size_t t = tid; t < lsh_.size(); t += threads) {
       EmitRuns(lsh_[t], data, live, fresh, o, plan_.tables[t].cap,
                plan_.tables[t].splits, &out.pairs, &out.counts);
-      if (out.pairs.size() > (32u << 20)) SortUnique(&out.pairs);  // memory
+      if (out.pairs.size() > limit) {
+        SortUnique(&out.pairs);
+        limit = std::max(limit, 2 * out.pairs.size());
+      }
     }
     SortUnique(&out.pairs);
   });
