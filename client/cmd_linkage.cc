@@ -136,8 +136,10 @@ absl::Status RunModelShow(const ModelArgs& a) {
     return absl::OkStatus();
   }
   PrintKeyValues(
-      {{"model", absl::StrCat("v", m.version(), ", trained ", m.trained_at(),
-                              " on ", WithThousands(m.records()), " records")},
+      {{"model",
+        absl::StrCat("v", m.version(), ", trained ", m.trained_at(), " on ",
+                     WithThousands(m.records()), " records of ", m.agencies(),
+                     m.agencies() == 1 ? " agency" : " agencies")},
        {"prior",
         absl::StrFormat("%.3g (weight %.2f)", m.prior(), m.prior_weight())},
        {"training",

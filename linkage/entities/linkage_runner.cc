@@ -405,10 +405,18 @@ absl::Status LinkageRunner::Run() {
   // memory yet, or withdrawn records would make up too many of those held.
   ASSIGN_OR_RETURN(LinkageModel stored_model, CurrentModel());
   uint64_t total = 0;
-  for (const auto& v : versions) total += v.status.records();
-  bool retrain = retrain_.exchange(false) || stored_model.version() == 0 ||
-                 total >= options_.retrain_growth *
-                              static_cast<double>(stored_model.records());
+  absl::flat_hash_set<std::string> agencies;
+  for (const auto& v : versions) {
+    total += v.status.records();
+    agencies.insert(v.status.agency());
+  }
+  bool retrain =
+      retrain_.exchange(false) || stored_model.version() == 0 ||
+      total >= options_.retrain_growth *
+                   static_cast<double>(stored_model.records()) ||
+      (stored_model.agencies() > 0 &&
+       agencies.size() >= options_.retrain_agency_growth *
+                              static_cast<double>(stored_model.agencies()));
   bool incremental = !retrain && memory_ != nullptr && memory_->state;
   if (incremental) {
     absl::flat_hash_set<VersionId> current;
@@ -713,6 +721,9 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
         *new_model = ModelToProto(m, field_names, mem->state->plan());
         (*new_model)->set_trained_at(util::FormatUtc(options_.now()));
         (*new_model)->set_records(mem->rows.size());
+        absl::flat_hash_set<std::string> agencies;
+        for (const auto& v : versions) agencies.insert(v.status.agency());
+        (*new_model)->set_agencies(static_cast<uint32_t>(agencies.size()));
       }
       SetRunStats(mem->state->last_run(), st);
       mem->touched = mem->state->touched();

@@ -24,8 +24,11 @@
 // The model is trained on the first run with enough data (model::Train),
 // kept for later runs, and retrained on request (RequestRetrain) or
 // automatically once the stored records have grown to `retrain_growth`
-// times those it was trained on. The block plan is chosen and stored with
-// the model. Each stored link records the model version that scored it.
+// times those it was trained on, or the agencies holding them to
+// `retrain_agency_growth` times (a model trained while only the first
+// agency had uploaded knows duplicates within an agency, not links across
+// agencies). The block plan is chosen and stored with the model. Each stored
+// link records the model version that scored it.
 
 #include <atomic>
 #include <functional>
@@ -48,6 +51,7 @@ struct RunnerOptions {
   LinkOptions link;
   std::function<absl::Time()> now = [] { return absl::Now(); };
   double retrain_growth = 2.0;
+  double retrain_agency_growth = 1.5;
   // A full relink replaces the incremental run once withdrawn records
   // (kept in memory until then) would make up this share of those held.
   double compact_fraction = 1.0 / 3;

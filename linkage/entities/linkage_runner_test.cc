@@ -165,7 +165,9 @@ TEST(LinkageRunnerTest, ChangesGiveTheSameLinkageAsAFreshRelink) {
   auto status = a.runner().Status();
   EXPECT_EQ(status.state(), cohortlink::v1::LINKED);
   EXPECT_EQ(status.records(), la.size());
-  EXPECT_EQ(status.model_version(), 2u);
+  // v1 on police and prison, v2 when health made three agencies (1.5
+  // times two), v3 on request.
+  EXPECT_EQ(status.model_version(), 3u);
   auto listed = a.extracts().List("");
   ASSERT_TRUE(listed.ok());
   for (const auto& x : *listed)
@@ -182,6 +184,7 @@ TEST(LinkageRunnerTest, IncrementalRunsEqualAFullRelinkWithTheSameModel) {
   util::TempDir tmp("linkage_runner_test");
   RunnerOptions options;
   options.retrain_growth = 1e9;  // one model throughout
+  options.retrain_agency_growth = 1e9;
   options.compact_fraction = 0.9;
   options.agency_type = [](const std::string& agency) { return agency; };
   options.link.blocking.max_block = 100000;
@@ -283,6 +286,7 @@ TEST(LinkageRunnerTest, RandomChangesLinkedIncrementallyEqualAFullRelink) {
   Region& region = Region::Get();
   RunnerOptions options;
   options.retrain_growth = 1e9;
+  options.retrain_agency_growth = 1e9;
   options.compact_fraction = 0.99;
   options.link.blocking.max_block = 100000;
   options.link.blocking.token_pairs_per_record = 1e9;
@@ -322,6 +326,31 @@ TEST(LinkageRunnerTest, RandomChangesLinkedIncrementallyEqualAFullRelink) {
     EXPECT_EQ(Partition(links), Partition(full)) << "seed " << seed;
     EXPECT_EQ(links, full) << "seed " << seed;
   }
+}
+
+// A model trained while one agency had uploaded is retrained as others
+// join (links across agencies differ from duplicates within one), and
+// then kept while the data grows modestly.
+TEST(LinkageRunnerTest, TheModelIsRetrainedAsAgenciesJoin) {
+  Region& region = Region::Get();
+  util::TempDir tmp("linkage_runner_test");
+  Server s(tmp.File("s"));
+  s.Upload("police", region.Load("police", "arrests"));
+  s.Link();
+  auto model = s.runner().CurrentModel();
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ(model->version(), 1u);
+  EXPECT_EQ(model->agencies(), 1u);
+  s.Upload("prison", region.Load("prison", "releases", 100));
+  s.Link();
+  EXPECT_FALSE(s.runner().Status().incremental());
+  model = s.runner().CurrentModel();
+  EXPECT_EQ(model->version(), 2u);
+  EXPECT_EQ(model->agencies(), 2u);
+  s.Upload("police", region.Load("police", "more", 50));
+  s.Link();
+  EXPECT_TRUE(s.runner().Status().incremental());
+  EXPECT_EQ(s.runner().Status().model_version(), 2u);
 }
 
 TEST(LinkageRunnerTest, EntitiesAChangeDoesNotTouchKeepTheirIds) {
