@@ -122,13 +122,19 @@ class Server {
   std::unique_ptr<LinkageRunner> runner_;
 };
 
-// The partition a linkage map induces: sets of record names.
-std::set<std::set<std::string>> Partition(
+// Each entity's records (names), by entity id.
+std::map<uint64_t, std::set<std::string>> Members(
     const std::map<std::string, uint64_t>& links) {
   std::map<uint64_t, std::set<std::string>> by;
   for (const auto& [rec, id] : links) by[id].insert(rec);
+  return by;
+}
+
+// The partition a linkage map induces: sets of record names.
+std::set<std::set<std::string>> Partition(
+    const std::map<std::string, uint64_t>& links) {
   std::set<std::set<std::string>> out;
-  for (auto& [id, recs] : by) out.insert(recs);
+  for (auto& [id, recs] : Members(links)) out.insert(recs);
   return out;
 }
 
@@ -214,9 +220,7 @@ TEST(LinkageRunnerTest, IncrementalRunsEqualAFullRelinkWithTheSameModel) {
     // The replaced extract's records that came back keep their entity ids
     // where their entity kept its members.
     auto after_replace = s.Links();
-    std::map<uint64_t, std::set<std::string>> was, is;
-    for (const auto& [rec, id] : before_replace) was[id].insert(rec);
-    for (const auto& [rec, id] : after_replace) is[id].insert(rec);
+    auto was = Members(before_replace), is = Members(after_replace);
     size_t kept = 0;
     for (const auto& [rec, id] : before_replace) {
       if (rec.rfind("prison/", 0) != 0) continue;
@@ -365,9 +369,7 @@ TEST(LinkageRunnerTest, EntitiesAChangeDoesNotTouchKeepTheirIds) {
   s.Upload("health", region.Load("health", "gp"));
   s.Link();
   auto after = s.Links();
-  std::map<uint64_t, std::set<std::string>> members_before, members_after;
-  for (const auto& [rec, id] : before) members_before[id].insert(rec);
-  for (const auto& [rec, id] : after) members_after[id].insert(rec);
+  auto members_before = Members(before), members_after = Members(after);
   size_t unchanged = 0;
   for (const auto& [id, recs] : members_before) {
     // An entity whose records all still belong together, with nothing
