@@ -20,9 +20,9 @@
 //
 // Order independence: ties (equal probabilities, which discrete levels
 // make common) are broken by a per-record order key the caller gives
-// (the runner hashes extract and record key), and each group of identical
-// records is represented by its member with the smallest key. The result
-// therefore does not depend on the order records arrived in, and equals
+// (the runner hashes agency, extract name and record key), and each group of
+// identical records is represented by its member with the smallest key. The
+// result therefore does not depend on the order records arrived in, and equals
 // Link() of the same live records with the same model and block plan,
 // except where a block crossed its size cap after some of its pairs were
 // scored: Update() keeps the links it found while the block was small
@@ -122,7 +122,7 @@ class LinkState {
   void Score(const std::vector<blocking::Pair>& pairs);
   // Clusters the components holding `seeds` (live representatives) again.
   void Recluster(std::vector<uint32_t> seeds);
-  // Puts record i in the entity labelled `label` / takes it out of its.
+  // Puts record i in the entity labelled `label`; takes it out of its entity.
   void Assign(uint32_t i, uint32_t label);
   void Leave(uint32_t i);
 
