@@ -102,13 +102,19 @@ bool Dataset::Identical(size_t i, size_t j) const {
              0;
 }
 
-uint64_t Dataset::ContentHash(size_t i) const {
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ missing_[i];
+uint64_t Dataset::HashWords(size_t i, size_t begin, size_t end,
+                            uint64_t h) const {
   const uint64_t* row = filters_.row(i);
-  for (size_t w = 0; w < filters_.words(); ++w) {
+  for (size_t w = begin; w < end; ++w) {
     h ^= row[w] + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     h *= 0xff51afd7ed558ccdULL;
   }
+  return h;
+}
+
+uint64_t Dataset::ContentHash(size_t i) const {
+  uint64_t h =
+      HashWords(i, 0, filters_.words(), 0x9e3779b97f4a7c15ULL ^ missing_[i]);
   return h ^ (h >> 33);
 }
 

@@ -38,6 +38,9 @@ class Dataset {
   bool Identical(size_t i, size_t j) const;
   // A hash of record i's filters and missing fields.
   uint64_t ContentHash(size_t i) const;
+  // Folds words [begin, end) of record i's filters into hash `h` (for
+  // grouping records by the exact content of some fields).
+  uint64_t HashWords(size_t i, size_t begin, size_t end, uint64_t h) const;
   void Reserve(size_t n);
 
   size_t size() const { return sources_.size(); }

@@ -215,11 +215,7 @@ absl::flat_hash_map<uint64_t, uint64_t> SessionPatterns(
     uint64_t h = 0x9e3779b97f4a7c15ULL;
     for (int f : members) {
       if (data.missing(i, f)) present = false;
-      const uint64_t* row = data.filters().row(i);
-      for (uint32_t w = segs[f].begin; w < segs[f].end; ++w) {
-        h ^= row[w] + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-        h *= 0xff51afd7ed558ccdULL;
-      }
+      h = data.HashWords(i, segs[f].begin, segs[f].end, h);
     }
     if (present) keyed.push_back({h, i});
   }
