@@ -68,6 +68,12 @@ VersionId IdOf(const store::ExtractVersion& v) {
   return {v.extract_id, v.status.upload_id()};
 }
 
+// A record as the entity ids follow it: extract and record key, the same
+// in every version of the extract.
+std::string IdKey(uint64_t extract_id, absl::string_view record_key) {
+  return absl::StrCat(store::BigEndian64(extract_id), record_key);
+}
+
 }  // namespace
 
 // What the runner remembers of the stored linkage between runs.
@@ -86,10 +92,14 @@ struct LinkageRunner::Memory {
   };
   absl::flat_hash_map<VersionId, Version> versions;
   uint32_t next_source = 0;
-  // The last run's changes: records whose entity it set, records removed.
-  std::vector<uint32_t> touched, removed;
+};
+
+// What one run changed, for the write that records it.
+struct LinkageRunner::Change {
+  std::vector<uint32_t> touched;  // records whose entity the run set
+  std::vector<uint32_t> removed;  // records that left
   std::vector<VersionId> removed_versions;
-  bool rewrite_all = false;
+  bool rewrite_all = false;  // a full relink: the map is rewritten whole
 };
 
 LinkageModel ModelToProto(const model::Model& m,
@@ -428,15 +438,18 @@ absl::Status LinkageRunner::Run() {
                   options_.compact_fraction * memory_->state->size();
   }
   std::optional<LinkageModel> new_model;
-  absl::Status run =
-      incremental ? RunIncremental(*snap, &st)
-                  : RunFull(*snap, stored_model, retrain, &st, &new_model);
+  Change change;
+  absl::Status run = incremental ? RunIncremental(*snap, &st, &change)
+                                 : RunFull(*snap, stored_model, retrain, &st,
+                                           &new_model, &change);
   if (!run.ok()) {
     if (retrain && run.code() == absl::StatusCode::kCancelled)
       retrain_.store(true);  // the next run retrains instead
     memory_.reset();         // the next run starts afresh
     return run;
   }
+  if (new_model.has_value())
+    new_model->set_agencies(static_cast<uint32_t>(agencies.size()));
   progress_.store(0.9);
   Memory& mem = *memory_;
   // Memory ahead of storage is no memory: forget it unless the write below
@@ -456,7 +469,7 @@ absl::Status LinkageRunner::Run() {
   absl::flat_hash_map<uint32_t, absl::flat_hash_map<uint64_t, uint32_t>>
       overlap;  // label -> old id -> shared records
   absl::flat_hash_map<uint32_t, uint32_t> members;
-  for (uint32_t x : mem.touched) {
+  for (uint32_t x : change.touched) {
     uint32_t label = label_of(x);
     ++members[label];
     if (mem.rows[x].entity_id != 0) ++overlap[label][mem.rows[x].entity_id];
@@ -491,18 +504,18 @@ absl::Status LinkageRunner::Run() {
     }
   }
   // New ids in order of each entity's first touched record.
-  for (uint32_t x : mem.touched)
+  for (uint32_t x : change.touched)
     if (!id_of.contains(label_of(x))) id_of[label_of(x)] = next_id++;
 
   // One write: the changed links, entities and statuses.
   rocksdb::WriteBatch batch;
-  if (mem.rewrite_all) {
+  if (change.rewrite_all) {
     const std::string lo(24, '\0'), hi(25, '\xff');
     batch.DeleteRange(store_->cf(Family::kRecordEntity), lo, hi);
     batch.DeleteRange(store_->cf(Family::kEntities), lo.substr(0, 8),
                       hi.substr(0, 9));
   } else {
-    for (const auto& [extract, upload] : mem.removed_versions) {
+    for (const auto& [extract, upload] : change.removed_versions) {
       batch.DeleteRange(store_->cf(Family::kRecordEntity),
                         store::VersionPrefix(extract, upload),
                         store::VersionPrefix(extract, upload + 1));
@@ -512,11 +525,11 @@ absl::Status LinkageRunner::Run() {
         batch.Delete(store_->cf(Family::kEntities), store::BigEndian64(id));
       }
     };
-    for (uint32_t x : mem.touched) retire(mem.rows[x].entity_id);
-    for (uint32_t x : mem.removed) retire(mem.rows[x].entity_id);
+    for (uint32_t x : change.touched) retire(mem.rows[x].entity_id);
+    for (uint32_t x : change.removed) retire(mem.rows[x].entity_id);
   }
   cohortlink::v1::RecordLink link;
-  for (uint32_t x : mem.touched) {
+  for (uint32_t x : change.touched) {
     Memory::Row& row = mem.rows[x];
     row.entity_id = id_of[label_of(x)];
     link.set_entity_id(row.entity_id);
@@ -549,10 +562,6 @@ absl::Status LinkageRunner::Run() {
   RETURN_IF_ERROR(
       extracts_->WriteLinkageState(versions, cohortlink::v1::LINKED, &batch));
   std::move(forget).Cancel();
-  mem.touched.clear();
-  mem.removed.clear();
-  mem.removed_versions.clear();
-  mem.rewrite_all = false;
 
   // The cohort-query index of the new linkage, from memory.
   std::vector<uint32_t> live;
@@ -602,13 +611,43 @@ void SetRunStats(const RunStats& r, LinkageStatus* st) {
 
 }  // namespace
 
+absl::Status LinkageRunner::ReadVersion(
+    const store::ExtractSnapshot& snap, size_t v, Memory* mem,
+    const std::function<absl::Status(const cohortlink::v1::EncodedRecord&,
+                                     uint32_t partition, uint64_t order)>&
+        add) {
+  const store::ExtractVersion& ver = snap.versions()[v];
+  const std::string type = AgencyType(ver.status.agency());
+  Memory::Version mv;
+  mv.begin = static_cast<uint32_t>(mem->rows.size());
+  absl::Status s = absl::OkStatus();
+  RETURN_IF_ERROR(snap.ForEachRecord(
+      v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
+        if (!s.ok()) return;
+        // Records of different key epochs are never compared.
+        s = add(r, store::KeyEpoch(ver.status.key_epoch()),
+                OrderKey(ver.status, r.record_key()));
+        if (s.ok()) {
+          s = mem->facts->AddFacts(type, ver.status.agency(),
+                                   ver.status.extract_name(), r);
+        }
+        mem->rows.push_back(
+            {ver.extract_id, ver.status.upload_id(), index, r.record_key()});
+      }));
+  RETURN_IF_ERROR(s);
+  mv.end = static_cast<uint32_t>(mem->rows.size());
+  mem->versions[IdOf(ver)] = mv;
+  return absl::OkStatus();
+}
+
 absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
                                     const LinkageModel& stored_model,
                                     bool retrain, LinkageStatus* st,
-                                    std::optional<LinkageModel>* new_model) {
+                                    std::optional<LinkageModel>* new_model,
+                                    Change* change) {
   memory_.reset();  // rebuilt below
   auto mem = std::make_unique<Memory>();
-  mem->rewrite_all = true;
+  change->rewrite_all = true;
   const auto& versions = snap.versions();
   uint64_t expected = 0;
   for (const auto& v : versions) expected += v.status.records();
@@ -629,38 +668,25 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
                      blocking::Dataset::ForLayout(*layout));
     data.Reserve(expected);
     mem->rows.reserve(expected);
-    absl::Status add = absl::OkStatus();
+    order.reserve(expected);
     for (size_t v = 0; v < versions.size(); ++v) {
-      const auto& ver = versions[v];
-      const std::string type = AgencyType(ver.status.agency());
-      Memory::Version& mv = mem->versions[IdOf(ver)];
-      mv.begin = static_cast<uint32_t>(mem->rows.size());
-      RETURN_IF_ERROR(snap.ForEachRecord(
-          v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
-            if (!add.ok()) return;
-            // Records of different key epochs are never compared.
-            add = data.Add(static_cast<uint32_t>(v), r,
-                           store::KeyEpoch(ver.status.key_epoch()));
-            if (add.ok()) {
-              add = mem->facts->AddFacts(type, ver.status.agency(),
-                                         ver.status.extract_name(), r);
-            }
-            mem->rows.push_back({ver.extract_id, ver.status.upload_id(), index,
-                                 r.record_key()});
-            order.push_back(OrderKey(ver.status, r.record_key()));
-            if (mem->rows.size() % 65536 == 0)
-              progress_.store(0.3 * mem->rows.size() / expected);
-          }));
-      RETURN_IF_ERROR(add);
-      mv.end = static_cast<uint32_t>(mem->rows.size());
+      RETURN_IF_ERROR(
+          ReadVersion(snap, v, mem.get(),
+                      [&](const cohortlink::v1::EncodedRecord& r,
+                          uint32_t partition, uint64_t key) {
+                        order.push_back(key);
+                        if (order.size() % 65536 == 0)
+                          progress_.store(0.3 * order.size() / expected);
+                        return data.Add(static_cast<uint32_t>(v), r, partition);
+                      }));
     }
     mem->next_source = static_cast<uint32_t>(versions.size());
     return data;
   };
   ASSIGN_OR_RETURN(std::optional<blocking::Dataset> data, load());
   progress_.store(0.3);
-  // The old ids, found by (extract id, record key), so a replaced
-  // extract's unchanged records keep their entities.
+  // The old ids, so a replaced extract's unchanged records keep their
+  // entities.
   {
     absl::flat_hash_map<std::string, uint64_t> old;
     std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
@@ -670,13 +696,13 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
       if (!link.ParseFromArray(it->value().data(),
                                static_cast<int>(it->value().size())))
         return absl::DataLossError("corrupt record link");
-      old[absl::StrCat(it->key().ToString().substr(0, 8), link.record_key())] =
-          link.entity_id();
+      // A record_entity key starts with the extract id (store::RecordKey).
+      old[IdKey(store::ReadBigEndian64(absl::string_view(it->key().data(), 8)),
+                link.record_key())] = link.entity_id();
     }
     RETURN_IF_ERROR(store::FromRocks(it->status(), "read record links"));
     for (Memory::Row& row : mem->rows) {
-      auto found = old.find(
-          absl::StrCat(store::BigEndian64(row.extract_id), row.record_key));
+      auto found = old.find(IdKey(row.extract_id, row.record_key));
       if (found != old.end()) row.entity_id = found->second;
     }
   }
@@ -721,12 +747,9 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
         *new_model = ModelToProto(m, field_names, mem->state->plan());
         (*new_model)->set_trained_at(util::FormatUtc(options_.now()));
         (*new_model)->set_records(mem->rows.size());
-        absl::flat_hash_set<std::string> agencies;
-        for (const auto& v : versions) agencies.insert(v.status.agency());
-        (*new_model)->set_agencies(static_cast<uint32_t>(agencies.size()));
       }
       SetRunStats(mem->state->last_run(), st);
-      mem->touched = mem->state->touched();
+      change->touched = mem->state->touched();
     } else if (linked.status().code() ==
                absl::StatusCode::kFailedPrecondition) {
       st->set_message(std::string(linked.status().message()));
@@ -735,9 +758,9 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
     }
   }
   if (!mem->state) {  // no model: singletons
-    mem->touched.resize(mem->rows.size());
+    change->touched.resize(mem->rows.size());
     for (size_t i = 0; i < mem->rows.size(); ++i)
-      mem->touched[i] = static_cast<uint32_t>(i);
+      change->touched[i] = static_cast<uint32_t>(i);
     if (st->message().empty() && !mem->rows.empty())
       st->set_message("too few records to train a model; records unlinked");
   }
@@ -746,37 +769,21 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
 }
 
 absl::Status LinkageRunner::RunIncremental(const store::ExtractSnapshot& snap,
-                                           LinkageStatus* st) {
+                                           LinkageStatus* st, Change* change) {
   Memory& mem = *memory_;
   LinkState& state = *mem.state;
   const auto& versions = snap.versions();
   absl::flat_hash_set<VersionId> current;
   const size_t first_added = mem.rows.size();
   for (size_t v = 0; v < versions.size(); ++v) {
-    const auto& ver = versions[v];
-    current.insert(IdOf(ver));
-    if (mem.versions.contains(IdOf(ver))) continue;
+    current.insert(IdOf(versions[v]));
+    if (mem.versions.contains(IdOf(versions[v]))) continue;
     // A new version: its records join.
-    Memory::Version mv;
-    mv.begin = static_cast<uint32_t>(mem.rows.size());
     const uint32_t source = mem.next_source++;
-    const std::string type = AgencyType(ver.status.agency());
-    absl::Status add = absl::OkStatus();
-    RETURN_IF_ERROR(snap.ForEachRecord(
-        v, [&](uint64_t index, const cohortlink::v1::EncodedRecord& r) {
-          if (!add.ok()) return;
-          add = state.Add(source, r, store::KeyEpoch(ver.status.key_epoch()),
-                          OrderKey(ver.status, r.record_key()));
-          if (add.ok()) {
-            add = mem.facts->AddFacts(type, ver.status.agency(),
-                                      ver.status.extract_name(), r);
-          }
-          mem.rows.push_back(
-              {ver.extract_id, ver.status.upload_id(), index, r.record_key()});
-        }));
-    RETURN_IF_ERROR(add);
-    mv.end = static_cast<uint32_t>(mem.rows.size());
-    mem.versions[IdOf(ver)] = mv;
+    RETURN_IF_ERROR(ReadVersion(
+        snap, v, &mem,
+        [&](const cohortlink::v1::EncodedRecord& r, uint32_t partition,
+            uint64_t key) { return state.Add(source, r, partition, key); }));
   }
   progress_.store(0.3);
   // Withdrawn and replaced versions: their records leave.
@@ -786,27 +793,26 @@ absl::Status LinkageRunner::RunIncremental(const store::ExtractSnapshot& snap,
       continue;
     }
     for (uint32_t x = it->second.begin; x < it->second.end; ++x)
-      mem.removed.push_back(x);
-    mem.removed_versions.push_back(it->first);
+      change->removed.push_back(x);
+    change->removed_versions.push_back(it->first);
     mem.versions.erase(it++);
   }
   // A replaced extract's records that come back (same extract, same
   // record key) bring their old entity id as a claim, as in a full relink,
   // so re-sending an extract does not renumber its entities.
-  if (!mem.removed.empty()) {
+  if (!change->removed.empty()) {
     absl::flat_hash_map<std::string, uint64_t> replaced;
-    auto key = [&](const Memory::Row& row) {
-      return absl::StrCat(store::BigEndian64(row.extract_id), row.record_key);
-    };
-    for (uint32_t x : mem.removed)
-      replaced[key(mem.rows[x])] = mem.rows[x].entity_id;
+    for (uint32_t x : change->removed)
+      replaced[IdKey(mem.rows[x].extract_id, mem.rows[x].record_key)] =
+          mem.rows[x].entity_id;
     for (size_t x = first_added; x < mem.rows.size(); ++x) {
-      auto it = replaced.find(key(mem.rows[x]));
+      auto it =
+          replaced.find(IdKey(mem.rows[x].extract_id, mem.rows[x].record_key));
       if (it != replaced.end()) mem.rows[x].entity_id = it->second;
     }
   }
-  RETURN_IF_ERROR(state.Update(mem.removed));
-  mem.touched = state.touched();
+  RETURN_IF_ERROR(state.Update(change->removed));
+  change->touched = state.touched();
   SetRunStats(state.last_run(), st);
   st->set_incremental(true);
   return absl::OkStatus();

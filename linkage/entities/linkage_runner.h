@@ -108,13 +108,25 @@ class LinkageRunner {
   absl::StatusOr<std::string> CellKeySecret();
   std::string AgencyType(const std::string& agency) const;
   struct Memory;
-  // The full relink / the incremental update of one run.
+  struct Change;
+  // The full relink / the incremental update of one run; what it changed
+  // goes into `change`.
   absl::Status RunFull(const store::ExtractSnapshot& snap,
                        const cohortlink::v1::LinkageModel& stored_model,
                        bool retrain, cohortlink::v1::LinkageStatus* st,
-                       std::optional<cohortlink::v1::LinkageModel>* new_model);
+                       std::optional<cohortlink::v1::LinkageModel>* new_model,
+                       Change* change);
   absl::Status RunIncremental(const store::ExtractSnapshot& snap,
-                              cohortlink::v1::LinkageStatus* st);
+                              cohortlink::v1::LinkageStatus* st,
+                              Change* change);
+  // Appends version v's records to memory, a row each with its query
+  // facts; `add` puts each into the linkage with its key epoch
+  // (partition) and order key.
+  absl::Status ReadVersion(
+      const store::ExtractSnapshot& snap, size_t v, Memory* mem,
+      const std::function<absl::Status(const cohortlink::v1::EncodedRecord&,
+                                       uint32_t partition, uint64_t order)>&
+          add);
 
   store::Store* store_;
   store::ExtractStore* extracts_;
