@@ -22,8 +22,8 @@
 #include "gtest/gtest.h"
 #include "keys/pki.h"
 #include "linkage/encoding/extract_file.h"
-#include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
+#include "tests/access_log.h"
 #include "tests/cli_runner.h"
 #include "tests/server_process.h"
 #include "util/atomic_file.h"
@@ -158,10 +158,7 @@ TEST_F(ServerIngestTest, RolesAndAgenciesAreEnforced) {
 
   // Every call left exactly one audit entry, allowed or denied.
   Stop(SIGTERM);
-  auto db = store::Store::Open(tmp_.File("data/db"));
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto log = *store::AuditLog::Create(db->get());
-  auto entries = *log->Read(0, 100);
+  auto entries = testing::ReadAccessLog(tmp_.File("data"));
   // police upload, analyst upload (denied), prison status (linkage state
   // and list), prison delete (not found), police status, admin status.
   ASSERT_EQ(entries.size(), 9u);
@@ -508,9 +505,7 @@ TEST_F(ServerIngestTest, InsecureListenerIsLoopbackOnly) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   // A call with no identity still reached the application, so it is in the
   // access log too, without a principal.
-  auto db = store::Store::Open(tmp_.File("insecure/db"));
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto entries = *(*store::AuditLog::Create(db->get()))->Read(0, 10);
+  auto entries = testing::ReadAccessLog(tmp_.File("insecure"));
   ASSERT_EQ(entries.size(), 3u);
   EXPECT_EQ(entries[0].principal(), "");
   EXPECT_EQ(entries[0].code(), 16);  // UNAUTHENTICATED

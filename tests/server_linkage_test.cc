@@ -7,8 +7,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "linkage/store/audit_log.h"
-#include "linkage/store/store.h"
+#include "tests/access_log.h"
 #include "tests/cli_runner.h"
 #include "tests/server_process.h"
 #include "util/atomic_file.h"
@@ -178,10 +177,7 @@ TEST_F(ServerLinkageTest, OnlyTheirRolesMayExportOrRetrain) {
       0);
 
   server_.Stop(SIGTERM);
-  auto db = store::Store::Open(tmp_.File("data/db"));
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto log = *store::AuditLog::Create(db->get());
-  auto entries = *log->Read(0, 1000);
+  auto entries = testing::ReadAccessLog(tmp_.File("data"));
   int denied_exports = 0, exports = 0, retrains = 0;
   for (const auto& e : entries) {
     if (e.method() == "LinkageService/ExportLinks") {
@@ -250,10 +246,7 @@ TEST_F(ServerLinkageTest,
       << loose.err;
 
   server_.Stop(SIGTERM);
-  auto db = store::Store::Open(tmp_.File("data/db"));
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto log = *store::AuditLog::Create(db->get());
-  auto entries = *log->Read(0, 1000);
+  auto entries = testing::ReadAccessLog(tmp_.File("data"));
   int answered = 0, denied = 0, refused = 0;
   for (const auto& e : entries) {
     if (e.method() != "QueryService/RunQuery") continue;
