@@ -118,19 +118,16 @@ struct EmitCounts {
 };
 
 // Appends the pairs of every block of `entries` holding a fresh record and
-// at most `cap` live ones; a larger block is split by each of `splits` and
-// its groups within the cap give theirs. With `keys` (sorted block keys),
-// only those blocks are looked at: the blocks of the fresh records, when
-// they are few, found without scanning the whole table.
+// at most `cap` live ones (a < b packed as a << 32 | b); a larger block is
+// split by each of `splits` and its groups within the cap give theirs.
 void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
               const std::vector<uint8_t>& live,
               const std::vector<uint8_t>& fresh, const BlockingOptions& o,
               uint32_t cap, const std::vector<std::vector<uint32_t>>& splits,
-              const std::vector<uint32_t>* keys, std::vector<Pair>* pairs,
-              EmitCounts* counts) {
+              std::vector<Pair>* pairs, EmitCounts* counts) {
   std::vector<uint32_t> members, group;
   std::vector<uint64_t> keyed;
-  auto block = [&](size_t s, size_t e) {
+  ForEachRun(entries, [&](size_t s, size_t e) {
     if (e - s < 2) return;  // most blocks: nothing to pair
     members.clear();
     bool any_fresh = false;
@@ -158,21 +155,7 @@ void EmitRuns(const std::vector<uint64_t>& entries, const Dataset& data,
         EmitGroup(group, data, fresh, o, pairs, &counts->split);
       });
     }
-  };
-  if (keys == nullptr) {
-    ForEachRun(entries, block);
-    return;
-  }
-  for (uint32_t k : *keys) {
-    auto lo = std::lower_bound(entries.begin(), entries.end(), Entry(k, 0));
-    auto hi = std::upper_bound(lo, entries.end(), Entry(k, 0xffffffffu));
-    if (lo != hi) block(lo - entries.begin(), hi - entries.begin());
-  }
-}
-
-void SortUniqueKeys(std::vector<uint32_t>* keys) {
-  std::sort(keys->begin(), keys->end());
-  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+  });
 }
 
 void SortUnique(std::vector<Pair>* v) {
@@ -371,22 +354,9 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
                                     BlockingStats* stats) const {
   BlockingStats st;
   std::vector<Pair> pairs;
-  // A change's few fresh records: look up their blocks rather than scan
-  // every table (the pairs are the same either way).
-  std::vector<uint32_t> fresh_rows;
-  for (uint32_t r = 0; r < fresh.size(); ++r)
-    if (fresh[r] && live[r]) fresh_rows.push_back(r);
-  const bool lookup = static_cast<double>(fresh_rows.size()) <
-                      o.lookup_fraction * static_cast<double>(data.size());
-  std::vector<uint32_t> token_keys;
-  if (lookup) {
-    for (uint32_t r : fresh_rows)
-      for (uint64_t t : data.tokens(r)) token_keys.push_back(Key32(t));
-    SortUniqueKeys(&token_keys);
-  }
   EmitCounts tokens;
   EmitRuns(tokens_, data, live, fresh, o, plan_.token_cap, plan_.token_splits,
-           lookup ? &token_keys : nullptr, &pairs, &tokens);
+           &pairs, &tokens);
   st.token_pairs = tokens.emitted;
   st.oversized_blocks = tokens.oversized;
   st.split_pairs = tokens.split;
@@ -402,19 +372,9 @@ std::vector<Pair> BlockIndex::Pairs(const Dataset& data,
     // pairs have doubled since the last time, which bounds memory to about
     // twice the distinct pairs and the sorting to a constant factor.
     size_t limit = size_t{32} << 20;
-    std::vector<uint32_t> keys;
     for (size_t t = tid; t < lsh_.size(); t += threads) {
-      const auto& bits = plan_.tables[t].bits;
-      if (lookup) {
-        keys.clear();
-        for (uint32_t r : fresh_rows)
-          if (!bits.empty() && data.filters().popcount(r) > 0)
-            keys.push_back(LshKey(data, r, bits));
-        SortUniqueKeys(&keys);
-      }
       EmitRuns(lsh_[t], data, live, fresh, o, plan_.tables[t].cap,
-               plan_.tables[t].splits, lookup ? &keys : nullptr, &out.pairs,
-               &out.counts);
+               plan_.tables[t].splits, &out.pairs, &out.counts);
       if (out.pairs.size() > limit) {
         SortUnique(&out.pairs);
         limit = std::max(limit, 2 * out.pairs.size());

@@ -55,10 +55,6 @@ struct BlockingOptions {
   // record; the largest blocks are dropped first.
   double token_pairs_per_record = 8;
   uint64_t seed = 0x636f686f72746c6bULL;
-  // When the fresh records (a change's) are fewer than this share of all,
-  // their blocks are looked up by key instead of every table being
-  // scanned; the pairs are the same either way.
-  double lookup_fraction = 1.0 / 16;
   // Threads for the LSH tables (the result does not depend on it).
   int threads = 2;
   // Pairs of records from the same source (deduplication within an
