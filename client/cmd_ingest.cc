@@ -124,6 +124,7 @@ absl::Status RunStatus(const StatusArgs& a) {
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(a.wait);
   while (linkage.state() != cohortlink::v1::LINKED &&
+         linkage.state() != cohortlink::v1::FAILED &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     ASSIGN_OR_RETURN(linkage, GetLinkageStatus(a));
@@ -165,6 +166,8 @@ absl::Status RunStatus(const StatusArgs& a) {
     }
     (*top)["linkage"] = ToJsonValue(linkage);
     PrintJson(v);
+    if (a.wait > 0 && linkage.state() == cohortlink::v1::FAILED)
+      return absl::UnavailableError("the linkage failed: " + linkage.failure());
     return absl::OkStatus();
   }
   std::vector<std::vector<std::string>> rows;
@@ -173,10 +176,12 @@ absl::Status RunStatus(const StatusArgs& a) {
     if (e.linkage_state() == cohortlink::v1::LINKING) {
       absl::StrAppendFormat(&state, " %.0f%%", 100 * e.linkage_progress());
     }
-    rows.push_back({e.agency(), e.extract_name(), absl::StrCat(e.version()),
+    rows.push_back({util::Printable(e.agency()),
+                    util::Printable(e.extract_name()),
+                    absl::StrCat(e.version()),
                     absl::StrCat(store::KeyEpoch(e.key_epoch())),
                     WithThousands(e.records()), e.uploaded_at(),
-                    e.uploaded_by(), state});
+                    util::Printable(e.uploaded_by()), state});
   }
   PrintTable({"agency", "extract", "version", "epoch", "records", "uploaded",
               "by", "linkage"},
@@ -203,7 +208,17 @@ absl::Status RunStatus(const StatusArgs& a) {
   }
   if (!linkage.message().empty())
     absl::StrAppend(&summary, " (", linkage.message(), ")");
+  if (linkage.state() == cohortlink::v1::FAILED) {
+    absl::StrAppend(&summary, "\nlinkage FAILED",
+                    linkage.failed_at().empty()
+                        ? ""
+                        : absl::StrCat(" at ", linkage.failed_at()),
+                    ": ", util::Printable(linkage.failure()),
+                    "\nqueries are refused until a linkage run succeeds");
+  }
   std::cout << summary << "\n";
+  if (a.wait > 0 && linkage.state() == cohortlink::v1::FAILED)
+    return absl::UnavailableError("the linkage failed (see above)");
   return absl::OkStatus();
 }
 

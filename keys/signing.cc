@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "keys/mac.h"
 #include "keys/openssl_error.h"
 #include "keys/openssl_handles.h"
 #include "keys/pki.h"
@@ -21,7 +22,8 @@ using MdCtx = std::unique_ptr<EVP_MD_CTX, OpenSslFree>;
 
 absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadOrCreate(
     const std::string& path) {
-  if (!std::filesystem::exists(path)) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
     PKey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
     if (!key) return OpenSslError("generate Ed25519 key");
     Bio bio(BIO_new(BIO_s_mem()));
@@ -36,6 +38,16 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadOrCreate(
     RETURN_IF_ERROR(w);
     RETURN_IF_ERROR(f->Commit());
   }
+  return Load(path);
+}
+
+absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::Load(
+    const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("no access-log signing key at ", path));
+  }
   RETURN_IF_ERROR(CheckPrivateFile(path));
   ASSIGN_OR_RETURN(std::string pem, util::ReadFile(path));
   Bio in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -48,8 +60,10 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadOrCreate(
   Bio out(BIO_new(BIO_s_mem()));
   if (!out || PEM_write_bio_PUBKEY(out.get(), key.get()) != 1)
     return OpenSslError("encode Ed25519 public key");
-  return std::unique_ptr<SigningKey>(
-      new SigningKey(key.release(), BioToString(out.get())));
+  std::string public_pem = BioToString(out.get());
+  std::string fingerprint = Sha256::Digest(public_pem);
+  return std::unique_ptr<SigningKey>(new SigningKey(
+      key.release(), std::move(public_pem), std::move(fingerprint)));
 }
 
 SigningKey::~SigningKey() { EVP_PKEY_free(key_); }

@@ -20,18 +20,28 @@ class SigningKey {
   // group or others.
   static absl::StatusOr<std::unique_ptr<SigningKey>> LoadOrCreate(
       const std::string& path);
+  // Loads an existing key: NOT_FOUND when there is none.
+  static absl::StatusOr<std::unique_ptr<SigningKey>> Load(
+      const std::string& path);
   ~SigningKey();
+  SigningKey(const SigningKey&) = delete;
+  SigningKey& operator=(const SigningKey&) = delete;
 
   // The 64-byte signature of `data`.
   absl::StatusOr<std::string> Sign(absl::string_view data) const;
   // The public key, PEM (SubjectPublicKeyInfo).
   const std::string& public_key_pem() const { return public_pem_; }
+  // SHA-256 of public_key_pem(): names the key in the access-log checkpoint.
+  const std::string& fingerprint() const { return fingerprint_; }
 
  private:
-  SigningKey(EVP_PKEY* key, std::string public_pem)
-      : key_(key), public_pem_(std::move(public_pem)) {}
+  SigningKey(EVP_PKEY* key, std::string public_pem, std::string fingerprint)
+      : key_(key),
+        public_pem_(std::move(public_pem)),
+        fingerprint_(std::move(fingerprint)) {}
   EVP_PKEY* key_;
   std::string public_pem_;
+  std::string fingerprint_;
 };
 
 // The bytes an access-log tree head's signature covers:

@@ -5,12 +5,6 @@
 #include "util/status_macros.h"
 
 namespace cohortlink::server {
-namespace {
-
-constexpr char kMetaLatestHead[] = "audit/latest_tree_head";
-
-}  // namespace
-
 absl::StatusOr<cohortlink::v1::SignedTreeHead> TreeHeads::Issue() {
   absl::MutexLock lock(&mu_);
   store::AuditLog::TreeHead head = log_->Head();
@@ -22,12 +16,7 @@ absl::StatusOr<cohortlink::v1::SignedTreeHead> TreeHeads::Issue() {
                    key_->Sign(keys::TreeHeadSignedBytes(
                        sth.tree_size(), sth.timestamp_ms(), sth.root_hash())));
   sth.set_signature(sig);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  RETURN_IF_ERROR(store::FromRocks(
-      store_->db()->Put(wo, store_->cf(store::Family::kMeta), kMetaLatestHead,
-                        sth.SerializeAsString()),
-      "store tree head"));
+  RETURN_IF_ERROR(log_->StoreTreeHead(sth, key_->fingerprint()));
   last_size_ = head.size;
   last_time_ = now_();
   return sth;

@@ -30,6 +30,11 @@ grpc::Status Call::Finish(const absl::Status& s, bool already_audited) {
     entry_.set_code(static_cast<int>(s.code()));
     entry_.set_message(std::string(s.message()));
     absl::Status a = audit_->Append(entry_);
+    if (absl::IsResourceExhausted(a)) {
+      return ToGrpc(absl::ResourceExhaustedError(
+          "the server's disk is full; the call was refused and nothing was "
+          "stored (the server resumes by itself once space is freed)"));
+    }
     if (!a.ok()) {
       return ToGrpc(
           absl::UnavailableError("audit log unavailable; call refused"));

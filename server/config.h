@@ -43,6 +43,9 @@ struct ServerConfig {
   uint32_t disclosure_threshold = 10;
   uint32_t disclosure_rounding = 5;
   bool insecure_loopback_only = false;
+  // Start although the data directory differs from its access-log
+  // checkpoint (command line only; audited).
+  bool accept_integrity_change = false;
   uint64_t max_records = 50'000'000;
   int max_message_bytes = 16 << 20;
   bool dev = false;

@@ -2,6 +2,8 @@
 // services, serves over mutual TLS, and shuts down cleanly on SIGTERM or
 // SIGINT (in-flight uploads either commit or vanish).
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -10,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -43,11 +46,88 @@ void Log(const std::string& level, const std::string& msg) {
             << ",\"msg\":" << JsonQuote(msg) << "}" << std::endl;
 }
 
+// The data directory, created 0700 when absent; one that group or others
+// may enter is refused with the command that fixes it.
+absl::Status PrepareDataDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot create the data directory ", dir, ": ", ec.message()));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the data directory ", dir, " is not a directory"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data directory ", dir, " is open to other users (mode ",
+        absl::StrFormat("%04o", st.st_mode & 07777),
+        "); it holds every agency's encodings and the server's secrets. Run: "
+        "chmod -R go-rwx ",
+        dir));
+  }
+  if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the data directory ", dir,
+                     " is not readable and writable by ", "this user"));
+  }
+  return absl::OkStatus();
+}
+
+// Compares the access log with its checkpoint and loads the signing key.
+// What differs stops the server unless the operator accepted it
+// (--accept-integrity-change), which is logged and audited.
+absl::StatusOr<std::unique_ptr<cohortlink::keys::SigningKey>> CheckIntegrity(
+    const cohortlink::server::ServerConfig& config,
+    cohortlink::store::AuditLog* audit) {
+  using namespace cohortlink;
+  const std::string key_path = config.data_dir + "/audit-signing.key";
+  auto key = keys::SigningKey::Load(key_path);
+  if (!key.ok() && !absl::IsNotFound(key.status())) return key.status();
+  std::vector<std::string> problems =
+      audit->CheckIntegrity(key.ok() ? (*key)->fingerprint() : "");
+  if (problems.empty()) {
+    if (key.ok()) return key;
+    if (audit->size() > 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the access-log signing key ", key_path,
+                       " is missing; restore it from its backup"));
+    }
+    return keys::SigningKey::LoadOrCreate(key_path);  // a new data directory
+  }
+  std::string what = absl::StrJoin(problems, "; ");
+  if (!config.accept_integrity_change) {
+    return absl::DataLossError(absl::StrCat(
+        "refusing to start: ", what,
+        ". Restore the data directory from a backup (docs/server.md, Failure "
+        "modes). If you know why this happened and accept the data as it "
+        "is, start once with --accept-integrity-change; that is recorded in "
+        "the access log"));
+  }
+  Log("warning",
+      absl::StrCat("accepting a changed data directory (--accept-integrity-"
+                   "change): ",
+                   what));
+  if (!key.ok()) {
+    ASSIGN_OR_RETURN(key, keys::SigningKey::LoadOrCreate(key_path));
+  }
+  cohortlink::v1::AuditEntry entry;
+  entry.set_principal("operator (cohortlink-server --accept-integrity-change)");
+  entry.set_role("admin");
+  entry.set_method("cohortlink.v1.Server/AcceptIntegrityChange");
+  entry.set_target("data directory");
+  entry.set_message(what);
+  RETURN_IF_ERROR(audit->AcceptState((*key)->fingerprint(), std::move(entry)));
+  return key;
+}
+
 absl::Status Serve(cohortlink::server::ServerConfig config) {
   using namespace cohortlink;
   if (config.data_dir.empty())
     return absl::InvalidArgumentError("--data-dir is required");
-  std::filesystem::create_directories(config.data_dir);
+  RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
   if (config.dev) {
     ASSIGN_OR_RETURN(std::string dir, server::SetUpDevIdentities(&config));
     Log("info",
@@ -76,7 +156,12 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     Log("info", "database encrypted at rest (AES-256-CTR)");
   store::ExtractStoreOptions opts;
   opts.max_records = config.max_records;
-  ASSIGN_OR_RETURN(auto audit, store::AuditLog::Create(db.get()));
+  ASSIGN_OR_RETURN(auto audit, store::AuditLog::Create(
+                                   db.get(), [] { return absl::Now(); },
+                                   config.data_dir + "/access-log.checkpoint"));
+  // Before anything else is written: is this the data that was
+  // acknowledged, signed by the key that signed it?
+  ASSIGN_OR_RETURN(auto signing_key, CheckIntegrity(config, audit.get()));
   // The linkage worker is cued by every committed change.
   std::atomic<entities::LinkageRunner*> runner_ptr{nullptr};
   opts.on_change = [&runner_ptr] {
@@ -126,8 +211,6 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   server::QueryService queries(&config, &runner, audit.get());
   // Signed tree heads over the access log, with the server's Ed25519 key;
   // its public key is written beside it for auditors.
-  const std::string key_path = config.data_dir + "/audit-signing.key";
-  ASSIGN_OR_RETURN(auto signing_key, keys::SigningKey::LoadOrCreate(key_path));
   {
     const std::string pub = config.data_dir + "/audit-public.pem";
     ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(pub, 0644));
@@ -139,13 +222,24 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   }
   server::TreeHeads heads(db.get(), audit.get(), std::move(signing_key));
   server::AuditService auditing(&config, audit.get(), &heads);
-  server::Metrics metrics([&extracts]() -> absl::StatusOr<server::Inventory> {
-    ASSIGN_OR_RETURN(auto all, extracts->List(""));
-    server::Inventory inv;
-    inv.extracts = all.size();
-    for (const auto& x : all) inv.records += x.records();
-    return inv;
-  });
+  auto health = [&db, &runner] {
+    server::Health h;
+    absl::Status storage = db->Health();
+    h.storage_ok = storage.ok();
+    h.storage_full = absl::IsResourceExhausted(storage);
+    h.linkage_failed = !runner.Failure().ok();
+    h.linkage_failures = runner.failures();
+    return h;
+  };
+  server::Metrics metrics(
+      [&extracts]() -> absl::StatusOr<server::Inventory> {
+        ASSIGN_OR_RETURN(auto all, extracts->List(""));
+        server::Inventory inv;
+        inv.extracts = all.size();
+        for (const auto& x : all) inv.records += x.records();
+        return inv;
+      },
+      health);
   if (!config.metrics_listen.empty()) {
     RETURN_IF_ERROR(metrics.Listen(config.metrics_listen));
     Log("info", absl::StrCat("metrics on http://",
@@ -176,15 +270,39 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen));
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  bool serving = true;
+  server->GetHealthCheckService()->SetServingStatus(serving);
   Log("info",
       absl::StrCat(
           "listening on ", config.listen.substr(0, config.listen.rfind(':')),
           ":", port,
           config.insecure_loopback_only ? " (INSECURE, no TLS" : " (mutual TLS",
           ", trust domain ", config.trust_domain, ")"));
+  absl::Time next_resume = absl::InfinitePast();
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Health: NOT_SERVING while the database refuses writes (a full disk)
+    // or the linkage failed. A stopped database is asked to resume once a
+    // second, so freeing space is enough to recover.
+    if (!db->Health().ok() && absl::Now() >= next_resume) {
+      next_resume = absl::Now() + absl::Seconds(1);
+      if (db->TryResume().ok())
+        Log("info", "storage: writes succeed again; serving");
+    }
+    server::Health h = health();
+    const bool ok = h.storage_ok && !h.linkage_failed;
+    if (ok != serving) {
+      serving = ok;
+      server->GetHealthCheckService()->SetServingStatus(serving);
+      if (!serving) {
+        Log("error", absl::StrCat("health: NOT_SERVING (",
+                                  !h.storage_ok ? db->Health().message()
+                                                : runner.Failure().message(),
+                                  ")"));
+      } else {
+        Log("info", "health: SERVING");
+      }
+    }
     // A signed tree head at least every 1,000 entries or 60 seconds.
     if (absl::Status s = heads.MaybeIssue(1000, absl::Seconds(60)); !s.ok())
       Log("error", absl::StrCat("signing a tree head: ", s.message()));
@@ -209,6 +327,8 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything the server creates is private to its user.
+  ::umask(077);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   CLI::App app{"cohortlink-server: privacy-preserving record linkage server"};
@@ -236,6 +356,11 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-loopback-only", insecure,
                "Serve without TLS, taking the caller's identity from request "
                "metadata; refuses non-loopback addresses. Tests only");
+  bool accept_integrity_change = false;
+  app.add_flag("--accept-integrity-change", accept_integrity_change,
+               "Start although the data directory differs from its checkpoint "
+               "(a shorter access log, a replaced signing key): accepts the "
+               "data as found, and records that in the access log");
   app.add_flag("--dev", dev,
                "Create a throwaway CA and certificates under DATA_DIR/dev-tls "
                "on first start");
@@ -265,6 +390,7 @@ int main(int argc, char** argv) {
   if (!data_key_file.empty()) config.data_key_file = data_key_file;
   config.dev = config.dev || dev;
   config.insecure_loopback_only = insecure;
+  config.accept_integrity_change = accept_integrity_change;
   if (!rotate_to.empty()) {
     if (config.data_dir.empty()) {
       Log("error", "--rotate-data-key needs --data-dir");

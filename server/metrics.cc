@@ -19,31 +19,61 @@ std::string GrpcCodeName(grpc::StatusCode code) {
 
 class Metrics::InventoryCollector : public prometheus::Collectable {
  public:
-  explicit InventoryCollector(
-      std::function<absl::StatusOr<Inventory>()> inventory)
-      : inventory_(std::move(inventory)) {}
+  InventoryCollector(std::function<absl::StatusOr<Inventory>()> inventory,
+                     std::function<Health()> health)
+      : inventory_(std::move(inventory)), health_(std::move(health)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    auto inv = inventory_();
-    if (!inv.ok()) return {};  // a failed read leaves the gauges out
-    auto gauge = [](const char* name, const char* help, double v) {
+    auto family = [](const char* name, const char* help,
+                     prometheus::MetricType type, double v) {
       prometheus::MetricFamily f;
       f.name = name;
       f.help = help;
-      f.type = prometheus::MetricType::Gauge;
+      f.type = type;
       f.metric.emplace_back();
-      f.metric.back().gauge.value = v;
+      if (type == prometheus::MetricType::Counter) {
+        f.metric.back().counter.value = v;
+      } else {
+        f.metric.back().gauge.value = v;
+      }
       return f;
     };
-    return {gauge("cohortlink_extracts", "Extracts currently stored",
-                  static_cast<double>(inv->extracts)),
-            gauge("cohortlink_records_stored",
-                  "Encoded records in the current versions of all extracts",
-                  static_cast<double>(inv->records))};
+    auto gauge = [&](const char* name, const char* help, double v) {
+      return family(name, help, prometheus::MetricType::Gauge, v);
+    };
+    std::vector<prometheus::MetricFamily> out;
+    if (health_) {
+      Health h = health_();
+      out.push_back(gauge("cohortlink_storage_writable",
+                          "1 while the database takes writes; 0 after a "
+                          "failed write until it resumes",
+                          h.storage_ok ? 1 : 0));
+      out.push_back(gauge("cohortlink_storage_disk_full",
+                          "1 while writes fail because the disk is full",
+                          h.storage_full ? 1 : 0));
+      out.push_back(gauge("cohortlink_linkage_failed",
+                          "1 while the last linkage run failed (queries are "
+                          "refused)",
+                          h.linkage_failed ? 1 : 0));
+      out.push_back(family("cohortlink_linkage_failed_runs_total",
+                           "Linkage runs that failed since the start",
+                           prometheus::MetricType::Counter,
+                           static_cast<double>(h.linkage_failures)));
+    }
+    auto inv = inventory_();
+    if (!inv.ok()) return out;  // a failed read leaves these gauges out
+    out.push_back(gauge("cohortlink_extracts", "Extracts currently stored",
+                        static_cast<double>(inv->extracts)));
+    out.push_back(
+        gauge("cohortlink_records_stored",
+              "Encoded records in the current versions of all extracts",
+              static_cast<double>(inv->records)));
+    return out;
   }
 
  private:
   std::function<absl::StatusOr<Inventory>()> inventory_;
+  std::function<Health()> health_;
 };
 
 namespace {
@@ -90,9 +120,11 @@ class RpcInterceptorFactory
 
 }  // namespace
 
-Metrics::Metrics(std::function<absl::StatusOr<Inventory>()> inventory)
+Metrics::Metrics(std::function<absl::StatusOr<Inventory>()> inventory,
+                 std::function<Health()> health)
     : registry_(std::make_shared<prometheus::Registry>()),
-      inventory_(std::make_shared<InventoryCollector>(std::move(inventory))) {
+      inventory_(std::make_shared<InventoryCollector>(std::move(inventory),
+                                                      std::move(health))) {
   requests_ = &prometheus::BuildCounter()
                    .Name("cohortlink_rpc_requests_total")
                    .Help("gRPC calls handled, by method and status code")

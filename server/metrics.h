@@ -21,16 +21,28 @@ struct Inventory {
   uint64_t records = 0;
 };
 
+// Whether the server can serve, read at each scrape.
+struct Health {
+  bool storage_ok = true;       // the last write succeeded (or resumed)
+  bool storage_full = false;    // the last failed write found the disk full
+  bool linkage_failed = false;  // the last linkage run failed
+  uint64_t linkage_failures = 0;
+};
+
 // Prometheus metrics on their own HTTP port (never the gRPC one):
 //   cohortlink_rpc_requests_total{method,code}      counter
 //   cohortlink_rpc_duration_seconds{method,code}    histogram
 //   cohortlink_extracts, cohortlink_records_stored  gauges (read at scrape)
+//   cohortlink_storage_writable, cohortlink_storage_disk_full,
+//   cohortlink_linkage_failed                       gauges, 0 or 1
+//   cohortlink_linkage_failed_runs_total            counter
 // RPCs are counted by a gRPC server interceptor, so every service is
 // covered, including health and reflection. Labels never carry principals,
 // extract names or anything else from a request. Thread-safe.
 class Metrics {
  public:
-  explicit Metrics(std::function<absl::StatusOr<Inventory>()> inventory);
+  Metrics(std::function<absl::StatusOr<Inventory>()> inventory,
+          std::function<Health()> health);
   ~Metrics();
 
   // Serves /metrics on HOST:PORT (port 0 picks a free one).

@@ -17,11 +17,7 @@ absl::StatusOr<cohortlink::v1::QueryResult> Answer(
   base.set_threshold(config.disclosure_threshold);
   base.set_rounding(config.disclosure_rounding);
   ASSIGN_OR_RETURN(auto policy, cohort::EffectivePolicy(base, q.disclosure()));
-  auto index = runner->QueryIndex();
-  if (index == nullptr) {
-    return absl::UnavailableError(
-        "the linkage is still loading; try again in a moment");
-  }
+  ASSIGN_OR_RETURN(auto index, runner->ServingIndex());
   ASSIGN_OR_RETURN(cohort::RawTable raw, cohort::Evaluate(*index, q));
   cohortlink::v1::QueryResult r =
       cohort::Protect(raw, policy, base.threshold());

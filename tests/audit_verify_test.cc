@@ -59,7 +59,21 @@ class AuditVerifyTest : public ::testing::Test {
       ASSERT_TRUE(db.ok()) << db.status();
       edit(db->get());
     }
+    RestartAccepting();
+  }
+  // The server refuses to start on a data directory that differs from its
+  // checkpoint; the operator's --accept-integrity-change starts it, and
+  // that is itself an entry of the log. The auditor must still notice.
+  void RestartAccepting() {
+    std::string error;
+    ASSERT_FALSE(server_.Start(&error));
+    EXPECT_NE(error.find("refusing to start"), std::string::npos) << error;
+    server_.extra_args = {"--accept-integrity-change"};
     Start();
+    server_.extra_args.clear();
+    auto log = As("auditor", {"audit", "log", "--format", "json"});
+    EXPECT_NE(log.out.find("AcceptIntegrityChange"), std::string::npos)
+        << log.out;
   }
   static std::string Key(uint64_t seq) {
     std::string k;
@@ -159,7 +173,7 @@ TEST_F(AuditVerifyTest, ALogResignedWithAFreshKeyFails) {
   ASSERT_EQ(Verify().exit_code, 0);
   server_.Stop(SIGTERM);
   std::filesystem::remove(tmp_.File("data/audit-signing.key"));
-  Start();  // a fresh key
+  RestartAccepting();  // with a fresh key
   auto r = Verify();
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("does not verify with the public key"),

@@ -89,6 +89,12 @@ class ServerProcess {
       ::_exit(127);
     }
     for (int i = 0; i < 400; ++i) {
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // it exited
+        pid_ = -1;
+        exit_status_ = status;
+        break;
+      }
       auto text = util::ReadFile(log_);
       int listening = 0;
       for (size_t p = text.ok() ? text->find("listening on")
@@ -108,6 +114,9 @@ class ServerProcess {
     if (error != nullptr) *error = util::ReadFile(log_).value_or("");
     return false;
   }
+
+  // The wait status of a server that exited during Start (-1: none did).
+  int exit_status() const { return exit_status_; }
 
   // Sends `sig` and waits for the process to end.
   void Stop(int sig) {
@@ -136,6 +145,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int starts_ = 0;  // "listening on" lines seen so far
   int metrics_port_ = 0;
+  int exit_status_ = -1;
 };
 
 }  // namespace cohortlink::testing

@@ -25,6 +25,12 @@ std::string Base64UrlEncode(absl::string_view bytes);
 // milliseconds ("2025-06-15T15:06:40.123Z") when `millis` is set.
 std::string FormatUtc(absl::Time t, bool millis = false);
 
+// `text` made safe to print on a terminal: control characters (C0, DEL,
+// C1), Unicode bidirectional controls (U+061C, U+200E-F, U+202A-E,
+// U+2066-9) and bytes that are not UTF-8 are escaped as \xNN or \u{XXXX};
+// a backslash becomes "\\". Everything else passes unchanged.
+std::string Printable(absl::string_view text);
+
 // Little-endian fixed-width integers.
 void PutFixed32(std::string* out, uint32_t v);
 void PutFixed64(std::string* out, uint64_t v);

@@ -32,6 +32,19 @@ TEST(TextTest, FormatUtc) {
   EXPECT_EQ(FormatUtc(t, /*millis=*/true), "2025-06-15T15:06:40.123Z");
 }
 
+TEST(TextTest, PrintableEscapesControlBidiAndBadBytes) {
+  EXPECT_EQ(Printable("police-main_2025.v1"), "police-main_2025.v1");
+  EXPECT_EQ(Printable("caf\xc3\xa9"), "caf\xc3\xa9");  // é passes
+  EXPECT_EQ(Printable("a\nb"), "a\\x0ab");
+  EXPECT_EQ(Printable(std::string("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(Printable("\x1b[31mred"), "\\x1b[31mred");
+  EXPECT_EQ(Printable("x\xe2\x80\xaey"), "x\\u{202e}y");  // RLO
+  EXPECT_EQ(Printable("\xc2\x9b"), "\\x9b");                // C1 CSI
+  EXPECT_EQ(Printable("\xff\xc3"), "\\xff\\xc3");          // not UTF-8
+  EXPECT_EQ(Printable("\xc0\xaf"), "\\xc0\\xaf");          // overlong
+  EXPECT_EQ(Printable("a\\b"), "a\\\\b");
+}
+
 TEST(TextTest, FixedWidthRoundTrip) {
   std::string s;
   PutFixed32(&s, 0x01020304u);

@@ -16,30 +16,8 @@ namespace cohortlink::entities {
 
 using cohortlink::v1::LinkageModel;
 using cohortlink::v1::LinkageStatus;
-using store::Family;
 
 namespace {
-
-constexpr char kMetaStatus[] = "linkage/status";
-constexpr char kMetaModel[] = "model/current";
-constexpr char kMetaNextEntity[] = "entities/next_id";
-constexpr char kMetaCellKeySecret[] = "cohort/cell_key_secret";
-
-// Reads a message stored under `key` in `family`; NOT_FOUND if absent.
-template <typename Message>
-absl::StatusOr<Message> ReadMessage(store::Store* s, Family family,
-                                    const std::string& key,
-                                    const rocksdb::Snapshot* snap = nullptr) {
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
-  std::string v;
-  RETURN_IF_ERROR(
-      store::FromRocks(s->db()->Get(ro, s->cf(family), key, &v), key));
-  Message m;
-  if (!m.ParseFromString(v))
-    return absl::DataLossError(absl::StrCat("corrupt ", key));
-  return m;
-}
 
 // A record's order key (the linkage's tie-breaker): a hash of its agency,
 // extract name and record key, so the same across runs, restarts,
@@ -185,7 +163,10 @@ absl::StatusOr<model::Model> ModelFromProto(
 
 LinkageRunner::LinkageRunner(store::Store* store, store::ExtractStore* extracts,
                              RunnerOptions options)
-    : store_(store), extracts_(extracts), options_(std::move(options)) {}
+    : store_(store),
+      linkage_(store),
+      extracts_(extracts),
+      options_(std::move(options)) {}
 
 LinkageRunner::~LinkageRunner() { Stop(); }
 
@@ -226,70 +207,32 @@ std::shared_ptr<const cohort::QueryIndex> LinkageRunner::QueryIndex() const {
   return index_;
 }
 
-absl::StatusOr<std::string> LinkageRunner::CellKeySecret() {
-  // The secret behind every entity's cell key, made once.
-  std::string secret;
-  rocksdb::Status s =
-      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
-                        kMetaCellKeySecret, &secret);
-  if (s.IsNotFound()) {
-    ASSIGN_OR_RETURN(keys::SecretBytes fresh, keys::RandomBytes(32));
-    secret.assign(fresh.view().data(), fresh.view().size());
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    RETURN_IF_ERROR(
-        store::FromRocks(store_->db()->Put(wo, store_->cf(Family::kMeta),
-                                           kMetaCellKeySecret, secret),
-                         "store the cell-key secret"));
-  } else {
-    RETURN_IF_ERROR(store::FromRocks(s, "read the cell-key secret"));
-  }
-  return secret;
-}
-
 std::string LinkageRunner::AgencyType(const std::string& agency) const {
   return options_.agency_type ? options_.agency_type(agency) : std::string();
 }
 
 absl::Status LinkageRunner::RebuildQueryIndex() {
-  ASSIGN_OR_RETURN(std::string secret, CellKeySecret());
-  cohort::QueryIndexBuilder builder(std::move(secret));
+  ASSIGN_OR_RETURN(keys::SecretBytes secret, linkage_.CellKeySecret());
+  cohort::QueryIndexBuilder builder(std::string(secret.view()));
   ASSIGN_OR_RETURN(auto snap, extracts_->Snapshot());
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap->snapshot();
-  auto status = ReadMessage<LinkageStatus>(store_, Family::kMeta, kMetaStatus,
-                                           snap->snapshot());
-  cohortlink::v1::RecordLink link;
+  ASSIGN_OR_RETURN(auto status, linkage_.Status(snap.get()));
   for (size_t v = 0; v < snap->versions().size(); ++v) {
     const auto& ver = snap->versions()[v];
     if (ver.status.linkage_state() != cohortlink::v1::LINKED) continue;
     std::string type = AgencyType(ver.status.agency());
     if (type.empty()) continue;  // not a registered agency any more
-    std::string prefix =
-        store::VersionPrefix(ver.extract_id, ver.status.upload_id());
-    std::unique_ptr<rocksdb::Iterator> it(
-        store_->db()->NewIterator(ro, store_->cf(Family::kRecordEntity)));
-    it->Seek(prefix);
-    absl::Status add = absl::OkStatus();
-    RETURN_IF_ERROR(snap->ForEachRecord(
-        v, [&](uint64_t, const cohortlink::v1::EncodedRecord& r) {
-          if (!add.ok()) return;
-          if (!it->Valid() || !it->key().starts_with(prefix) ||
-              !link.ParseFromArray(it->value().data(),
-                                   static_cast<int>(it->value().size()))) {
-            add = absl::DataLossError("record links out of step with records");
-            return;
-          }
-          add =
-              builder.Add(type, ver.status.agency(), ver.status.extract_name(),
-                          r, link.entity_id(), link.probability());
-          it->Next();
+    RETURN_IF_ERROR(linkage_.ForEachLinkedRecord(
+        *snap, v,
+        [&](const cohortlink::v1::EncodedRecord& r,
+            const cohortlink::v1::RecordLink& link) {
+          return builder.Add(type, ver.status.agency(),
+                             ver.status.extract_name(), r, link.entity_id(),
+                             link.probability());
         }));
-    RETURN_IF_ERROR(add);
   }
   ASSIGN_OR_RETURN(auto index, builder.Build());
   auto mutable_index = std::const_pointer_cast<cohort::QueryIndex>(index);
-  if (status.ok()) {
+  if (status.has_value()) {
     mutable_index->generation = status->generation();
     mutable_index->linked_at = status->linked_at();
   }
@@ -301,7 +244,10 @@ absl::Status LinkageRunner::RebuildQueryIndex() {
 void LinkageRunner::Loop() {
   {
     absl::Status s = RebuildQueryIndex();
-    if (!s.ok() && options_.on_run) options_.on_run(s, Status());
+    if (!s.ok()) {
+      NoteOutcome(s);
+      if (options_.on_run) options_.on_run(s, Status());
+    }
   }
   while (true) {
     {
@@ -327,15 +273,52 @@ absl::Status LinkageRunner::RunOnce() {
   }
   absl::Status s = Run();
   progress_.store(0);
+  NoteOutcome(s);
   absl::MutexLock lock(&mu_);
   running_ = false;
   return s;
 }
 
-LinkageStatus LinkageRunner::Status() const {
-  auto stored = ReadMessage<LinkageStatus>(store_, Family::kMeta, kMetaStatus);
-  LinkageStatus st = stored.ok() ? *stored : LinkageStatus();
+void LinkageRunner::NoteOutcome(const absl::Status& s) {
+  // A run stopped because newer data arrived (CANCELLED) is neither a
+  // failure nor a success: the next run decides.
+  if (absl::IsCancelled(s)) return;
   absl::MutexLock lock(&mu_);
+  if (s.ok()) {
+    failure_ = absl::OkStatus();
+    return;
+  }
+  failure_ = s;
+  failed_at_ = options_.now();
+  ++failures_;
+}
+
+absl::Status LinkageRunner::Failure() const {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
+uint64_t LinkageRunner::failures() const {
+  absl::MutexLock lock(&mu_);
+  return failures_;
+}
+
+LinkageStatus LinkageRunner::Status() const {
+  auto stored = linkage_.Status();
+  LinkageStatus st;
+  if (stored.ok() && stored->has_value()) st = **std::move(stored);
+  absl::MutexLock lock(&mu_);
+  absl::Status failure = failure_;
+  if (!stored.ok() && failure.ok()) failure = stored.status();
+  if (!failure.ok()) {
+    // A failure shows until a run succeeds, even while the next one runs.
+    st.set_state(cohortlink::v1::FAILED);
+    st.set_failure(std::string(failure.message()));
+    if (failed_at_ != absl::InfinitePast())
+      st.set_failed_at(util::FormatUtc(failed_at_));
+    st.set_progress(running_ ? progress_.load() : 0.0);
+    return st;
+  }
   st.set_state(running_   ? cohortlink::v1::LINKING
                : pending_ ? cohortlink::v1::PENDING
                           : cohortlink::v1::LINKED);
@@ -343,13 +326,23 @@ LinkageStatus LinkageRunner::Status() const {
   return st;
 }
 
+absl::StatusOr<std::shared_ptr<const cohort::QueryIndex>>
+LinkageRunner::ServingIndex() const {
+  absl::MutexLock lock(&mu_);
+  if (!failure_.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the linkage failed and queries are refused until it is repaired: ",
+        failure_.message()));
+  }
+  if (index_ == nullptr) {
+    return absl::UnavailableError(
+        "the linkage is still loading; try again in a moment");
+  }
+  return index_;
+}
+
 absl::StatusOr<LinkageModel> LinkageRunner::CurrentModel() const {
-  std::string v;
-  rocksdb::Status s = store_->db()->Get(
-      rocksdb::ReadOptions(), store_->cf(Family::kMeta), kMetaModel, &v);
-  if (s.IsNotFound()) return LinkageModel();  // version 0: none yet
-  RETURN_IF_ERROR(store::FromRocks(s, "read model version"));
-  return ReadMessage<LinkageModel>(store_, Family::kModel, v);
+  return linkage_.CurrentModel();
 }
 
 absl::Status LinkageRunner::ForEachLink(
@@ -368,29 +361,18 @@ absl::Status LinkageRunner::ForEachLink(
     n += v.status.records();
   }
   if (total != nullptr) *total = n;
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap->snapshot();
-  cohortlink::v1::RecordLink link;
   cohortlink::v1::LinkRow row;
-  for (const auto& v : snap->versions()) {
-    std::string prefix =
-        store::VersionPrefix(v.extract_id, v.status.upload_id());
-    std::unique_ptr<rocksdb::Iterator> it(
-        store_->db()->NewIterator(ro, store_->cf(Family::kRecordEntity)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-         it->Next()) {
-      if (!link.ParseFromArray(it->value().data(),
-                               static_cast<int>(it->value().size()))) {
-        return absl::DataLossError("corrupt record link");
-      }
-      row.set_agency(v.status.agency());
-      row.set_extract(v.status.extract_name());
-      row.set_record_key(link.record_key());
-      row.set_entity_id(link.entity_id());
-      row.set_match_probability(link.probability());
-      RETURN_IF_ERROR(fn(row));
-    }
-    RETURN_IF_ERROR(store::FromRocks(it->status(), "read record links"));
+  for (size_t v = 0; v < snap->versions().size(); ++v) {
+    const auto& ver = snap->versions()[v];
+    RETURN_IF_ERROR(linkage_.ForEachLink(
+        *snap, v, [&](const cohortlink::v1::RecordLink& link) {
+          row.set_agency(ver.status.agency());
+          row.set_extract(ver.status.extract_name());
+          row.set_record_key(link.record_key());
+          row.set_entity_id(link.entity_id());
+          row.set_match_probability(link.probability());
+          return fn(row);
+        }));
   }
   return absl::OkStatus();
 }
@@ -402,14 +384,13 @@ absl::Status LinkageRunner::Run() {
   ASSIGN_OR_RETURN(auto snap, extracts_->Snapshot());
   const auto& versions = snap->versions();
   {
-    rocksdb::WriteBatch none;
+    store::LinkageWrite none(store_);
     RETURN_IF_ERROR(
         extracts_->WriteLinkageState(versions, cohortlink::v1::LINKING, &none));
   }
-  auto previous =
-      ReadMessage<LinkageStatus>(store_, Family::kMeta, kMetaStatus);
+  ASSIGN_OR_RETURN(auto previous, linkage_.Status());
   LinkageStatus st;
-  st.set_generation((previous.ok() ? previous->generation() : 0) + 1);
+  st.set_generation((previous.has_value() ? previous->generation() : 0) + 1);
 
   // Incremental unless the model is to be (re)trained, nothing is held in
   // memory yet, or withdrawn records would make up too many of those held.
@@ -493,37 +474,20 @@ absl::Status LinkageRunner::Run() {
     id_of[c.label] = c.old_id;
     taken.insert(c.old_id);
   }
-  uint64_t next_id = 1;
-  {
-    std::string v;
-    if (store_->db()
-            ->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
-                  kMetaNextEntity, &v)
-            .ok()) {
-      next_id = store::ReadBigEndian64(v);
-    }
-  }
+  ASSIGN_OR_RETURN(uint64_t next_id, linkage_.NextEntityId());
   // New ids in order of each entity's first touched record.
   for (uint32_t x : change.touched)
     if (!id_of.contains(label_of(x))) id_of[label_of(x)] = next_id++;
 
   // One write: the changed links, entities and statuses.
-  rocksdb::WriteBatch batch;
+  store::LinkageWrite write(store_);
   if (change.rewrite_all) {
-    const std::string lo(24, '\0'), hi(25, '\xff');
-    batch.DeleteRange(store_->cf(Family::kRecordEntity), lo, hi);
-    batch.DeleteRange(store_->cf(Family::kEntities), lo.substr(0, 8),
-                      hi.substr(0, 9));
+    write.RemoveAllLinks();
   } else {
-    for (const auto& [extract, upload] : change.removed_versions) {
-      batch.DeleteRange(store_->cf(Family::kRecordEntity),
-                        store::VersionPrefix(extract, upload),
-                        store::VersionPrefix(extract, upload + 1));
-    }
+    for (const auto& [extract, upload] : change.removed_versions)
+      write.RemoveVersionLinks(extract, upload);
     auto retire = [&](uint64_t id) {
-      if (id != 0 && !taken.contains(id)) {
-        batch.Delete(store_->cf(Family::kEntities), store::BigEndian64(id));
-      }
+      if (id != 0 && !taken.contains(id)) write.RemoveEntity(id);
     };
     for (uint32_t x : change.touched) retire(mem.rows[x].entity_id);
     for (uint32_t x : change.removed) retire(mem.rows[x].entity_id);
@@ -536,21 +500,11 @@ absl::Status LinkageRunner::Run() {
     link.set_probability(mem.state ? mem.state->probability(x) : 1.0f);
     link.set_model_version(model_version);
     link.set_record_key(row.record_key);
-    batch.Put(store_->cf(Family::kRecordEntity),
-              store::RecordKey(row.extract_id, row.upload_id, row.index),
-              link.SerializeAsString());
+    write.PutLink(row.extract_id, row.upload_id, row.index, link);
   }
-  for (const auto& [label, n] : members)
-    batch.Put(store_->cf(Family::kEntities), store::BigEndian64(id_of[label]),
-              store::BigEndian64(n));
-  batch.Put(store_->cf(Family::kMeta), kMetaNextEntity,
-            store::BigEndian64(next_id));
-  if (new_model.has_value()) {
-    batch.Put(store_->cf(Family::kModel), store::BigEndian64(model_version),
-              new_model->SerializeAsString());
-    batch.Put(store_->cf(Family::kMeta), kMetaModel,
-              store::BigEndian64(model_version));
-  }
+  for (const auto& [label, n] : members) write.PutEntity(id_of[label], n);
+  write.SetNextEntityId(next_id);
+  if (new_model.has_value()) write.PutModel(*new_model);
   st.set_records(mem.state ? mem.state->live() : mem.rows.size());
   st.set_entities(mem.state ? mem.state->entities() : mem.rows.size());
   st.set_model_version(model_version);
@@ -558,9 +512,9 @@ absl::Status LinkageRunner::Run() {
   st.set_run_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count());
-  batch.Put(store_->cf(Family::kMeta), kMetaStatus, st.SerializeAsString());
+  write.SetStatus(st);
   RETURN_IF_ERROR(
-      extracts_->WriteLinkageState(versions, cohortlink::v1::LINKED, &batch));
+      extracts_->WriteLinkageState(versions, cohortlink::v1::LINKED, &write));
   std::move(forget).Cancel();
 
   // The cohort-query index of the new linkage, from memory.
@@ -652,10 +606,9 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
   uint64_t expected = 0;
   for (const auto& v : versions) expected += v.status.records();
   ASSIGN_OR_RETURN(auto layout, extracts_->Layout());
-  ASSIGN_OR_RETURN(std::string secret, CellKeySecret());
-  absl::Cleanup wipe = [&secret] {
-    std::fill(secret.begin(), secret.end(), '\0');
-  };
+  ASSIGN_OR_RETURN(keys::SecretBytes cell_secret, linkage_.CellKeySecret());
+  std::string secret(cell_secret.view());
+  absl::Cleanup wipe = [&secret] { keys::SecretBytes(std::move(secret)); };
   // The records, in snapshot order, with their order keys.
   std::vector<uint64_t> order;
   auto load = [&]() -> absl::StatusOr<std::optional<blocking::Dataset>> {
@@ -689,18 +642,11 @@ absl::Status LinkageRunner::RunFull(const store::ExtractSnapshot& snap,
   // entities.
   {
     absl::flat_hash_map<std::string, uint64_t> old;
-    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
-        rocksdb::ReadOptions(), store_->cf(Family::kRecordEntity)));
-    cohortlink::v1::RecordLink link;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (!link.ParseFromArray(it->value().data(),
-                               static_cast<int>(it->value().size())))
-        return absl::DataLossError("corrupt record link");
-      // A record_entity key starts with the extract id (store::RecordKey).
-      old[IdKey(store::ReadBigEndian64(absl::string_view(it->key().data(), 8)),
-                link.record_key())] = link.entity_id();
-    }
-    RETURN_IF_ERROR(store::FromRocks(it->status(), "read record links"));
+    RETURN_IF_ERROR(linkage_.ForEachStoredLink(
+        [&](uint64_t extract_id, const cohortlink::v1::RecordLink& link) {
+          old[IdKey(extract_id, link.record_key())] = link.entity_id();
+          return absl::OkStatus();
+        }));
     for (Memory::Row& row : mem->rows) {
       auto found = old.find(IdKey(row.extract_id, row.record_key));
       if (found != old.end()) row.entity_id = found->second;

@@ -43,6 +43,7 @@
 #include "linkage/cohort/query_index.h"
 #include "linkage/entities/linker.h"
 #include "linkage/store/extract_store.h"
+#include "linkage/store/linkage_store.h"
 #include "linkage/store/store.h"
 
 namespace cohortlink::entities {
@@ -84,7 +85,18 @@ class LinkageRunner {
   absl::Status RunOnce();
 
   // The last completed run's figures, with the live state and progress.
+  // State FAILED, with the reason, from a failed run (or an unreadable
+  // stored status) until a run succeeds.
   cohortlink::v1::LinkageStatus Status() const;
+  // OK, or why the last run failed (the FAILED state).
+  absl::Status Failure() const;
+  // Runs that failed since the start (for metrics).
+  uint64_t failures() const;
+  // The index queries are answered from: UNAVAILABLE, with the reason,
+  // while the linkage is failed or still loading. Never an empty or stale
+  // stand-in.
+  absl::StatusOr<std::shared_ptr<const cohort::QueryIndex>> ServingIndex()
+      const;
   // Progress of the run in progress (0 when idle).
   double progress() const { return progress_.load(); }
   absl::StatusOr<cohortlink::v1::LinkageModel> CurrentModel() const;
@@ -104,8 +116,8 @@ class LinkageRunner {
  private:
   void Loop();
   absl::Status Run();
-  // The secret behind the cell keys (made on first use).
-  absl::StatusOr<std::string> CellKeySecret();
+  // Records a run's outcome as the failure state.
+  void NoteOutcome(const absl::Status& s);
   std::string AgencyType(const std::string& agency) const;
   struct Memory;
   struct Change;
@@ -129,6 +141,7 @@ class LinkageRunner {
           add);
 
   store::Store* store_;
+  store::LinkageStore linkage_;
   store::ExtractStore* extracts_;
   RunnerOptions options_;
   std::atomic<double> progress_{0};
@@ -137,6 +150,9 @@ class LinkageRunner {
   bool pending_ ABSL_GUARDED_BY(mu_) = false;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  absl::Time failed_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  uint64_t failures_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex run_mu_;  // one run at a time
   std::unique_ptr<Memory> memory_ ABSL_GUARDED_BY(run_mu_);
   std::shared_ptr<const cohort::QueryIndex> index_ ABSL_GUARDED_BY(mu_);

@@ -2,14 +2,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "keys/merkle.h"
+#include "linkage/store/meta_keys.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
 namespace cohortlink::store {
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(
-    Store* store, std::function<absl::Time()> now) {
+    Store* store, std::function<absl::Time()> now,
+    std::string checkpoint_path) {
   auto log = std::unique_ptr<AuditLog>(new AuditLog(store, std::move(now)));
+  if (!checkpoint_path.empty()) {
+    ASSIGN_OR_RETURN(auto cp, AuditCheckpoint::Open(checkpoint_path));
+    absl::MutexLock lock(&log->mu_);
+    log->checkpoint_ = std::move(cp);
+  }
   // The Merkle tree's leaves: every stored entry, in order, as stored.
   std::unique_ptr<rocksdb::Iterator> it(store->db()->NewIterator(
       rocksdb::ReadOptions(), store->cf(Family::kAudit)));
@@ -38,13 +45,91 @@ absl::Status AuditLog::Write(cohortlink::v1::AuditEntry entry,
   AppendBigEndian64(next_, &key);
   std::string bytes = entry.SerializeAsString();
   batch->Put(store_->cf(Family::kAudit), key, bytes);
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
-  RETURN_IF_ERROR(
-      FromRocks(store_->db()->Write(wo, batch), "write audit entry"));
-  tree_.Append(keys::MerkleLeafHash(bytes));
+  RETURN_IF_ERROR(store_->Write(batch, sync));
+  std::string leaf = keys::MerkleLeafHash(bytes);
+  tree_.Append(leaf);
   ++next_;
-  return absl::OkStatus();
+  if (checkpoint_ == nullptr || !sync) return absl::OkStatus();
+  // Acknowledged only once the checkpoint knows: a write-ahead log that
+  // later loses this entry is then noticed at start.
+  CheckpointState cp = checkpoint_->state();
+  cp.log_size = next_;
+  cp.last_leaf = std::move(leaf);
+  return checkpoint_->Save(cp);
+}
+
+std::vector<std::string> AuditLog::CheckIntegrity(
+    absl::string_view key_fingerprint) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> problems;
+  if (checkpoint_ == nullptr) return problems;
+  const CheckpointState& cp = checkpoint_->state();
+  if (!checkpoint_->existed() && next_ > 0) {
+    problems.push_back(absl::StrCat(
+        "the access log holds ", next_, " entries but there is no checkpoint (",
+        checkpoint_->path(),
+        " was removed, or the database was copied in "
+        "without it)"));
+  }
+  if (next_ < cp.log_size) {
+    problems.push_back(absl::StrCat(
+        "the access log holds ", next_, " entries, but ", cp.log_size,
+        " were acknowledged: acknowledged writes are missing (a truncated or "
+        "deleted write-ahead log, or an older copy of the database)"));
+  } else if (cp.log_size > 0 && tree_.leaf(cp.log_size - 1) != cp.last_leaf) {
+    problems.push_back(absl::StrCat("access-log entry ", cp.log_size - 1,
+                                    " differs from the one acknowledged"));
+  }
+  if (cp.head_size > 0 && cp.head_size <= next_ &&
+      tree_.Root(cp.head_size) != cp.head_root) {
+    problems.push_back(absl::StrCat(
+        "the access log's first ", cp.head_size,
+        " entries no longer hash to the root of the last signed tree head"));
+  }
+  if (!cp.key_fingerprint.empty()) {
+    if (key_fingerprint.empty()) {
+      problems.push_back(
+          "the access-log signing key is missing (audit-signing.key); a new "
+          "key would make every signed tree head so far unverifiable");
+    } else if (key_fingerprint != cp.key_fingerprint) {
+      problems.push_back(
+          "the access-log signing key (audit-signing.key) is not the key "
+          "that signed the last tree head");
+    }
+  }
+  return problems;
+}
+
+absl::Status AuditLog::AcceptState(absl::string_view key_fingerprint,
+                                   cohortlink::v1::AuditEntry entry) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (checkpoint_ != nullptr) {
+      CheckpointState cp;
+      cp.log_size = next_;
+      cp.last_leaf = next_ > 0 ? tree_.leaf(next_ - 1) : "";
+      cp.head_size = next_;
+      cp.head_root = tree_.Root(next_);
+      cp.key_fingerprint = std::string(key_fingerprint);
+      RETURN_IF_ERROR(checkpoint_->Save(cp));
+    }
+  }
+  return Append(std::move(entry));
+}
+
+absl::Status AuditLog::StoreTreeHead(const cohortlink::v1::SignedTreeHead& sth,
+                                     absl::string_view key_fingerprint) {
+  absl::MutexLock lock(&mu_);
+  rocksdb::WriteBatch b;
+  b.Put(store_->cf(Family::kMeta), meta::kLatestTreeHead,
+        sth.SerializeAsString());
+  RETURN_IF_ERROR(store_->Write(&b));
+  if (checkpoint_ == nullptr) return absl::OkStatus();
+  CheckpointState cp = checkpoint_->state();
+  cp.head_size = sth.tree_size();
+  cp.head_root = sth.root_hash();
+  cp.key_fingerprint = std::string(key_fingerprint);
+  return checkpoint_->Save(cp);
 }
 
 absl::Status AuditLog::Append(cohortlink::v1::AuditEntry entry) {

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "cohortlink/v1/audit.pb.h"
 #include "keys/merkle.h"
+#include "linkage/store/audit_checkpoint.h"
 #include "linkage/store/store.h"
 
 namespace cohortlink::store {
@@ -18,11 +19,17 @@ namespace cohortlink::store {
 // big-endian sequence number. Thread-safe: appends are serialised, and a
 // sequence number is used only by an entry that was written, so the
 // sequence has no gaps.
+//
+// With a checkpoint (audit_checkpoint.h), every append also records the
+// acknowledged size and last leaf outside the database before it returns,
+// and every signed tree head its size, root and key; CheckIntegrity()
+// compares the database with it at start.
 class AuditLog {
  public:
   static absl::StatusOr<std::unique_ptr<AuditLog>> Create(
       Store* store,
-      std::function<absl::Time()> now = [] { return absl::Now(); });
+      std::function<absl::Time()> now = [] { return absl::Now(); },
+      std::string checkpoint_path = "");
 
   // Sets the entry's sequence and time, adds it to `batch` (the change it
   // records, or an empty batch for a call that changed nothing) and writes
@@ -34,6 +41,23 @@ class AuditLog {
   absl::Status Append(cohortlink::v1::AuditEntry entry);
 
   uint64_t size() const;
+
+  // What differs between the log found and its checkpoint, one sentence
+  // each; empty when they agree (or there is no checkpoint). A log shorter
+  // than acknowledged, an entry or signed root that changed, a missing or
+  // different signing key (`key_fingerprint`: SHA-256 of the key's public
+  // PEM, empty when there is no key file), or a non-empty log without a
+  // checkpoint.
+  std::vector<std::string> CheckIntegrity(
+      absl::string_view key_fingerprint) const;
+  // Makes the log as found, signed by `key_fingerprint`, the checkpoint
+  // (the operator accepted it), and appends `entry` recording that.
+  absl::Status AcceptState(absl::string_view key_fingerprint,
+                           cohortlink::v1::AuditEntry entry);
+
+  // Stores a signed tree head as the latest (synced) and in the checkpoint.
+  absl::Status StoreTreeHead(const cohortlink::v1::SignedTreeHead& sth,
+                             absl::string_view key_fingerprint);
 
   // The Merkle tree over the entries (RFC 6962; each leaf is an entry's
   // stored bytes).
@@ -59,6 +83,7 @@ class AuditLog {
   Store* store_;
   std::function<absl::Time()> now_;
   mutable absl::Mutex mu_;
+  std::unique_ptr<AuditCheckpoint> checkpoint_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
   keys::MerkleLog tree_ ABSL_GUARDED_BY(mu_);
 };

@@ -82,10 +82,20 @@ class OwningEnv : public rocksdb::EnvWrapper {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<rocksdb::Env>> EncryptedEnvFor(
-    const std::string& db_dir, const std::string& key_file) {
+    const std::string& db_dir, const std::string& key_file,
+    rocksdb::Env* base) {
   const std::string check_path = absl::StrCat(db_dir, "/../", kKeyCheckFile);
-  const bool exists = std::filesystem::exists(db_dir + "/CURRENT");
-  const bool encrypted = std::filesystem::exists(check_path);
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(db_dir + "/CURRENT", ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot read ", db_dir, ": ", ec.message()));
+  }
+  const bool encrypted = std::filesystem::exists(check_path, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot read ", check_path, ": ", ec.message()));
+  }
   if (key_file.empty()) {
     if (encrypted) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -120,7 +130,11 @@ absl::StatusOr<std::unique_ptr<rocksdb::Env>> EncryptedEnvFor(
           db_dir, " was encrypted with"));
     }
   } else {
-    std::filesystem::create_directories(db_dir);
+    std::filesystem::create_directories(db_dir, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create ", db_dir, ": ", ec.message()));
+    }
     ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(check_path, 0600));
     RETURN_IF_ERROR(f->Write(check));
     RETURN_IF_ERROR(f->Commit());
@@ -128,8 +142,8 @@ absl::StatusOr<std::unique_ptr<rocksdb::Env>> EncryptedEnvFor(
   auto cipher = std::make_shared<Aes256Cipher>(aes);
   if (!cipher->ok()) return absl::InternalError("AES-256 setup failed");
   auto provider = rocksdb::EncryptionProvider::NewCTRProvider(cipher);
-  rocksdb::Env* env =
-      rocksdb::NewEncryptedEnv(rocksdb::Env::Default(), provider);
+  rocksdb::Env* env = rocksdb::NewEncryptedEnv(
+      base != nullptr ? base : rocksdb::Env::Default(), provider);
   return std::unique_ptr<rocksdb::Env>(new OwningEnv(env, provider));
 }
 

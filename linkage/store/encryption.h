@@ -23,8 +23,11 @@ namespace cohortlink::store {
 //   written); an existing one must have been created with this key
 //   (PERMISSION_DENIED: "wrong data key") and encrypted
 //   (FAILED_PRECONDITION when it was created without encryption).
+// The encrypted Env wraps `base` (default: Env::Default()), which must
+// outlive it.
 absl::StatusOr<std::unique_ptr<rocksdb::Env>> EncryptedEnvFor(
-    const std::string& db_dir, const std::string& key_file);
+    const std::string& db_dir, const std::string& key_file,
+    rocksdb::Env* base = nullptr);
 
 }  // namespace cohortlink::store
 

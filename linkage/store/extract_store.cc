@@ -6,6 +6,8 @@
 #include "absl/strings/str_join.h"
 #include "keys/secret.h"
 #include "linkage/encoding/dates.h"
+#include "linkage/store/linkage_store.h"
+#include "linkage/store/meta_keys.h"
 #include "util/error_details.h"
 #include "util/status_macros.h"
 #include "util/text.h"
@@ -20,23 +22,7 @@ using cohortlink::v1::UploadReceipt;
 namespace {
 
 constexpr char kSep = '\x1f';
-constexpr char kMetaFingerprint[] = "linkage/schema_fingerprint";
-constexpr char kMetaKcv[] = "linkage/key_check_value";     // epoch 1
-constexpr char kMetaRetired[] = "linkage/retired_epoch/";  // + BE32 epoch
-
-// The meta key of an epoch's key check value (epoch 1 keeps the original).
-std::string KcvKey(uint32_t epoch) {
-  return epoch <= 1 ? std::string(kMetaKcv)
-                    : absl::StrCat(kMetaKcv, "/", epoch);
-}
-
-std::string RetiredKey(uint32_t epoch) {
-  return absl::StrCat(kMetaRetired, epoch);
-}
-constexpr char kMetaLayout[] = "linkage/filter_layout";
-constexpr char kMetaNextExtractId[] = "extracts/next_id";
-constexpr char kMetaNextUploadId[] = "uploads/next_id";
-constexpr char kIdPrefix[] = "extract-id/";  // meta: agency␟name -> id
+using meta::kExtractIdPrefix;
 
 std::string ExtractKey(const std::string& agency, const std::string& name) {
   return absl::StrCat(agency, std::string(1, kSep), name);
@@ -79,12 +65,12 @@ absl::Status ExtractStore::Recover() {
   std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
       rocksdb::ReadOptions(), store_->cf(Family::kMeta)));
   rocksdb::WriteBatch cleanup;
-  for (it->Seek(kIdPrefix); it->Valid() && it->key().starts_with(kIdPrefix);
-       it->Next()) {
+  for (it->Seek(kExtractIdPrefix);
+       it->Valid() && it->key().starts_with(kExtractIdPrefix); it->Next()) {
     uint64_t id = ReadBigEndian64(
         absl::string_view(it->value().data(), it->value().size()));
-    std::string ek(it->key().data() + sizeof(kIdPrefix) - 1,
-                   it->key().size() - (sizeof(kIdPrefix) - 1));
+    std::string ek(it->key().data() + sizeof(kExtractIdPrefix) - 1,
+                   it->key().size() - (sizeof(kExtractIdPrefix) - 1));
     std::string value;
     uint64_t current = 0;
     rocksdb::Status s = store_->db()->Get(
@@ -104,9 +90,7 @@ absl::Status ExtractStore::Recover() {
     cleanup.DeleteRange(store_->cf(Family::kRecords), after, end);
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "scan extract ids"));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(store_->db()->Write(wo, &cleanup), "recovery cleanup");
+  return store_->Write(&cleanup);
 }
 
 absl::Status ExtractStore::WriteAudited(rocksdb::WriteBatch* batch,
@@ -114,29 +98,16 @@ absl::Status ExtractStore::WriteAudited(rocksdb::WriteBatch* batch,
   if (audit_ != nullptr) {
     return audit_->Write(std::move(audit), batch, /*sync=*/true);
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(store_->db()->Write(wo, batch), "write");
+  return store_->Write(batch);
 }
 
 absl::StatusOr<uint64_t> ExtractStore::NextCounter(const char* key) {
-  // REQUIRES: mu_ held.
-  std::string value;
-  uint64_t next = 1;
-  rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(),
-                                        store_->cf(Family::kMeta), key, &value);
-  if (s.ok()) {
-    next = ReadBigEndian64(value);
-  } else if (!s.IsNotFound()) {
-    return FromRocks(s, "read counter");
-  }
-  std::string next_value;
-  AppendBigEndian64(next + 1, &next_value);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  RETURN_IF_ERROR(FromRocks(
-      store_->db()->Put(wo, store_->cf(Family::kMeta), key, next_value),
-      "advance counter"));
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   store_->Get(Family::kMeta, key));
+  uint64_t next = value.has_value() ? ReadBigEndian64(*value) : 1;
+  rocksdb::WriteBatch b;
+  b.Put(store_->cf(Family::kMeta), key, BigEndian64(next + 1));
+  RETURN_IF_ERROR(store_->Write(&b));
   return next;
 }
 
@@ -145,16 +116,148 @@ absl::StatusOr<uint64_t> ExtractStore::ExtractId(const std::string& agency,
   absl::MutexLock lock(&mu_);
   auto existing = StoredExtractId(agency, name);
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing;
-  std::string key = absl::StrCat(kIdPrefix, ExtractKey(agency, name));
-  ASSIGN_OR_RETURN(uint64_t id, NextCounter(kMetaNextExtractId));
-  std::string idv;
-  AppendBigEndian64(id, &idv);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  RETURN_IF_ERROR(
-      FromRocks(store_->db()->Put(wo, store_->cf(Family::kMeta), key, idv),
-                "store extract id"));
+  std::string key = absl::StrCat(kExtractIdPrefix, ExtractKey(agency, name));
+  ASSIGN_OR_RETURN(uint64_t id, NextCounter(meta::kNextExtractId));
+  rocksdb::WriteBatch b;
+  b.Put(store_->cf(Family::kMeta), key, BigEndian64(id));
+  RETURN_IF_ERROR(store_->Write(&b));
   return id;
+}
+
+absl::StatusOr<std::optional<ExtractStatus>> ExtractStore::Current(
+    const std::string& agency, const std::string& name) {
+  auto st = Get(agency, name);
+  if (absl::IsNotFound(st.status())) return std::nullopt;
+  RETURN_IF_ERROR(st.status());
+  return *std::move(st);
+}
+
+namespace {
+
+std::string DescribeLayout(const cohortlink::v1::FilterLayout& l) {
+  std::vector<std::string> segments;
+  for (const auto& seg : l.segments()) {
+    segments.push_back(
+        absl::StrCat(util::Printable(seg.name()), " ", seg.length_bits()));
+  }
+  return absl::StrCat(l.total_bits(), " bits (", absl::StrJoin(segments, ", "),
+                      ")");
+}
+
+// Whether two layouts place the same filters at the same bits (what
+// linkage compares; the expected fill is advisory and not compared).
+bool SameLayout(const cohortlink::v1::FilterLayout& a,
+                const cohortlink::v1::FilterLayout& b) {
+  if (a.total_bits() != b.total_bits() ||
+      a.segments_size() != b.segments_size())
+    return false;
+  for (int i = 0; i < a.segments_size(); ++i) {
+    const auto &x = a.segments(i), &y = b.segments(i);
+    if (x.name() != y.name() || x.kind() != y.kind() ||
+        x.offset_bits() != y.offset_bits() ||
+        x.length_bits() != y.length_bits())
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status ExtractStore::Admit(const std::string& agency,
+                                 const UploadHeader& header,
+                                 rocksdb::WriteBatch* settings) {
+  const uint32_t epoch = KeyEpoch(header.key_epoch());
+  const auto& extract = header.extract();
+  ASSIGN_OR_RETURN(auto retired,
+                   store_->Get(Family::kMeta, meta::RetiredEpoch(epoch)));
+  if (retired.has_value()) {
+    return util::WithPreconditionViolation(
+        absl::FailedPreconditionError(absl::StrCat(
+            "key epoch ", epoch,
+            " is retired; re-encode with the current linkage secret and "
+            "upload under a newer --key-epoch")),
+        "KEY_EPOCH", absl::StrCat("epoch/", epoch), "retired");
+  }
+  // The first upload fixes the linkage's schema and filter layout.
+  ASSIGN_OR_RETURN(auto fp,
+                   store_->Get(Family::kMeta, meta::kSchemaFingerprint));
+  ASSIGN_OR_RETURN(auto layout_bytes,
+                   store_->Get(Family::kMeta, meta::kFilterLayout));
+  if (fp.has_value() && *fp != extract.schema_fingerprint()) {
+    return util::WithPreconditionViolation(
+        absl::FailedPreconditionError(absl::StrCat(
+            "agency ", agency,
+            "'s extract was encoded with a different linkage schema "
+            "(fingerprint ",
+            util::HexEncode(extract.schema_fingerprint()).substr(0, 16),
+            ", the linkage uses ", util::HexEncode(*fp).substr(0, 16),
+            "); re-encode it with the shared schema")),
+        "LINKAGE_SCHEMA", absl::StrCat("agency/", agency),
+        "schema fingerprint differs from the linkage's");
+  }
+  if (layout_bytes.has_value()) {
+    cohortlink::v1::FilterLayout layout;
+    if (!layout.ParseFromString(*layout_bytes))
+      return absl::DataLossError("corrupt stored filter layout");
+    if (!SameLayout(layout, extract.layout())) {
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "agency ", agency, "'s extract has filters of ",
+              DescribeLayout(extract.layout()), "; the linkage's are ",
+              DescribeLayout(layout),
+              ". Re-encode it with the shared schema and the current "
+              "cohortlink client")),
+          "FILTER_LAYOUT", absl::StrCat("agency/", agency),
+          "filter layout differs from the linkage's");
+    }
+  } else if (fp.has_value()) {
+    return absl::DataLossError(
+        "the stored linkage settings are incomplete (a schema fingerprint "
+        "without a filter layout)");
+  }
+  // The first upload of each key epoch fixes that epoch's secret; epochs
+  // open in order, so an epoch is never opened by mistake far ahead.
+  ASSIGN_OR_RETURN(auto kcv,
+                   store_->Get(Family::kMeta, meta::KeyCheckValue(epoch)));
+  if (kcv.has_value()) {
+    if (!keys::ConstantTimeEquals(*kcv, extract.key_check_value())) {
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "agency ", agency,
+              "'s extract was encoded with a different linkage secret than "
+              "key epoch ",
+              epoch,
+              "'s (key check value differs); re-encode it with the secret the "
+              "agencies share, or upload it under the new secret's "
+              "--key-epoch")),
+          "LINKAGE_SECRET", absl::StrCat("agency/", agency),
+          "key check value differs from the linkage's");
+    }
+  } else if (epoch > 1) {
+    ASSIGN_OR_RETURN(
+        auto previous,
+        store_->Get(Family::kMeta, meta::KeyCheckValue(epoch - 1)));
+    if (!previous.has_value()) {
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "key epoch ", epoch, " cannot open before key epoch ", epoch - 1,
+              "; epochs open in order, one new secret at a time")),
+          "KEY_EPOCH", absl::StrCat("epoch/", epoch), "opens out of order");
+    }
+  }
+  if (settings != nullptr) {
+    if (!fp.has_value()) {
+      settings->Put(store_->cf(Family::kMeta), meta::kSchemaFingerprint,
+                    extract.schema_fingerprint());
+      settings->Put(store_->cf(Family::kMeta), meta::kFilterLayout,
+                    extract.layout().SerializeAsString());
+    }
+    if (!kcv.has_value()) {
+      settings->Put(store_->cf(Family::kMeta), meta::KeyCheckValue(epoch),
+                    extract.key_check_value());
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
@@ -171,6 +274,14 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
     return absl::InvalidArgumentError(
         "header: the filter layout must be a non-empty multiple of 64 bits");
   }
+  for (const auto& seg : layout.segments()) {
+    if (seg.length_bits() == 0 ||
+        uint64_t{seg.offset_bits()} + seg.length_bits() > layout.total_bits()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "header: filter segment '", util::Printable(seg.name()),
+          "' lies outside the layout's ", layout.total_bits(), " bits"));
+    }
+  }
   if (header.record_count() > options_.max_records) {
     return absl::InvalidArgumentError(
         absl::StrCat("header: ", header.record_count(),
@@ -180,67 +291,18 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
     return absl::InvalidArgumentError(
         "header: content_digest must be a SHA-256 (32 bytes)");
   }
-  // The first upload fixes the linkage's schema, and the first upload of
-  // each key epoch that epoch's secret.
-  const uint32_t epoch = KeyEpoch(header.key_epoch());
-  {
-    std::string unused;
-    if (store_->db()
-            ->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
-                  RetiredKey(epoch), &unused)
-            .ok()) {
-      return util::WithPreconditionViolation(
-          absl::FailedPreconditionError(absl::StrCat(
-              "key epoch ", epoch,
-              " is retired; re-encode with the current linkage secret and "
-              "upload under a newer --key-epoch")),
-          "KEY_EPOCH", absl::StrCat("epoch/", epoch), "retired");
-    }
-  }
-  std::string fp, kcv;
-  rocksdb::Status s = store_->db()->Get(
-      rocksdb::ReadOptions(), store_->cf(Family::kMeta), kMetaFingerprint, &fp);
-  if (s.ok()) {
-    rocksdb::Status ks = store_->db()->Get(
-        rocksdb::ReadOptions(), store_->cf(Family::kMeta), KcvKey(epoch), &kcv);
-    if (ks.IsNotFound()) kcv = header.extract().key_check_value();  // new epoch
-    if (fp != header.extract().schema_fingerprint()) {
-      return util::WithPreconditionViolation(
-          absl::FailedPreconditionError(absl::StrCat(
-              "agency ", agency,
-              "'s extract was encoded with a different linkage schema "
-              "(fingerprint ",
-              util::HexEncode(header.extract().schema_fingerprint())
-                  .substr(0, 16),
-              ", the linkage uses ", util::HexEncode(fp).substr(0, 16),
-              "); re-encode it with the shared schema")),
-          "LINKAGE_SCHEMA", absl::StrCat("agency/", agency),
-          "schema fingerprint differs from the linkage's");
-    }
-    if (!keys::ConstantTimeEquals(kcv, header.extract().key_check_value())) {
-      return util::WithPreconditionViolation(
-          absl::FailedPreconditionError(absl::StrCat(
-              "agency ", agency,
-              "'s extract was encoded with a different linkage secret than "
-              "key epoch ",
-              epoch,
-              "'s (key check value differs); re-encode it with the secret the "
-              "agencies share, or upload it under the new secret's "
-              "--key-epoch")),
-          "LINKAGE_SECRET", absl::StrCat("agency/", agency),
-          "key check value differs from the linkage's");
-    }
-  } else if (!s.IsNotFound()) {
-    return FromRocks(s, "read linkage settings");
-  }
+  // Checked now to fail early, and again under the lock at commit.
+  RETURN_IF_ERROR(Admit(agency, header, nullptr));
+  ASSIGN_OR_RETURN(auto current, Current(agency, name));
+  const uint64_t base = current.has_value() ? current->upload_id() : 0;
   ASSIGN_OR_RETURN(uint64_t id, ExtractId(agency, name));
   uint64_t upload_id;
   {
     absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(upload_id, NextCounter(kMetaNextUploadId));
+    ASSIGN_OR_RETURN(upload_id, NextCounter(meta::kNextUploadId));
   }
   return std::unique_ptr<UploadSession>(new UploadSession(
-      this, agency, uploader, header, id, upload_id, std::move(policy)));
+      this, agency, uploader, header, id, upload_id, base, std::move(policy)));
 }
 
 absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
@@ -283,7 +345,7 @@ absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
                   VersionPrefix(id + 1, 0));
     removed += x.records();
   }
-  b.Put(store_->cf(Family::kMeta), RetiredKey(epoch), "");
+  b.Put(store_->cf(Family::kMeta), meta::RetiredEpoch(epoch), "");
   audit.set_records(removed);
   audit.set_target(absl::StrCat("key epoch ", epoch));
   RETURN_IF_ERROR(WriteAudited(&b, std::move(audit)));
@@ -298,8 +360,8 @@ absl::StatusOr<ExtractStatus> ExtractStore::Get(const std::string& agency,
       store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kExtracts),
                         ExtractKey(agency, name), &value);
   if (s.IsNotFound()) {
-    return absl::NotFoundError(
-        absl::StrCat("no extract '", name, "' for agency ", agency));
+    return absl::NotFoundError(absl::StrCat(
+        "no extract '", util::Printable(name), "' for agency ", agency));
   }
   RETURN_IF_ERROR(FromRocks(s, "read extract"));
   ExtractStatus st;
@@ -329,13 +391,16 @@ absl::StatusOr<std::vector<ExtractStatus>> ExtractStore::List(
 
 absl::StatusOr<uint64_t> ExtractStore::StoredExtractId(
     const std::string& agency, const std::string& name) {
-  std::string idv;
-  RETURN_IF_ERROR(FromRocks(
-      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Family::kMeta),
-                        absl::StrCat(kIdPrefix, ExtractKey(agency, name)),
-                        &idv),
-      "read extract id"));
-  return ReadBigEndian64(idv);
+  ASSIGN_OR_RETURN(
+      auto idv,
+      store_->Get(Family::kMeta,
+                  absl::StrCat(kExtractIdPrefix, ExtractKey(agency, name))));
+  if (!idv.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no extract '", util::Printable(name), "' for agency ", agency));
+  }
+  if (idv->size() != 8) return absl::DataLossError("corrupt extract id");
+  return ReadBigEndian64(*idv);
 }
 
 absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
@@ -378,13 +443,10 @@ absl::Status ExtractStore::ForEachRecord(
 
 absl::StatusOr<std::optional<cohortlink::v1::FilterLayout>>
 ExtractStore::Layout() {
-  std::string v;
-  rocksdb::Status s = store_->db()->Get(
-      rocksdb::ReadOptions(), store_->cf(Family::kMeta), kMetaLayout, &v);
-  if (s.IsNotFound()) return std::nullopt;
-  RETURN_IF_ERROR(FromRocks(s, "read filter layout"));
+  ASSIGN_OR_RETURN(auto v, store_->Get(Family::kMeta, meta::kFilterLayout));
+  if (!v.has_value()) return std::nullopt;
   cohortlink::v1::FilterLayout layout;
-  if (!layout.ParseFromString(v))
+  if (!layout.ParseFromString(*v))
     return absl::DataLossError("corrupt filter layout");
   return layout;
 }
@@ -400,12 +462,13 @@ absl::StatusOr<std::unique_ptr<ExtractSnapshot>> ExtractStore::Snapshot() {
     ExtractVersion v;
     if (!v.status.ParseFromString(it->value().ToString()))
       return absl::DataLossError("corrupt extract status");
-    std::string idv;
-    RETURN_IF_ERROR(FromRocks(
-        store_->db()->Get(ro, store_->cf(Family::kMeta),
-                          absl::StrCat(kIdPrefix, it->key().ToString()), &idv),
-        "read extract id"));
-    v.extract_id = ReadBigEndian64(idv);
+    ASSIGN_OR_RETURN(auto idv, store_->Get(Family::kMeta,
+                                           absl::StrCat(kExtractIdPrefix,
+                                                        it->key().ToString()),
+                                           snap->snap_));
+    if (!idv.has_value() || idv->size() != 8)
+      return absl::DataLossError("an extract without its id");
+    v.extract_id = ReadBigEndian64(*idv);
     snap->versions_.push_back(std::move(v));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "list extracts"));
@@ -438,25 +501,32 @@ absl::Status ExtractSnapshot::ForEachRecord(
 
 absl::Status ExtractStore::WriteLinkageState(
     const std::vector<ExtractVersion>& versions,
-    cohortlink::v1::LinkageState state, rocksdb::WriteBatch* batch) {
+    cohortlink::v1::LinkageState state, LinkageWrite* write) {
+  rocksdb::WriteBatch* batch = write->batch();
   absl::MutexLock lock(&mu_);
   for (const ExtractVersion& v : versions) {
-    auto current = Get(v.status.agency(), v.status.extract_name());
-    if (!current.ok() || current->upload_id() != v.status.upload_id()) continue;
+    ASSIGN_OR_RETURN(auto current,
+                     Current(v.status.agency(), v.status.extract_name()));
+    if (!current.has_value() || current->upload_id() != v.status.upload_id())
+      continue;
+    // A run starting marks only what it adds; extracts the last run linked
+    // stay LINKED (their links are stored and serve queries meanwhile).
+    if (state == cohortlink::v1::LINKING &&
+        current->linkage_state() == cohortlink::v1::LINKED)
+      continue;
     current->set_linkage_state(state);
     current->set_linkage_progress(state == cohortlink::v1::LINKED ? 1.0 : 0.0);
     batch->Put(store_->cf(Family::kExtracts),
                ExtractKey(v.status.agency(), v.status.extract_name()),
                current->SerializeAsString());
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(store_->db()->Write(wo, batch), "write linkage state");
+  return store_->Write(batch);
 }
 
 UploadSession::UploadSession(ExtractStore* store, std::string agency,
                              std::string uploader, UploadHeader header,
                              uint64_t extract_id, uint64_t upload_id,
+                             uint64_t base_upload_id,
                              std::optional<RecordPolicy> policy)
     : store_(store),
       agency_(std::move(agency)),
@@ -464,6 +534,7 @@ UploadSession::UploadSession(ExtractStore* store, std::string agency,
       header_(std::move(header)),
       extract_id_(extract_id),
       upload_id_(upload_id),
+      base_upload_id_(base_upload_id),
       policy_(std::move(policy)),
       declared_attributes_(header_.extract().attribute_names().begin(),
                            header_.extract().attribute_names().end()) {}
@@ -515,7 +586,8 @@ void UploadSession::Discard() {
   b.DeleteRange(store_->store_->cf(Family::kRecords),
                 VersionPrefix(extract_id_, upload_id_),
                 VersionPrefix(extract_id_, upload_id_ + 1));
-  (void)store_->store_->db()->Write(rocksdb::WriteOptions(), &b);
+  // Best effort: what is left is removed by recovery at the next start.
+  (void)store_->store_->Write(&b, /*sync=*/false);
 }
 
 absl::Status UploadSession::AddRecord(absl::string_view bytes) {
@@ -555,9 +627,7 @@ absl::Status UploadSession::AddRecord(absl::string_view bytes) {
   ++count_;
   // Staged in ~1 MiB writes: memory stays bounded whatever the extract size.
   if (batch_.GetDataSize() > (1 << 20)) {
-    RETURN_IF_ERROR(
-        FromRocks(store_->store_->db()->Write(rocksdb::WriteOptions(), &batch_),
-                  "stage records"));
+    RETURN_IF_ERROR(store_->store_->Write(&batch_, /*sync=*/false));
     batch_.Clear();
   }
   return absl::OkStatus();
@@ -629,21 +699,40 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
         "encoded (corrupted in transit?)");
   }
   Store* st = store_->store_;
-  rocksdb::WriteOptions wo;
-  RETURN_IF_ERROR(FromRocks(st->db()->Write(wo, &batch_), "stage records"));
+  RETURN_IF_ERROR(st->Write(&batch_, /*sync=*/false));
   batch_.Clear();
   // Staged records must be durable before they become visible.
-  RETURN_IF_ERROR(FromRocks(st->db()->SyncWAL(), "sync staged records"));
+  RETURN_IF_ERROR(st->SyncWal());
 
   absl::MutexLock lock(&store_->mu_);
+  // Admission again, under the lock every commit, withdrawal and epoch
+  // retirement takes: what BeginUpload checked may have changed since.
+  rocksdb::WriteBatch b;
+  RETURN_IF_ERROR(store_->Admit(agency_, header_, &b));
+  ASSIGN_OR_RETURN(auto current,
+                   store_->Current(agency_, header_.extract_name()));
+  const uint64_t now_upload = current.has_value() ? current->upload_id() : 0;
+  if (now_upload != base_upload_id_) {
+    // Withdrawn, or replaced by another upload, since this one began: it
+    // loses (a withdrawal also removed what it staged).
+    failed_ = true;
+    return util::WithPreconditionViolation(
+        absl::AbortedError(absl::StrCat(
+            "extract '", util::Printable(header_.extract_name()), "' was ",
+            current.has_value() ? "replaced by another upload" : "withdrawn",
+            " while this upload was in flight; nothing was stored. Upload it "
+            "again if this version should be current")),
+        "EXTRACT_CHANGED", absl::StrCat("extract/", header_.extract_name()),
+        "changed during the upload");
+  }
   UploadReceipt receipt;
   receipt.set_extract_name(header_.extract_name());
   receipt.set_records(count_);
   receipt.set_content_digest(digest);
-  auto current = store_->Get(agency_, header_.extract_name());
-  if (current.ok() &&
+  if (current.has_value() &&
       current->schema_fingerprint() == header_.extract().schema_fingerprint() &&
-      current->records() == count_ && current->content_digest() == digest) {
+      current->records() == count_ && current->content_digest() == digest &&
+      current->key_epoch() == KeyEpoch(header_.key_epoch())) {
     Discard();
     audit.set_records(0);
     rocksdb::WriteBatch none;
@@ -653,8 +742,7 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
     receipt.set_committed_at(current->uploaded_at());
     return receipt;
   }
-  // Concurrent uploads of one extract commit in turn; the last one wins.
-  uint64_t version = current.ok() ? current->version() + 1 : 1;
+  uint64_t version = current.has_value() ? current->version() + 1 : 1;
   ExtractStatus status;
   status.set_extract_name(header_.extract_name());
   status.set_agency(agency_);
@@ -666,37 +754,10 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
   status.set_content_digest(digest);
   status.set_linkage_state(cohortlink::v1::PENDING);
   status.set_upload_id(upload_id_);
-  const uint32_t epoch = KeyEpoch(header_.key_epoch());
-  status.set_key_epoch(epoch);
-  rocksdb::WriteBatch b;
+  status.set_key_epoch(KeyEpoch(header_.key_epoch()));
   b.Put(st->cf(Family::kExtracts), ExtractKey(agency_, header_.extract_name()),
         status.SerializeAsString());
-  std::string fp;
-  if (st->db()
-          ->Get(rocksdb::ReadOptions(), st->cf(Family::kMeta), kMetaFingerprint,
-                &fp)
-          .IsNotFound()) {
-    b.Put(st->cf(Family::kMeta), kMetaFingerprint,
-          header_.extract().schema_fingerprint());
-    b.Put(st->cf(Family::kMeta), kMetaLayout,
-          header_.extract().layout().SerializeAsString());
-  }
-  {
-    std::string kcv;
-    if (st->db()
-            ->Get(rocksdb::ReadOptions(), st->cf(Family::kMeta), KcvKey(epoch),
-                  &kcv)
-            .IsNotFound()) {
-      b.Put(st->cf(Family::kMeta), KcvKey(epoch),
-            header_.extract().key_check_value());
-    } else if (!keys::ConstantTimeEquals(kcv,
-                                         header_.extract().key_check_value())) {
-      // Another upload opened this epoch with another secret meanwhile.
-      return absl::FailedPreconditionError(absl::StrCat(
-          "key epoch ", epoch, " was opened with another linkage secret"));
-    }
-  }
-  if (current.ok()) {  // the replaced version's records go in the same write
+  if (current.has_value()) {  // the replaced version's records go too
     b.DeleteRange(st->cf(Family::kRecords),
                   VersionPrefix(extract_id_, current->upload_id()),
                   VersionPrefix(extract_id_, current->upload_id() + 1));

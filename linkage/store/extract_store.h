@@ -46,8 +46,6 @@ class ExtractSnapshot {
   ExtractSnapshot& operator=(const ExtractSnapshot&) = delete;
 
   const std::vector<ExtractVersion>& versions() const { return versions_; }
-  // For reads of other column families at the same instant.
-  const rocksdb::Snapshot* snapshot() const { return snap_; }
   // Every record of versions()[v], in order, with its index.
   absl::Status ForEachRecord(
       size_t v,
@@ -56,6 +54,9 @@ class ExtractSnapshot {
 
  private:
   friend class ExtractStore;
+  class LinkageWrite;
+  friend class LinkageStore;  // reads the linkage at the same instant
+  const rocksdb::Snapshot* snapshot() const { return snap_; }
   ExtractSnapshot(Store* store, const rocksdb::Snapshot* snap)
       : store_(store), snap_(snap) {}
   Store* store_;
@@ -64,6 +65,7 @@ class ExtractSnapshot {
 };
 
 class ExtractStore;
+class LinkageWrite;
 
 // What one agency's records may carry, from its agency type (the server's
 // configuration). Records with an empty event type (linkage only) are always
@@ -93,19 +95,24 @@ class UploadSession {
   // and field; the session is then unusable.
   [[nodiscard]] absl::Status AddFramedRecords(absl::string_view framed);
 
-  // Checks the record count and content digest against the header, then
-  // makes this version current in one atomic, synced write, which also
-  // appends `audit` (outcome OK) to the access log. Uploading identical
-  // content to the current version changes nothing (receipt.unchanged; the
-  // call is still audited).
+  // Checks the record count and content digest against the header, then,
+  // under the store's lock, the admission again (BeginUpload) and that the
+  // extract is still the version it was when the upload began, and makes
+  // this version current in one atomic, synced write, which also appends
+  // `audit` (outcome OK) to the access log. ABORTED when the extract was
+  // withdrawn or replaced by another upload meanwhile: nothing is stored.
+  // Uploading identical content to the current version changes nothing
+  // (receipt.unchanged; the call is still audited).
   absl::StatusOr<cohortlink::v1::UploadReceipt> Commit(
       cohortlink::v1::AuditEntry audit = {});
 
  private:
   friend class ExtractStore;
+  class LinkageWrite;
   UploadSession(ExtractStore* store, std::string agency, std::string uploader,
                 cohortlink::v1::UploadHeader header, uint64_t extract_id,
-                uint64_t upload_id, std::optional<RecordPolicy> policy);
+                uint64_t upload_id, uint64_t base_upload_id,
+                std::optional<RecordPolicy> policy);
   absl::Status AddRecord(absl::string_view bytes);
   // The policy and header checks of one parsed record.
   absl::Status CheckContent(uint64_t index,
@@ -116,6 +123,9 @@ class UploadSession {
   std::string agency_, uploader_;
   cohortlink::v1::UploadHeader header_;
   uint64_t extract_id_, upload_id_;  // records staged under (extract, upload)
+  // The extract's current upload when this one began (0: none). The commit
+  // is refused (ABORTED) if it changed meanwhile.
+  uint64_t base_upload_id_;
   std::optional<RecordPolicy> policy_;
   absl::flat_hash_set<std::string> declared_attributes_;
   uint64_t count_ = 0;
@@ -139,9 +149,12 @@ class ExtractStore {
       AuditLog* audit = nullptr);
 
   // Starts an upload of `header.extract_name` for `agency` by `uploader`.
-  // FAILED_PRECONDITION when the schema fingerprint or key check value
-  // differs from the linkage's (fixed by the first upload), with what to do.
-  // Records are checked against `policy` when given.
+  // FAILED_PRECONDITION, with what to do, when the admission fails: the
+  // schema fingerprint or filter layout differs from the linkage's (fixed
+  // by the first upload), the key check value from the key epoch's, the
+  // epoch is retired, or it would open ahead of the next epoch. The commit
+  // checks the admission again under the lock. Records are checked against
+  // `policy` when given.
   absl::StatusOr<std::unique_ptr<UploadSession>> BeginUpload(
       const std::string& agency, const std::string& uploader,
       const cohortlink::v1::UploadHeader& header,
@@ -162,12 +175,12 @@ class ExtractStore {
   // Every stored extract's current version, for a linkage run.
   absl::StatusOr<std::unique_ptr<ExtractSnapshot>> Snapshot();
   // Sets the linkage state of those `versions` that are still current
-  // (skipping any replaced or withdrawn since), adding the updates to
-  // `batch`, and writes the batch (synced) under the store's commit lock,
-  // so no commit interleaves.
+  // (skipping any replaced or withdrawn since; LINKING leaves LINKED ones
+  // as they are), adding the updates to `write`, and writes it (synced) in
+  // one write under the store's commit lock, so no commit interleaves.
   absl::Status WriteLinkageState(const std::vector<ExtractVersion>& versions,
                                  cohortlink::v1::LinkageState state,
-                                 rocksdb::WriteBatch* batch);
+                                 LinkageWrite* write);
 
   // Retires a key epoch once every agency with extracts in it also has
   // extracts in a newer one: its remaining extracts are withdrawn and
@@ -189,9 +202,20 @@ class ExtractStore {
   absl::Status WriteAudited(rocksdb::WriteBatch* batch,
                             cohortlink::v1::AuditEntry audit);
   absl::Status Recover();
+  // The admission check of an upload's header (BeginUpload). With
+  // `settings`, adds the settings this upload fixes (the first upload's
+  // schema and layout, a new epoch's key check value) to it.
+  // REQUIRES: mu_ held when `settings` is given (the commit).
+  absl::Status Admit(const std::string& agency,
+                     const cohortlink::v1::UploadHeader& header,
+                     rocksdb::WriteBatch* settings);
+  // The extract's status; nullopt when there is none.
+  absl::StatusOr<std::optional<cohortlink::v1::ExtractStatus>> Current(
+      const std::string& agency, const std::string& name);
   absl::StatusOr<uint64_t> ExtractId(const std::string& agency,
                                      const std::string& name);
-  absl::StatusOr<uint64_t> NextCounter(const char* key);
+  absl::StatusOr<uint64_t> NextCounter(const char* key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The id of an extract that exists (NOT_FOUND otherwise).
   absl::StatusOr<uint64_t> StoredExtractId(const std::string& agency,
                                            const std::string& name);

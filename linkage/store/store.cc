@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "linkage/store/encryption.h"
+#include "linkage/store/meta_keys.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::store {
@@ -59,32 +60,139 @@ uint64_t ReadBigEndian64(absl::string_view s) {
   return v;
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(
-    const std::string& dir, const std::string& data_key_file) {
-  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Env> env,
-                   EncryptedEnvFor(dir, data_key_file));
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   StoreOptions options) {
+  {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::exists(dir, ec) && !ec) {
+      fs::create_directories(dir, ec);
+      if (!ec) fs::permissions(dir, fs::perms::owner_all, ec);
+    }
+    if (ec) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot create the database directory ", dir, ": ", ec.message()));
+    }
+  }
+  auto store = std::unique_ptr<Store>(new Store());
+  rocksdb::Env* base = nullptr;
+  if (options.file_system != nullptr) {
+    store->fs_ = options.file_system;
+    store->composite_env_ = rocksdb::NewCompositeEnv(store->fs_);
+    base = store->composite_env_.get();
+  }
+  ASSIGN_OR_RETURN(store->env_,
+                   EncryptedEnvFor(dir, options.data_key_file, base));
   rocksdb::DBOptions opts;
-  if (env) opts.env = env.get();
+  if (store->env_) {
+    opts.env = store->env_.get();
+  } else if (base != nullptr) {
+    opts.env = base;
+  }
   opts.create_if_missing = true;
   opts.create_missing_column_families = true;
   opts.IncreaseParallelism(2);
+  // Fail closed on damage: paranoid checks stop the database on any
+  // corruption it meets, and the WAL replay tolerates only an incomplete
+  // last record (a write torn by a crash, which was never acknowledged
+  // since acknowledged writes are synced); a bad record anywhere else is
+  // an error instead of the silent truncation of point-in-time recovery.
+  // RocksDB's kAbsoluteConsistency would also refuse the torn tail, so a
+  // server killed mid-upload could not start again without an operator;
+  // a lost acknowledged tail (a truncated or deleted WAL) is caught by the
+  // access-log checkpoint instead.
+  opts.paranoid_checks = true;
+  opts.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  descs.emplace_back(rocksdb::kDefaultColumnFamilyName,
-                     rocksdb::ColumnFamilyOptions());
-  for (int i = 0; i < kFamilyCount; ++i) {
-    descs.emplace_back(FamilyName(static_cast<Family>(i)),
-                       rocksdb::ColumnFamilyOptions());
-  }
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.paranoid_file_checks = false;  // checksums are verified on read
+  descs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
+  for (int i = 0; i < kFamilyCount; ++i)
+    descs.emplace_back(FamilyName(static_cast<Family>(i)), cf_opts);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(opts, dir, descs, &handles, &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("open database in ", dir));
-  auto store = std::unique_ptr<Store>(new Store());
-  store->env_ = std::move(env);
+  if (!s.ok()) {
+    absl::Status st = FromRocks(s, absl::StrCat("open database in ", dir));
+    if (s.IsCorruption()) {
+      return absl::DataLossError(absl::StrCat(
+          st.message(),
+          "; the database is damaged. Restore it from a backup "
+          "(docs/server.md, "
+          "Failure modes); the server does not start on damaged data"));
+    }
+    return st;
+  }
   store->db_.reset(raw);
   store->default_ = handles[0];
   store->handles_.assign(handles.begin() + 1, handles.end());
   return store;
+}
+
+absl::StatusOr<std::optional<std::string>> Store::Get(
+    Family family, absl::string_view key, const rocksdb::Snapshot* snap) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(ro, cf(family), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read ", FamilyName(family),
+                                            " key of ", key.size(), " bytes")));
+  return value;
+}
+
+absl::Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  absl::Status s = FromRocks(db_->Write(wo, batch), "write");
+  if (!s.ok()) NoteWriteError(s);
+  return s;
+}
+
+absl::Status Store::SyncWal() {
+  absl::Status s = FromRocks(db_->SyncWAL(), "sync the write-ahead log");
+  if (!s.ok()) NoteWriteError(s);
+  return s;
+}
+
+void Store::NoteWriteError(const absl::Status& s) {
+  // Refusals of a write that leave the database writable are not ill
+  // health; I/O errors and a full disk are.
+  if (absl::IsInvalidArgument(s) || absl::IsUnavailable(s)) return;
+  absl::MutexLock lock(&health_mu_);
+  if (health_.ok()) health_ = s;
+}
+
+absl::Status Store::Health() const {
+  absl::MutexLock lock(&health_mu_);
+  return health_;
+}
+
+absl::Status Store::TryResume() {
+  {
+    absl::MutexLock lock(&health_mu_);
+    if (health_.ok()) return absl::OkStatus();
+  }
+  // Healthy again once a synced write succeeds. RocksDB may be resuming by
+  // itself (it retries retryable I/O errors; Resume() then answers Busy);
+  // otherwise Resume() asks it to flush what it holds and write again.
+  auto probe = [this] {
+    rocksdb::WriteBatch b;
+    b.Put(cf(Family::kMeta), meta::kHealthProbe, "");
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Write(wo, &b), "write after a failed write");
+  };
+  absl::Status s = probe();
+  if (!s.ok()) {
+    rocksdb::Status r = db_->Resume();
+    if (r.ok() || r.IsBusy()) s = probe();
+  }
+  absl::MutexLock lock(&health_mu_);
+  if (s.ok()) health_ = absl::OkStatus();
+  return s;
 }
 
 absl::Status Store::RotateDataKey(const std::string& dir,

@@ -3,13 +3,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
+#include "rocksdb/file_system.h"
 
 namespace cohortlink::store {
 
@@ -43,14 +47,34 @@ std::string RecordKey(uint64_t id, uint64_t version, uint64_t index);
 // The prefix every record key of one version shares.
 std::string VersionPrefix(uint64_t id, uint64_t version);
 
+struct StoreOptions {
+  // With a data key file, every file is encrypted
+  // (linkage/store/encryption.h).
+  std::string data_key_file;
+  // The file system RocksDB reads and writes through (default: the
+  // operating system's). Tests inject faults here, as RocksDB's own
+  // fault-injection tests do.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
+};
+
 // Owns the RocksDB instance and its column families. Thread-safe (RocksDB
 // is); the handles live as long as the Store.
+//
+// Fails closed: the database is opened with paranoid checks, and its
+// write-ahead log is replayed so that damage anywhere but a torn last
+// record (what a crash mid-write leaves, never acknowledged) is an error,
+// not a silent truncation. Whether acknowledged writes were lost at the
+// tail is checked above the store, against the access-log checkpoint
+// (server/integrity.h).
 class Store {
  public:
-  // Opens or creates the database in `dir`; with `data_key_file`, every
-  // file is encrypted (linkage/store/encryption.h).
+  // Opens or creates the database in `dir`, creating `dir` with mode 0700.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
+                                                     StoreOptions options);
   static absl::StatusOr<std::unique_ptr<Store>> Open(
-      const std::string& dir, const std::string& data_key_file = "");
+      const std::string& dir, const std::string& data_key_file = "") {
+    return Open(dir, StoreOptions{data_key_file, nullptr});
+  }
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -68,8 +92,34 @@ class Store {
     return handles_[static_cast<int>(f)];
   }
 
+  // The value of `key` in `family` (at `snap` when given); nullopt when it
+  // is absent. Every other error (I/O, corruption) is returned.
+  absl::StatusOr<std::optional<std::string>> Get(
+      Family family, absl::string_view key,
+      const rocksdb::Snapshot* snap = nullptr) const;
+  // Writes `batch` in one atomic write, synced to disk when `sync`. A
+  // failure is also remembered as the store's health (below):
+  // RESOURCE_EXHAUSTED when the disk is full.
+  absl::Status Write(rocksdb::WriteBatch* batch, bool sync = true);
+  // Syncs the write-ahead log (unsynced writes become durable).
+  absl::Status SyncWal();
+
+  // OK while writes succeed; after a failed write, the error, until
+  // TryResume() succeeds (RocksDB stops writing after an I/O error such as
+  // a full disk, and resumes only when asked).
+  absl::Status Health() const;
+  // After a failed write: asks RocksDB to resume (it flushes what it holds
+  // and checks the disk again) and clears the health when it does. OK and
+  // a no-op when healthy.
+  absl::Status TryResume();
+
  private:
   Store() = default;
+  void NoteWriteError(const absl::Status& s);
+  mutable absl::Mutex health_mu_;
+  absl::Status health_ ABSL_GUARDED_BY(health_mu_);
+  std::shared_ptr<rocksdb::FileSystem> fs_;      // outlives env_
+  std::unique_ptr<rocksdb::Env> composite_env_;  // over fs_, outlives env_
   std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first)
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index = Family

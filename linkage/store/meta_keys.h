@@ -1,0 +1,50 @@
+#ifndef COHORTLINK_LINKAGE_STORE_META_KEYS_H_
+#define COHORTLINK_LINKAGE_STORE_META_KEYS_H_
+
+// Every key of the `meta` column family, in one place. Only linkage/store
+// reads or writes them.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace cohortlink::store::meta {
+
+// The linkage's fixed settings, set by the first upload.
+inline constexpr char kSchemaFingerprint[] = "linkage/schema_fingerprint";
+inline constexpr char kFilterLayout[] = "linkage/filter_layout";
+// Key check value of key epoch 1; later epochs append "/<epoch>".
+inline constexpr char kKeyCheckValue[] = "linkage/key_check_value";
+// + decimal epoch: present once the epoch is retired.
+inline constexpr char kRetiredEpoch[] = "linkage/retired_epoch/";
+
+inline std::string KeyCheckValue(uint32_t epoch) {
+  return epoch <= 1 ? std::string(kKeyCheckValue)
+                    : absl::StrCat(kKeyCheckValue, "/", epoch);
+}
+inline std::string RetiredEpoch(uint32_t epoch) {
+  return absl::StrCat(kRetiredEpoch, epoch);
+}
+
+// Id counters (big-endian 64-bit: the next id to hand out).
+inline constexpr char kNextExtractId[] = "extracts/next_id";
+inline constexpr char kNextUploadId[] = "uploads/next_id";
+inline constexpr char kNextEntityId[] = "entities/next_id";
+// + agency ␟ extract name -> big-endian extract id.
+inline constexpr char kExtractIdPrefix[] = "extract-id/";
+
+// The linkage runner's state.
+inline constexpr char kLinkageStatus[] = "linkage/status";
+inline constexpr char kCurrentModel[] = "model/current";  // -> model version
+inline constexpr char kCellKeySecret[] = "cohort/cell_key_secret";
+
+// The access log's latest signed tree head.
+inline constexpr char kLatestTreeHead[] = "audit/latest_tree_head";
+
+// Written by Store::TryResume to prove the disk takes writes again.
+inline constexpr char kHealthProbe[] = "health/probe";
+
+}  // namespace cohortlink::store::meta
+
+#endif  // COHORTLINK_LINKAGE_STORE_META_KEYS_H_
