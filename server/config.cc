@@ -173,14 +173,22 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   if (root->Has("limits")) {
     auto l = root->GetObject("limits");
     if (!l.ok()) return fail(l.status());
-    if (auto s = l->AllowOnly({"max_records", "max_message_bytes"}); !s.ok())
+    if (auto s = l->AllowOnly(
+            {"max_records", "max_message_bytes", "disk_reserve_mib"});
+        !s.ok())
       return fail(s);
     auto mr = l->GetInt("max_records", static_cast<int64_t>(c.max_records));
     auto mm = l->GetInt("max_message_bytes", c.max_message_bytes);
+    auto dr = l->GetInt("disk_reserve_mib",
+                        static_cast<int64_t>(c.disk_reserve_bytes >> 20));
     if (!mr.ok()) return fail(mr.status());
     if (!mm.ok()) return fail(mm.status());
+    if (!dr.ok()) return fail(dr.status());
+    if (*dr < 0 || *dr > (1 << 20))
+      return fail(l->Error("disk_reserve_mib", "must be 0 to 1048576 (MiB)"));
     c.max_records = static_cast<uint64_t>(*mr);
     c.max_message_bytes = static_cast<int>(*mm);
+    c.disk_reserve_bytes = static_cast<uint64_t>(*dr) << 20;
   }
   return c;
 }

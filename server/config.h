@@ -47,6 +47,8 @@ struct ServerConfig {
   // checkpoint (command line only; audited).
   bool accept_integrity_change = false;
   uint64_t max_records = 50'000'000;
+  // Free space the store keeps in reserve (limits.disk_reserve_mib).
+  uint64_t disk_reserve_bytes = uint64_t{128} << 20;
   int max_message_bytes = 16 << 20;
   bool dev = false;
 

@@ -150,8 +150,11 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   } else {
     ASSIGN_OR_RETURN(creds, server::ServerTlsCredentials(config.tls_dir));
   }
-  ASSIGN_OR_RETURN(auto db, store::Store::Open(config.data_dir + "/db",
-                                               config.data_key_file));
+  store::StoreOptions store_options;
+  store_options.data_key_file = config.data_key_file;
+  store_options.disk_reserve_bytes = config.disk_reserve_bytes;
+  ASSIGN_OR_RETURN(auto db,
+                   store::Store::Open(config.data_dir + "/db", store_options));
   if (!config.data_key_file.empty())
     Log("info", "database encrypted at rest (AES-256-CTR)");
   store::ExtractStoreOptions opts;

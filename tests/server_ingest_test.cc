@@ -25,6 +25,7 @@
 #include "linkage/store/store.h"
 #include "tests/access_log.h"
 #include "tests/cli_runner.h"
+#include "tests/grpc_health.h"
 #include "tests/server_process.h"
 #include "util/atomic_file.h"
 #include "util/temp_dir.h"
@@ -222,31 +223,11 @@ TEST_F(ServerIngestTest, ForeignCaIsRefusedAtTheHandshake) {
 // grpc.health.v1.Health/Check over mutual TLS, as raw bytes: an empty
 // HealthCheckRequest, and a response whose field 1 is SERVING (1).
 TEST_F(ServerIngestTest, HealthCheckAnswersServing) {
-  auto files = keys::LoadTlsDir(Tls("police"));
-  ASSERT_TRUE(files.ok()) << files.status();
-  grpc::SslCredentialsOptions o;
-  o.pem_root_certs = files->ca_pem;
-  o.pem_cert_chain = files->cert_pem;
-  o.pem_private_key = files->key_pem;
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
-                                     grpc::SslCredentials(o));
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice empty("", 0);
-  grpc::ByteBuffer request(&empty, 1), response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response,
-                 [&done](grpc::Status s) { done.set_value(s); });
-  grpc::Status s = done.get_future().get();
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const auto& sl : slices)
-    bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+  std::string error;
+  EXPECT_EQ(testing::HealthCheck("127.0.0.1:" + std::to_string(port_),
+                                 Tls("police"), &error),
+            1)
+      << error;
 }
 
 TEST_F(ServerIngestTest, AcknowledgedUploadSurvivesKillNine) {

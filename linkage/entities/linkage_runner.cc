@@ -249,18 +249,29 @@ void LinkageRunner::Loop() {
       if (options_.on_run) options_.on_run(s, Status());
     }
   }
+  // After a failure the run is tried again by itself, at growing
+  // intervals (a full disk or a passing read error may clear), as well as
+  // on the next change.
+  absl::Duration retry = options_.retry_first;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
+      auto woken = absl::Condition(
           +[](LinkageRunner* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
             return r->pending_ || r->stop_;
           },
-          this));
+          this);
+      if (failure_.ok()) {
+        mu_.Await(woken);
+      } else if (!mu_.AwaitWithTimeout(woken, retry)) {
+        pending_ = true;  // time to try again
+        retry = std::min(retry * 2, options_.retry_max);
+      }
       if (stop_) return;
     }
     absl::SleepFor(options_.debounce);
     absl::Status s = RunOnce();
+    if (s.ok()) retry = options_.retry_first;
     if (options_.on_run) options_.on_run(s, Status());
   }
 }

@@ -58,6 +58,10 @@ struct RunnerOptions {
   double compact_fraction = 1.0 / 3;
   // Changes arriving within this interval share one run.
   absl::Duration debounce = absl::Milliseconds(200);
+  // A failed run is tried again after retry_first, then at doubling
+  // intervals up to retry_max, until one succeeds.
+  absl::Duration retry_first = absl::Seconds(2);
+  absl::Duration retry_max = absl::Minutes(5);
   // The agency type of an agency id (for cohort queries); "" when unknown.
   std::function<std::string(const std::string& agency)> agency_type;
   // Called with each run's outcome (for the server's log).

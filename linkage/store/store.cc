@@ -1,5 +1,7 @@
 #include "linkage/store/store.h"
 
+#include <sys/statvfs.h>
+
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -75,6 +77,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     }
   }
   auto store = std::unique_ptr<Store>(new Store());
+  store->dir_ = dir;
+  store->reserve_ = options.disk_reserve_bytes;
   rocksdb::Env* base = nullptr;
   if (options.file_system != nullptr) {
     store->fs_ = options.file_system;
@@ -143,16 +147,24 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
   return value;
 }
 
+absl::Status Store::CheckSpace(uint64_t needed) const {
+  if (needed == 0) return absl::OkStatus();
+  struct statvfs vfs;
+  if (::statvfs(dir_.c_str(), &vfs) != 0) return absl::OkStatus();
+  const uint64_t free = uint64_t{vfs.f_bavail} * vfs.f_frsize;
+  if (free >= needed) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the disk holding ", dir_, " is nearly full: ", free >> 20,
+      " MiB free, and the server keeps ", reserve_ >> 20,
+      " MiB in reserve (limits.disk_reserve_mib); free space to resume"));
+}
+
 absl::Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
+  RETURN_IF_ERROR(
+      CheckSpace(batch->GetDataSize() > kSmallWrite ? reserve_ : reserve_ / 4));
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   absl::Status s = FromRocks(db_->Write(wo, batch), "write");
-  if (!s.ok()) NoteWriteError(s);
-  return s;
-}
-
-absl::Status Store::SyncWal() {
-  absl::Status s = FromRocks(db_->SyncWAL(), "sync the write-ahead log");
   if (!s.ok()) NoteWriteError(s);
   return s;
 }
@@ -166,8 +178,11 @@ void Store::NoteWriteError(const absl::Status& s) {
 }
 
 absl::Status Store::Health() const {
-  absl::MutexLock lock(&health_mu_);
-  return health_;
+  {
+    absl::MutexLock lock(&health_mu_);
+    if (!health_.ok()) return health_;
+  }
+  return CheckSpace(reserve_);
 }
 
 absl::Status Store::TryResume() {

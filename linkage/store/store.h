@@ -55,7 +55,18 @@ struct StoreOptions {
   // operating system's). Tests inject faults here, as RocksDB's own
   // fault-injection tests do.
   std::shared_ptr<rocksdb::FileSystem> file_system;
+  // Free space kept in reserve on the database's file system (0: none).
+  // Below it, writes larger than kSmallWrite are refused with
+  // RESOURCE_EXHAUSTED before they reach RocksDB, and small ones (access-log
+  // entries, status changes) below a quarter of it; Health() reports the
+  // shortage. The disk then never fills under RocksDB, which recovers from
+  // a full disk only with 64 MiB free, and whose 7.8 release can abort on
+  // an assertion after a failed log write.
+  uint64_t disk_reserve_bytes = 0;
 };
+
+// Writes up to this size may use the last three quarters of the reserve.
+inline constexpr uint64_t kSmallWrite = 64 << 10;
 
 // Owns the RocksDB instance and its column families. Thread-safe (RocksDB
 // is); the handles live as long as the Store.
@@ -73,7 +84,7 @@ class Store {
                                                      StoreOptions options);
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const std::string& dir, const std::string& data_key_file = "") {
-    return Open(dir, StoreOptions{data_key_file, nullptr});
+    return Open(dir, StoreOptions{data_key_file, nullptr, 0});
   }
   ~Store();
   Store(const Store&) = delete;
@@ -101,12 +112,11 @@ class Store {
   // failure is also remembered as the store's health (below):
   // RESOURCE_EXHAUSTED when the disk is full.
   absl::Status Write(rocksdb::WriteBatch* batch, bool sync = true);
-  // Syncs the write-ahead log (unsynced writes become durable).
-  absl::Status SyncWal();
 
   // OK while writes succeed; after a failed write, the error, until
   // TryResume() succeeds (RocksDB stops writing after an I/O error such as
-  // a full disk, and resumes only when asked).
+  // a full disk, and resumes only when asked); RESOURCE_EXHAUSTED while the
+  // free space is below the reserve.
   absl::Status Health() const;
   // After a failed write: asks RocksDB to resume (it flushes what it holds
   // and checks the disk again) and clears the health when it does. OK and
@@ -116,6 +126,10 @@ class Store {
  private:
   Store() = default;
   void NoteWriteError(const absl::Status& s);
+  // RESOURCE_EXHAUSTED when less than `needed` bytes are free.
+  absl::Status CheckSpace(uint64_t needed) const;
+  std::string dir_;
+  uint64_t reserve_ = 0;
   mutable absl::Mutex health_mu_;
   absl::Status health_ ABSL_GUARDED_BY(health_mu_);
   std::shared_ptr<rocksdb::FileSystem> fs_;      // outlives env_
