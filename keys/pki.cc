@@ -128,7 +128,9 @@ absl::Status MakeDir(const std::string& dir) {
 absl::Status InitCa(const std::string& dir, const CaOptions& o) {
   std::string cert_path = absl::StrCat(dir, "/", kCaCertFile);
   std::string key_path = absl::StrCat(dir, "/", kCaKeyFile);
-  if (std::filesystem::exists(cert_path) || std::filesystem::exists(key_path)) {
+  std::error_code ec;
+  if (std::filesystem::exists(cert_path, ec) ||
+      std::filesystem::exists(key_path, ec)) {
     return absl::AlreadyExistsError(
         absl::StrCat(dir, " already holds a CA (refusing to overwrite)"));
   }
@@ -167,7 +169,8 @@ absl::Status IssueCertificate(const std::string& ca_dir, const IssueOptions& o,
   OPENSSL_cleanse(ca_key_pem.data(), ca_key_pem.size());
   if (!ca_key.ok()) return ca_key.status();
   for (const char* f : {kCertFile, kKeyFile, kCaCertFile}) {
-    if (std::filesystem::exists(absl::StrCat(out_dir, "/", f))) {
+    std::error_code ec;
+    if (std::filesystem::exists(absl::StrCat(out_dir, "/", f), ec)) {
       return absl::AlreadyExistsError(absl::StrCat(
           out_dir, "/", f, " already exists (refusing to overwrite)"));
     }

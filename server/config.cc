@@ -198,7 +198,9 @@ absl::StatusOr<std::string> SetUpDevIdentities(ServerConfig* c) {
   c->trust_domain = "cohortlink.dev";
   c->agencies = DevAgencies();
   c->tls_dir = absl::StrCat(base, "/server");
-  if (std::filesystem::exists(absl::StrCat(base, "/ca/", keys::kCaCertFile)))
+  std::error_code ec;
+  if (std::filesystem::exists(absl::StrCat(base, "/ca/", keys::kCaCertFile),
+                              ec))
     return base;
   RETURN_IF_ERROR(keys::InitCa(absl::StrCat(base, "/ca"),
                                {.common_name = "cohortlink dev CA"}));

@@ -446,7 +446,9 @@ absl::Status LinkageRunner::Run() {
   Memory& mem = *memory_;
   // Memory ahead of storage is no memory: forget it unless the write below
   // succeeds.
-  absl::Cleanup forget = [this] { memory_.reset(); };
+  absl::Cleanup forget = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_) {
+    memory_.reset();
+  };
   const uint64_t model_version =
       new_model.has_value() ? new_model->version() : stored_model.version();
 

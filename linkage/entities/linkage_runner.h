@@ -79,10 +79,10 @@ class LinkageRunner {
 
   // Starts the background worker; it runs once at start if anything is
   // stored (a full relink that rebuilds the in-memory linkage).
-  void Start();
-  void Stop();
+  void Start() ABSL_LOCKS_EXCLUDED(mu_);
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // Something changed: relink soon.
-  void Notify();
+  void Notify() ABSL_LOCKS_EXCLUDED(mu_);
   // Retrain the model on the next run, and start one.
   void RequestRetrain();
   // One run now, on the calling thread (tests; the worker calls it too).
@@ -118,10 +118,10 @@ class LinkageRunner {
       uint64_t* total = nullptr) const;
 
  private:
-  void Loop();
-  absl::Status Run();
+  void Loop() ABSL_LOCKS_EXCLUDED(mu_, run_mu_);
+  absl::Status Run() ABSL_LOCKS_EXCLUDED(run_mu_);
   // Records a run's outcome as the failure state.
-  void NoteOutcome(const absl::Status& s);
+  void NoteOutcome(const absl::Status& s) ABSL_LOCKS_EXCLUDED(mu_);
   std::string AgencyType(const std::string& agency) const;
   struct Memory;
   struct Change;
@@ -131,10 +131,11 @@ class LinkageRunner {
                        const cohortlink::v1::LinkageModel& stored_model,
                        bool retrain, cohortlink::v1::LinkageStatus* st,
                        std::optional<cohortlink::v1::LinkageModel>* new_model,
-                       Change* change);
+                       Change* change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
   absl::Status RunIncremental(const store::ExtractSnapshot& snap,
                               cohortlink::v1::LinkageStatus* st,
-                              Change* change);
+                              Change* change)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
   // Appends version v's records to memory, a row each with its query
   // facts; `add` puts each into the linkage with its key epoch
   // (partition) and order key.

@@ -169,7 +169,7 @@ class ExtractStore {
   // `audit` appended to the access log in the same write.
   absl::StatusOr<cohortlink::v1::DeleteExtractResponse> Delete(
       const std::string& agency, const std::string& name,
-      cohortlink::v1::AuditEntry audit = {});
+      cohortlink::v1::AuditEntry audit = {}) ABSL_LOCKS_EXCLUDED(mu_);
   // The filter layout the first upload fixed (none before it).
   absl::StatusOr<std::optional<cohortlink::v1::FilterLayout>> Layout();
   // Every stored extract's current version, for a linkage run.
@@ -180,14 +180,15 @@ class ExtractStore {
   // one write under the store's commit lock, so no commit interleaves.
   absl::Status WriteLinkageState(const std::vector<ExtractVersion>& versions,
                                  cohortlink::v1::LinkageState state,
-                                 LinkageWrite* write);
+                                 LinkageWrite* write) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Retires a key epoch once every agency with extracts in it also has
   // extracts in a newer one: its remaining extracts are withdrawn and
   // further uploads to it refused, in one write with `audit`. Returns the
   // records removed. FAILED_PRECONDITION names an agency that has not moved.
   absl::StatusOr<uint64_t> RetireEpoch(uint32_t epoch,
-                                       cohortlink::v1::AuditEntry audit = {});
+                                       cohortlink::v1::AuditEntry audit = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Reads every record of the current version of an extract, in order.
   absl::Status ForEachRecord(
@@ -213,7 +214,8 @@ class ExtractStore {
   absl::StatusOr<std::optional<cohortlink::v1::ExtractStatus>> Current(
       const std::string& agency, const std::string& name);
   absl::StatusOr<uint64_t> ExtractId(const std::string& agency,
-                                     const std::string& name);
+                                     const std::string& name)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<uint64_t> NextCounter(const char* key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The id of an extract that exists (NOT_FOUND otherwise).

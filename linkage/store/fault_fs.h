@@ -1,11 +1,12 @@
 #ifndef COHORTLINK_LINKAGE_STORE_FAULT_FS_H_
 #define COHORTLINK_LINKAGE_STORE_FAULT_FS_H_
 
-// A RocksDB FileSystem for tests that fails writes on demand, in the
-// manner of RocksDB's own utilities/fault_injection_fs.h (which Debian does
-// not install): after a set number of write operations (creating, appending
-// to, syncing or closing a writable file), every further one fails with the
-// chosen error until Heal(). Reads always pass through. Thread-safe.
+// A RocksDB FileSystem for tests that fails writes and reads on demand, in
+// the manner of RocksDB's own utilities/fault_injection_fs.h (which Debian
+// does not install): after a set number of write operations (creating,
+// appending to or syncing a writable file), every further one fails with
+// the chosen error until Heal(); with FailReads(), every read of a table
+// file fails as a bad disk sector would. Thread-safe.
 
 #include <atomic>
 #include <memory>
@@ -27,7 +28,11 @@ class FaultFs : public rocksdb::FileSystemWrapper {
     budget_ = n;
     armed_ = true;
   }
-  void Heal() { armed_ = false; }
+  void FailReads(bool on) { fail_reads_ = on; }
+  void Heal() {
+    armed_ = false;
+    fail_reads_ = false;
+  }
   // Write operations seen so far (to size a sweep over every step).
   int64_t writes() const { return writes_; }
 
@@ -60,7 +65,39 @@ class FaultFs : public rocksdb::FileSystemWrapper {
     return s;
   }
 
+  rocksdb::IOStatus NewRandomAccessFile(
+      const std::string& f, const rocksdb::FileOptions& o,
+      std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
+      rocksdb::IODebugContext* dbg) override {
+    std::unique_ptr<rocksdb::FSRandomAccessFile> file;
+    auto s = target()->NewRandomAccessFile(f, o, &file, dbg);
+    if (s.ok()) r->reset(new Readable(std::move(file), this));
+    return s;
+  }
+
  private:
+  class Readable : public rocksdb::FSRandomAccessFileOwnerWrapper {
+   public:
+    Readable(std::unique_ptr<rocksdb::FSRandomAccessFile> f, FaultFs* fs)
+        : rocksdb::FSRandomAccessFileOwnerWrapper(std::move(f)), fs_(fs) {}
+    rocksdb::IOStatus Read(uint64_t offset, size_t n,
+                           const rocksdb::IOOptions& o, rocksdb::Slice* result,
+                           char* scratch,
+                           rocksdb::IODebugContext* dbg) const override {
+      if (fs_->fail_reads_) return rocksdb::IOStatus::IOError("injected read fault");
+      return target()->Read(offset, n, o, result, scratch, dbg);
+    }
+    rocksdb::IOStatus MultiRead(rocksdb::FSReadRequest* reqs, size_t n,
+                                const rocksdb::IOOptions& o,
+                                rocksdb::IODebugContext* dbg) override {
+      if (fs_->fail_reads_) return rocksdb::IOStatus::IOError("injected read fault");
+      return target()->MultiRead(reqs, n, o, dbg);
+    }
+
+   private:
+    FaultFs* fs_;
+  };
+
   class File : public rocksdb::FSWritableFileOwnerWrapper {
    public:
     File(std::unique_ptr<rocksdb::FSWritableFile> f, FaultFs* fs)
@@ -99,7 +136,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
     FaultFs* fs_;
   };
 
-  std::atomic<bool> armed_{false}, disk_full_{false};
+  std::atomic<bool> armed_{false}, disk_full_{false}, fail_reads_{false};
   std::atomic<int64_t> budget_{0}, writes_{0};
 };
 

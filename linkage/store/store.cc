@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "rocksdb/table.h"
 #include "linkage/store/encryption.h"
 #include "linkage/store/meta_keys.h"
 #include "util/status_macros.h"
@@ -110,7 +111,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
       rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   rocksdb::ColumnFamilyOptions cf_opts;
-  cf_opts.paranoid_file_checks = false;  // checksums are verified on read
+  if (!options.cache_blocks) {
+    rocksdb::BlockBasedTableOptions table;
+    table.no_block_cache = true;
+    cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_opts);
   for (int i = 0; i < kFamilyCount; ++i)
     descs.emplace_back(FamilyName(static_cast<Family>(i)), cf_opts);
@@ -218,14 +223,19 @@ absl::Status Store::RotateDataKey(const std::string& dir,
   const fs::path parent = db.parent_path();
   const fs::path staging = parent / "rekey";
   const fs::path check = parent / "DATA_KEY_CHECK";
-  if (fs::exists(staging) || fs::exists(dir + ".old")) {
+  std::error_code ec;
+  if (fs::exists(staging, ec) || fs::exists(dir + ".old", ec) || ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("remove ", staging.string(), " and ", dir,
                      ".old from an earlier rotation first"));
   }
   {
     ASSIGN_OR_RETURN(auto from, Open(dir, old_key_file));
-    fs::create_directories(staging);
+    fs::create_directories(staging, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot create ", staging.string(), ": ", ec.message()));
+    }
     // The new key's check file goes beside the staging directory's db.
     ASSIGN_OR_RETURN(auto to, Open((staging / "db").string(), new_key_file));
     for (int f = 0; f < kFamilyCount; ++f) {
@@ -247,9 +257,8 @@ absl::Status Store::RotateDataKey(const std::string& dir,
     }
   }
   // Swap: old database aside, new one (and its key check) in place.
-  std::error_code ec;
   fs::rename(db, dir + ".old", ec);
-  if (!ec && fs::exists(check))
+  if (!ec && fs::exists(check, ec))
     fs::rename(check, dir + ".old.DATA_KEY_CHECK", ec);
   if (!ec) fs::rename(staging / "db", db, ec);
   if (!ec) fs::rename(staging / "DATA_KEY_CHECK", check, ec);

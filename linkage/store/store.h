@@ -63,6 +63,9 @@ struct StoreOptions {
   // a full disk only with 64 MiB free, and whose 7.8 release can abort on
   // an assertion after a failed log write.
   uint64_t disk_reserve_bytes = 0;
+  // Tests of read faults turn RocksDB's block cache off, so that every read
+  // reaches the file system.
+  bool cache_blocks = true;
 };
 
 // Writes up to this size may use the last three quarters of the reserve.
@@ -84,7 +87,9 @@ class Store {
                                                      StoreOptions options);
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const std::string& dir, const std::string& data_key_file = "") {
-    return Open(dir, StoreOptions{data_key_file, nullptr, 0});
+    StoreOptions options;
+    options.data_key_file = data_key_file;
+    return Open(dir, options);
   }
   ~Store();
   Store(const Store&) = delete;
