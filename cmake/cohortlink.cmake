@@ -15,6 +15,9 @@ function(cohortlink_test name)
   if(COHORTLINK_SANITIZE MATCHES "address")
     gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT
       "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp")
+  elseif(COHORTLINK_SANITIZE MATCHES "thread")
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT
+      "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=${CMAKE_SOURCE_DIR}/tests/tsan.supp")
   else()
     gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60)
   endif()

@@ -17,12 +17,13 @@
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "keys/mac.h"
 #include "keys/pki.h"
 #include "keys/signing.h"
 #include "linkage/encoding/extract_file.h"
 #include "linkage/store/store.h"
 #include "tests/cli_runner.h"
-#include "tests/grpc_health.h"
+#include "tests/grpc_client.h"
 #include "tests/server_process.h"
 #include "util/temp_dir.h"
 
@@ -31,50 +32,66 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One upload streamed by hand: the header and records now, the end later.
+// One upload streamed by hand: the header now, the records when asked, the
+// end later. `edit_header` and `edit_record` change what is sent (the
+// content digest follows the records as sent).
 class StreamedUpload {
  public:
-  StreamedUpload(cohortlink::v1::IngestService::Stub* stub,
-                 const std::string& clx, const std::string& name,
-                 std::function<void(cohortlink::v1::UploadHeader*)> edit = {}) {
+  StreamedUpload(
+      cohortlink::v1::IngestService::Stub* stub, const std::string& clx,
+      const std::string& name,
+      std::function<void(cohortlink::v1::UploadHeader*)> edit_header = {},
+      std::function<void(cohortlink::v1::EncodedRecord*)> edit_record = {}) {
     auto reader = encoding::ExtractReader::Open(clx);
     EXPECT_TRUE(reader.ok()) << reader.status();
-    reader_ = *std::move(reader);
+    std::string bytes, all;
+    while (*(*reader)->Next(&bytes)) {
+      if (edit_record) {
+        cohortlink::v1::EncodedRecord r;
+        EXPECT_TRUE(r.ParseFromString(bytes));
+        edit_record(&r);
+        bytes = r.SerializeAsString();
+      }
+      std::string framed;
+      encoding::AppendLengthDelimited(bytes, &framed);
+      all += framed;
+      frames_.push_back(std::move(framed));
+    }
     writer_ = stub->Upload(&ctx_, &receipt_);
     cohortlink::v1::UploadRequest req;
     auto* h = req.mutable_header();
     h->set_extract_name(name);
-    *h->mutable_extract() = reader_->header();
-    h->set_record_count(reader_->record_count());
-    h->set_content_digest(reader_->content_digest());
-    if (edit) edit(h);
+    *h->mutable_extract() = (*reader)->header();
+    h->set_record_count(frames_.size());
+    h->set_content_digest(keys::Sha256::Digest(all));
+    if (edit_header) edit_header(h);
     EXPECT_TRUE(writer_->Write(req));
   }
   // Sends up to `n` more records (all that remain by default).
   void Send(uint64_t n = UINT64_MAX) {
-    std::string framed, bytes;
-    cohortlink::v1::UploadRequest req;
-    for (uint64_t i = 0; i < n && *reader_->Next(&bytes); ++i) {
-      encoding::AppendLengthDelimited(bytes, &framed);
-      if (framed.size() > (256 << 10)) Flush(&framed);
+    std::string batch;
+    for (; n > 0 && next_ < frames_.size(); --n) {
+      batch += frames_[next_++];
+      if (batch.size() > (256 << 10)) Flush(&batch);
     }
-    Flush(&framed);
+    Flush(&batch);
   }
   grpc::Status Finish() {
     writer_->WritesDone();
     return writer_->Finish();
   }
-  uint64_t records() const { return reader_->record_count(); }
+  uint64_t records() const { return frames_.size(); }
 
  private:
-  void Flush(std::string* framed) {
-    if (framed->empty()) return;
+  void Flush(std::string* batch) {
+    if (batch->empty()) return;
     cohortlink::v1::UploadRequest req;
-    req.mutable_batch()->set_framed_records(*framed);
+    req.mutable_batch()->set_framed_records(*batch);
     writer_->Write(req);
-    framed->clear();
+    batch->clear();
   }
-  std::unique_ptr<encoding::ExtractReader> reader_;
+  std::vector<std::string> frames_;
+  size_t next_ = 0;
   grpc::ClientContext ctx_;
   cohortlink::v1::UploadReceipt receipt_;
   std::unique_ptr<grpc::ClientWriter<cohortlink::v1::UploadRequest>> writer_;
@@ -124,14 +141,7 @@ class ServerFailClosedTest : public ::testing::Test {
   }
   std::unique_ptr<cohortlink::v1::IngestService::Stub> Stub(
       const std::string& who) {
-    auto files = keys::LoadTlsDir(server_.Tls(who));
-    EXPECT_TRUE(files.ok()) << files.status();
-    grpc::SslCredentialsOptions o;
-    o.pem_root_certs = files->ca_pem;
-    o.pem_cert_chain = files->cert_pem;
-    o.pem_private_key = files->key_pem;
-    return cohortlink::v1::IngestService::NewStub(
-        grpc::CreateChannel(server_.address(), grpc::SslCredentials(o)));
+    return testing::IngestStub(server_.address(), server_.Tls(who));
   }
   std::string Query() {
     auto r = As("analyst", {"query", "--spec",
@@ -219,11 +229,17 @@ TEST_F(ServerFailClosedTest, AnExtractWithAnotherFilterLayoutIsRefused) {
   ASSERT_EQ(Upload("police", "main").exit_code, 0);
   ASSERT_EQ(As("police", {"status", "--wait", "60"}).exit_code, 0);
   auto stub = Stub("prison");
-  StreamedUpload up(stub.get(), tmp_.File("prison.clx"), "main",
-                    [](cohortlink::v1::UploadHeader* h) {
-                      auto* l = h->mutable_extract()->mutable_layout();
-                      l->set_total_bits(l->total_bits() + 64);
-                    });
+  // Filters of 64 more bits, and a header that says so: every record
+  // agrees with its header, only not with the linkage.
+  StreamedUpload up(
+      stub.get(), tmp_.File("prison.clx"), "main",
+      [](cohortlink::v1::UploadHeader* h) {
+        auto* l = h->mutable_extract()->mutable_layout();
+        l->set_total_bits(l->total_bits() + 64);
+      },
+      [](cohortlink::v1::EncodedRecord* r) {
+        r->mutable_filters()->append(8, '\0');
+      });
   up.Send();
   grpc::Status s = up.Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)

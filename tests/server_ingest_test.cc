@@ -25,7 +25,7 @@
 #include "linkage/store/store.h"
 #include "tests/access_log.h"
 #include "tests/cli_runner.h"
-#include "tests/grpc_health.h"
+#include "tests/grpc_client.h"
 #include "tests/server_process.h"
 #include "util/atomic_file.h"
 #include "util/temp_dir.h"
@@ -98,14 +98,7 @@ class ServerIngestTest : public ::testing::Test {
   // A raw gRPC stub with `who`'s dev certificate.
   std::unique_ptr<cohortlink::v1::IngestService::Stub> Stub(
       const std::string& who) {
-    auto files = keys::LoadTlsDir(Tls(who));
-    EXPECT_TRUE(files.ok()) << files.status();
-    grpc::SslCredentialsOptions o;
-    o.pem_root_certs = files->ca_pem;
-    o.pem_cert_chain = files->cert_pem;
-    o.pem_private_key = files->key_pem;
-    return cohortlink::v1::IngestService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port_), grpc::SslCredentials(o)));
+    return testing::IngestStub("127.0.0.1:" + std::to_string(port_), Tls(who));
   }
 
   // Encoded records in stored order, across all extracts, after a stop.

@@ -133,8 +133,7 @@ class LinkageRunner {
                        std::optional<cohortlink::v1::LinkageModel>* new_model,
                        Change* change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
   absl::Status RunIncremental(const store::ExtractSnapshot& snap,
-                              cohortlink::v1::LinkageStatus* st,
-                              Change* change)
+                              cohortlink::v1::LinkageStatus* st, Change* change)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
   // Appends version v's records to memory, a row each with its query
   // facts; `add` puts each into the linkage with its key epoch

@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "keys/mac.h"
 #include "linkage/encoding/extract_file.h"
+#include "linkage/store/test_upload.h"
 #include "util/temp_dir.h"
 
 namespace cohortlink::store {
@@ -11,36 +12,8 @@ namespace {
 using cohortlink::v1::EncodedRecord;
 using cohortlink::v1::UploadHeader;
 
-struct Upload {
-  UploadHeader header;
-  std::string framed;
-};
-
-// `n` records of a 128-bit layout; `salt` varies the content.
-Upload MakeUpload(const std::string& name, int n, const std::string& salt = "",
-                  const std::string& fingerprint = std::string(32, 'f'),
-                  const std::string& kcv = "kcv-1234") {
-  Upload u;
-  u.header.set_extract_name(name);
-  auto* h = u.header.mutable_extract();
-  h->set_schema_fingerprint(fingerprint);
-  h->set_key_check_value(kcv);
-  h->mutable_layout()->set_total_bits(128);
-  auto* seg = h->mutable_layout()->add_segments();
-  seg->set_name("surname");
-  seg->set_length_bits(128);
-  for (int i = 0; i < n; ++i) {
-    EncodedRecord r;
-    r.set_record_key("k" + std::to_string(i) + salt);
-    r.set_filters(std::string(16, static_cast<char>(i)));
-    r.set_event_type("arrest");
-    r.set_event_date("2025-01-0" + std::to_string(1 + i % 9));
-    encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
-  }
-  u.header.set_record_count(n);
-  u.header.set_content_digest(keys::Sha256::Digest(u.framed));
-  return u;
-}
+using testing::MakeUpload;
+using testing::Upload;
 
 class ExtractStoreTest : public ::testing::Test {
  protected:

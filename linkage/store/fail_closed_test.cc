@@ -16,6 +16,7 @@
 #include "linkage/store/extract_store.h"
 #include "linkage/store/fault_fs.h"
 #include "linkage/store/linkage_store.h"
+#include "linkage/store/test_upload.h"
 #include "util/error_details.h"
 #include "util/temp_dir.h"
 
@@ -25,35 +26,8 @@ namespace {
 using cohortlink::v1::EncodedRecord;
 using cohortlink::v1::UploadHeader;
 
-struct Upload {
-  UploadHeader header;
-  std::string framed;
-};
-
-Upload MakeUpload(const std::string& name, int n, const std::string& salt = "",
-                  const std::string& fingerprint = std::string(32, 'f'),
-                  const std::string& kcv = "kcv-1", uint32_t epoch = 1,
-                  uint32_t bits = 128) {
-  Upload u;
-  u.header.set_extract_name(name);
-  u.header.set_key_epoch(epoch);
-  auto* h = u.header.mutable_extract();
-  h->set_schema_fingerprint(fingerprint);
-  h->set_key_check_value(kcv);
-  h->mutable_layout()->set_total_bits(bits);
-  auto* seg = h->mutable_layout()->add_segments();
-  seg->set_name("surname");
-  seg->set_length_bits(bits);
-  for (int i = 0; i < n; ++i) {
-    EncodedRecord r;
-    r.set_record_key("k" + std::to_string(i) + salt);
-    r.set_filters(std::string(bits / 8, static_cast<char>(i)));
-    encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
-  }
-  u.header.set_record_count(n);
-  u.header.set_content_digest(keys::Sha256::Digest(u.framed));
-  return u;
-}
+using testing::MakeUpload;
+using testing::Upload;
 
 class FailClosedTest : public ::testing::Test {
  public:
@@ -178,10 +152,10 @@ TEST_F(FailClosedTest, ConcurrentFirstUploadsWithDifferentSchemasOneCommits) {
 
 TEST_F(FailClosedTest, AnUploadBegunBeforeItsEpochRetiredIsRefusedAtCommit) {
   ASSERT_TRUE(
-      Send(MakeUpload("old", 5, "", std::string(32, 'f'), "kcv-1", 1)).ok());
+      Send(MakeUpload("old", 5, "", std::string(32, 'f'), "kcv-1234", 1)).ok());
   ASSERT_TRUE(
       Send(MakeUpload("new", 5, "", std::string(32, 'f'), "kcv-2", 2)).ok());
-  Upload late = MakeUpload("late", 5, "", std::string(32, 'f'), "kcv-1", 1);
+  Upload late = MakeUpload("late", 5, "", std::string(32, 'f'), "kcv-1234", 1);
   auto s = Begin(late);
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_TRUE((*s)->AddFramedRecords(late.framed).ok());
@@ -196,7 +170,8 @@ TEST_F(FailClosedTest, AnUploadBegunBeforeItsEpochRetiredIsRefusedAtCommit) {
 
 TEST_F(FailClosedTest, AFilterLayoutOtherThanTheLinkagesIsRefused) {
   ASSERT_TRUE(Send(MakeUpload("a", 5)).ok());
-  auto r = Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-1", 1, 192));
+  auto r =
+      Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-1234", 1, 192));
   ASSERT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("filters of 192 bits (surname 192); the "
                                       "linkage's are 128 bits (surname 128)"),
@@ -376,10 +351,10 @@ TEST_F(FailClosedTest, AFullDiskIsReportedAndTheStoreResumesWhenSpaceReturns) {
   EXPECT_TRUE(absl::IsResourceExhausted(store_->Health())) << store_->Health();
   EXPECT_FALSE(store_->TryResume().ok());  // still full
   fs->Heal();
-  // RocksDB may be retrying by itself, once a second: as the server does,
-  // try again until it resumes.
+  // RocksDB's own recovery from a full disk checks the free space every
+  // few seconds: as the server does, try again until it resumes.
   absl::Status resumed = store_->TryResume();
-  for (int i = 0; i < 100 && !resumed.ok(); ++i) {
+  for (int i = 0; i < 600 && !resumed.ok(); ++i) {
     absl::SleepFor(absl::Milliseconds(100));
     resumed = store_->TryResume();
   }
@@ -401,8 +376,7 @@ TEST_F(FailClosedTest, AReadErrorIsAnErrorNotAbsence) {
   fs->FailReads(true);
   auto r = Send(MakeUpload("main", 20, "-v2"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("injected read fault"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("injected read fault"), std::string::npos)
       << r.status();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
   EXPECT_FALSE(absl::IsNotFound(extracts_->Get("police", "main").status()));
@@ -416,8 +390,7 @@ TEST_F(FailClosedTest, AReadErrorIsAnErrorNotAbsence) {
   fs->FailReads(true);
   auto c = (*session)->Commit(Entry("upload"));
   EXPECT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("injected read fault"),
-            std::string::npos)
+  EXPECT_NE(c.status().message().find("injected read fault"), std::string::npos)
       << c.status();
   session->reset();
   fs->Heal();

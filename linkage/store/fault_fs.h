@@ -84,13 +84,15 @@ class FaultFs : public rocksdb::FileSystemWrapper {
                            const rocksdb::IOOptions& o, rocksdb::Slice* result,
                            char* scratch,
                            rocksdb::IODebugContext* dbg) const override {
-      if (fs_->fail_reads_) return rocksdb::IOStatus::IOError("injected read fault");
+      if (fs_->fail_reads_)
+        return rocksdb::IOStatus::IOError("injected read fault");
       return target()->Read(offset, n, o, result, scratch, dbg);
     }
     rocksdb::IOStatus MultiRead(rocksdb::FSReadRequest* reqs, size_t n,
                                 const rocksdb::IOOptions& o,
                                 rocksdb::IODebugContext* dbg) override {
-      if (fs_->fail_reads_) return rocksdb::IOStatus::IOError("injected read fault");
+      if (fs_->fail_reads_)
+        return rocksdb::IOStatus::IOError("injected read fault");
       return target()->MultiRead(reqs, n, o, dbg);
     }
 

@@ -146,19 +146,25 @@ absl::Status LinkageStore::ForEachStoredLink(
   return FromRocks(it->status(), "read record links");
 }
 
-absl::Status LinkageStore::ForEachLink(
-    const ExtractSnapshot& snap, size_t v,
-    const std::function<absl::Status(const RecordLink&)>& fn) const {
+std::unique_ptr<rocksdb::Iterator> LinkageStore::LinksOf(
+    const ExtractSnapshot& snap, size_t v, std::string* prefix) const {
   const ExtractVersion& ver = snap.versions()[v];
-  const std::string prefix =
-      VersionPrefix(ver.extract_id, ver.status.upload_id());
+  *prefix = VersionPrefix(ver.extract_id, ver.status.upload_id());
   rocksdb::ReadOptions ro;
   ro.snapshot = snap.snapshot();
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(ro, store_->cf(Family::kRecordEntity)));
+  it->Seek(*prefix);
+  return it;
+}
+
+absl::Status LinkageStore::ForEachLink(
+    const ExtractSnapshot& snap, size_t v,
+    const std::function<absl::Status(const RecordLink&)>& fn) const {
+  std::string prefix;
+  auto it = LinksOf(snap, v, &prefix);
   RecordLink link;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (!link.ParseFromArray(it->value().data(),
                              static_cast<int>(it->value().size())))
       return absl::DataLossError("corrupt record link");
@@ -171,14 +177,8 @@ absl::Status LinkageStore::ForEachLinkedRecord(
     const ExtractSnapshot& snap, size_t v,
     const std::function<absl::Status(const cohortlink::v1::EncodedRecord&,
                                      const RecordLink&)>& fn) const {
-  const ExtractVersion& ver = snap.versions()[v];
-  const std::string prefix =
-      VersionPrefix(ver.extract_id, ver.status.upload_id());
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap.snapshot();
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(ro, store_->cf(Family::kRecordEntity)));
-  it->Seek(prefix);
+  std::string prefix;
+  auto it = LinksOf(snap, v, &prefix);
   RecordLink link;
   absl::Status s = absl::OkStatus();
   RETURN_IF_ERROR(snap.ForEachRecord(

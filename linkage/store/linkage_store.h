@@ -20,8 +20,9 @@
 #include "linkage/store/store.h"
 
 namespace rocksdb {
+class Iterator;
 class WriteBatch;
-}
+}  // namespace rocksdb
 
 namespace cohortlink::store {
 
@@ -92,6 +93,11 @@ class LinkageStore {
       const;
 
  private:
+  // An iterator over the links of snap.versions()[v] at the snapshot,
+  // positioned at the first; `prefix` is the keys' common prefix.
+  std::unique_ptr<rocksdb::Iterator> LinksOf(const ExtractSnapshot& snap,
+                                             size_t v,
+                                             std::string* prefix) const;
   Store* store_;
 };
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "rocksdb/table.h"
 #include "linkage/store/encryption.h"
 #include "linkage/store/meta_keys.h"
+#include "rocksdb/table.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::store {
@@ -233,8 +233,8 @@ absl::Status Store::RotateDataKey(const std::string& dir,
     ASSIGN_OR_RETURN(auto from, Open(dir, old_key_file));
     fs::create_directories(staging, ec);
     if (ec) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot create ", staging.string(), ": ", ec.message()));
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create ", staging.string(), ": ", ec.message()));
     }
     // The new key's check file goes beside the staging directory's db.
     ASSIGN_OR_RETURN(auto to, Open((staging / "db").string(), new_key_file));

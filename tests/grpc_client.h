@@ -1,34 +1,50 @@
-#ifndef COHORTLINK_TESTS_GRPC_HEALTH_H_
-#define COHORTLINK_TESTS_GRPC_HEALTH_H_
+#ifndef COHORTLINK_TESTS_GRPC_CLIENT_H_
+#define COHORTLINK_TESTS_GRPC_CLIENT_H_
 
-// Asks a real server's grpc.health.v1.Health/Check with a --dev
-// certificate, as a load balancer or probe would.
+// Raw gRPC clients of a real server with a --dev certificate: the ingest
+// stub (to send what the CLI never would) and the health check a load
+// balancer or probe makes.
 
 #include <chrono>
 #include <future>
 #include <string>
 #include <vector>
 
+#include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "keys/pki.h"
 
 namespace cohortlink::testing {
 
-// The serving status the server reports (1 SERVING, 2 NOT_SERVING), or -1
-// with the error in `error` when the call fails.
-inline int HealthCheck(const std::string& address, const std::string& tls_dir,
-                       std::string* error = nullptr) {
+// Mutual-TLS channel credentials from a --dev certificate directory.
+inline std::shared_ptr<grpc::ChannelCredentials> DevCredentials(
+    const std::string& tls_dir) {
   auto files = keys::LoadTlsDir(tls_dir);
-  if (!files.ok()) {
-    if (error != nullptr) *error = std::string(files.status().message());
-    return -1;
-  }
+  if (!files.ok()) return nullptr;
   grpc::SslCredentialsOptions o;
   o.pem_root_certs = files->ca_pem;
   o.pem_cert_chain = files->cert_pem;
   o.pem_private_key = files->key_pem;
-  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::SslCredentials(o)));
+  return grpc::SslCredentials(o);
+}
+
+inline std::unique_ptr<cohortlink::v1::IngestService::Stub> IngestStub(
+    const std::string& address, const std::string& tls_dir) {
+  return cohortlink::v1::IngestService::NewStub(
+      grpc::CreateChannel(address, DevCredentials(tls_dir)));
+}
+
+// The serving status the server reports (1 SERVING, 2 NOT_SERVING), or -1
+// with the error in `error` when the call fails.
+inline int HealthCheck(const std::string& address, const std::string& tls_dir,
+                       std::string* error = nullptr) {
+  auto creds = DevCredentials(tls_dir);
+  if (creds == nullptr) {
+    if (error != nullptr) *error = "no certificates in " + tls_dir;
+    return -1;
+  }
+  grpc::GenericStub stub(grpc::CreateChannel(address, creds));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::Slice empty("", 0);
@@ -54,4 +70,4 @@ inline int HealthCheck(const std::string& address, const std::string& tls_dir,
 
 }  // namespace cohortlink::testing
 
-#endif  // COHORTLINK_TESTS_GRPC_HEALTH_H_
+#endif  // COHORTLINK_TESTS_GRPC_CLIENT_H_
