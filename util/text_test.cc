@@ -39,9 +39,9 @@ TEST(TextTest, PrintableEscapesControlBidiAndBadBytes) {
   EXPECT_EQ(Printable(std::string("a\0b", 3)), "a\\x00b");
   EXPECT_EQ(Printable("\x1b[31mred"), "\\x1b[31mred");
   EXPECT_EQ(Printable("x\xe2\x80\xaey"), "x\\u{202e}y");  // RLO
-  EXPECT_EQ(Printable("\xc2\x9b"), "\\x9b");                // C1 CSI
-  EXPECT_EQ(Printable("\xff\xc3"), "\\xff\\xc3");          // not UTF-8
-  EXPECT_EQ(Printable("\xc0\xaf"), "\\xc0\\xaf");          // overlong
+  EXPECT_EQ(Printable("\xc2\x9b"), "\\x9b");              // C1 CSI
+  EXPECT_EQ(Printable("\xff\xc3"), "\\xff\\xc3");         // not UTF-8
+  EXPECT_EQ(Printable("\xc0\xaf"), "\\xc0\\xaf");         // overlong
   EXPECT_EQ(Printable("a\\b"), "a\\\\b");
 }
 
