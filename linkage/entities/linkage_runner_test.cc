@@ -12,7 +12,9 @@
 #include "keys/mac.h"
 #include "linkage/encoding/encode_pipeline.h"
 #include "linkage/encoding/extract_file.h"
+#include "linkage/store/meta_keys.h"
 #include "linkage/synth/synth.h"
+#include "rocksdb/write_batch.h"
 #include "util/temp_dir.h"
 
 namespace cohortlink::entities {
@@ -114,6 +116,7 @@ class Server {
   }
   LinkageRunner& runner() { return *runner_; }
   store::ExtractStore& extracts() { return *extracts_; }
+  store::Store& store() { return *store_; }
 
  private:
   RunnerOptions options_;
@@ -419,6 +422,46 @@ TEST(LinkageRunnerTest, ExportWaitsForTheLinkageToCatchUp) {
                   .ok());
   EXPECT_EQ(rows, total);
   EXPECT_GT(rows, 0u);
+}
+
+// A stored status or id counter that cannot be read fails the run, which is
+// then FAILED with its reason and refuses queries; it never restarts the
+// run count or the entity ids from 1 (ids are never reused).
+TEST(LinkageRunnerTest, AnUnreadableStoredStateFailsTheRunVisibly) {
+  Region& region = Region::Get();
+  util::TempDir tmp("linkage_runner_test");
+  Server s(tmp.File("s"));
+  s.Upload("police", region.Load("police", "arrests", 300));
+  s.Link();
+  ASSERT_TRUE(s.runner().ServingIndex().ok());
+  for (const char* key :
+       {store::meta::kLinkageStatus, store::meta::kNextEntityId}) {
+    SCOPED_TRACE(key);
+    rocksdb::WriteBatch b;
+    b.Put(s.store().cf(store::Family::kMeta), key,
+          "\x01\x02\x03");  // neither a status nor an id
+    ASSERT_TRUE(s.store().Write(&b).ok());
+    s.Upload("police", region.Load("police", "arrests", 200));
+    absl::Status run = s.runner().RunOnce();
+    EXPECT_EQ(run.code(), absl::StatusCode::kDataLoss) << run;
+    auto st = s.runner().Status();
+    EXPECT_EQ(st.state(), cohortlink::v1::FAILED);
+    EXPECT_NE(st.failure().find("corrupt"), std::string::npos) << st.failure();
+    auto index = s.runner().ServingIndex();
+    EXPECT_TRUE(absl::IsUnavailable(index.status())) << index.status();
+    EXPECT_NE(index.status().message().find("the linkage failed"),
+              std::string::npos);
+    // Repaired (as a restore would): the next run succeeds and clears it.
+    rocksdb::WriteBatch undo;
+    undo.Delete(s.store().cf(store::Family::kMeta), key);
+    if (std::string(key) == store::meta::kNextEntityId)
+      undo.Put(s.store().cf(store::Family::kMeta), key,
+               store::BigEndian64(1'000'000));
+    ASSERT_TRUE(s.store().Write(&undo).ok());
+    s.Link();
+    EXPECT_EQ(s.runner().Status().state(), cohortlink::v1::LINKED);
+    EXPECT_TRUE(s.runner().ServingIndex().ok());
+  }
 }
 
 }  // namespace
