@@ -287,12 +287,14 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     // Health: NOT_SERVING while the database refuses writes (a full disk)
     // or the linkage failed. A stopped database is asked to resume once a
     // second, so freeing space is enough to recover.
-    if (!db->Health().ok() && absl::Now() >= next_resume) {
-      next_resume = absl::Now() + absl::Seconds(1);
-      if (db->TryResume().ok())
-        Log("info", "storage: writes succeed again; serving");
-    }
     server::Health h = health();
+    if (!h.storage_ok && absl::Now() >= next_resume) {
+      next_resume = absl::Now() + absl::Seconds(1);
+      if (db->TryResume().ok()) {
+        Log("info", "storage: writes succeed again; serving");
+        h = health();
+      }
+    }
     const bool ok = h.storage_ok && !h.linkage_failed;
     if (ok != serving) {
       serving = ok;

@@ -119,11 +119,13 @@ absl::Status AuditLog::AcceptState(absl::string_view key_fingerprint,
 
 absl::Status AuditLog::StoreTreeHead(const cohortlink::v1::SignedTreeHead& sth,
                                      absl::string_view key_fingerprint) {
-  absl::MutexLock lock(&mu_);
+  // The synced write needs no lock; only the checkpoint is shared with
+  // every append.
   rocksdb::WriteBatch b;
   b.Put(store_->cf(Family::kMeta), meta::kLatestTreeHead,
         sth.SerializeAsString());
   RETURN_IF_ERROR(store_->Write(&b));
+  absl::MutexLock lock(&mu_);
   if (checkpoint_ == nullptr) return absl::OkStatus();
   CheckpointState cp = checkpoint_->state();
   cp.head_size = sth.tree_size();

@@ -201,9 +201,7 @@ absl::Status Store::TryResume() {
   auto probe = [this] {
     rocksdb::WriteBatch b;
     b.Put(cf(Family::kMeta), meta::kHealthProbe, "");
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocks(db_->Write(wo, &b), "write after a failed write");
+    return Write(&b);
   };
   absl::Status s = probe();
   if (!s.ok()) {
