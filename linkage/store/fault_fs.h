@@ -44,6 +44,18 @@ class FaultFs : public rocksdb::FileSystemWrapper {
                       : rocksdb::IOStatus::IOError("injected write fault");
   }
 
+  // A full disk reports no free space, as a real one would: RocksDB's own
+  // recovery polls this and must not retry onto a disk that is still full.
+  rocksdb::IOStatus GetFreeSpace(const std::string& path,
+                                 const rocksdb::IOOptions& o, uint64_t* free,
+                                 rocksdb::IODebugContext* dbg) override {
+    if (armed_ && disk_full_ && budget_ <= 0) {
+      *free = 0;
+      return rocksdb::IOStatus::OK();
+    }
+    return target()->GetFreeSpace(path, o, free, dbg);
+  }
+
   rocksdb::IOStatus NewWritableFile(const std::string& f,
                                     const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
