@@ -4,11 +4,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "util/names.h"
+#include "util/text.h"
 
 namespace cohortlink::client {
 
 void PrintError(const absl::Status& status) {
-  std::cerr << "cohortlink: error: " << status.message() << std::endl;
+  std::cerr << "cohortlink: error: " << util::Printable(status.message())
+            << std::endl;
+}
+
+CLI::Validator NameRule() {
+  return CLI::Validator(
+      [](std::string& name) -> std::string {
+        absl::Status s = util::CheckName("name", name);
+        return s.ok() ? "" : std::string(s.message());
+      },
+      "NAME");
 }
 
 void PrintKeyValues(
@@ -16,12 +28,40 @@ void PrintKeyValues(
   size_t width = 0;
   for (const auto& [k, v] : kv) width = std::max(width, k.size());
   for (const auto& [k, v] : kv) {
-    std::cout << k << std::string(width - k.size() + 2, ' ') << v << "\n";
+    std::cout << k << std::string(width - k.size() + 2, ' ')
+              << util::Printable(v) << "\n";
   }
 }
 
+void PrintCsv(const std::vector<std::string>& header,
+              const std::vector<std::vector<std::string>>& rows) {
+  auto line = [](const std::vector<std::string>& fields) {
+    std::string out;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const std::string f = util::Printable(fields[i]);
+      if (i > 0) out += ',';
+      if (f.find_first_of(",\"\r\n") == std::string::npos) {
+        out += f;
+        continue;
+      }
+      out += '"';
+      for (char c : f)
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      out += '"';
+    }
+    std::cout << out << "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+}
+
 void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
+                const std::vector<std::vector<std::string>>& raw_rows) {
+  // Every cell may hold text from the server: escaped, so no control or
+  // bidirectional character reaches the terminal.
+  std::vector<std::vector<std::string>> rows = raw_rows;
+  for (auto& r : rows)
+    for (auto& cell : r) cell = util::Printable(cell);
   std::vector<size_t> w(header.size());
   for (size_t c = 0; c < header.size(); ++c) w[c] = header[c].size();
   for (const auto& r : rows) {

@@ -28,8 +28,17 @@ struct Context {
 // Prints "cohortlink: error: <message>" to stderr.
 void PrintError(const absl::Status& status);
 
+// A CLI11 check of the name rule (util/names.h), so that a name the server
+// would refuse is a usage error (exit 2) before anything is sent.
+CLI::Validator NameRule();
+
 // Human-readable output: a two-column "key  value" list and aligned tables.
 void PrintKeyValues(const std::vector<std::pair<std::string, std::string>>& kv);
+// Prints a header and rows as CSV (RFC 4180 quoting), every field escaped
+// as PrintTable escapes it.
+void PrintCsv(const std::vector<std::string>& header,
+              const std::vector<std::vector<std::string>>& rows);
+
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 // Pretty JSON of a protobuf Value, or of any message through ToJsonValue,

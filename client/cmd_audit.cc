@@ -109,19 +109,7 @@ absl::Status RunLog(const LogArgs& a) {
   std::vector<std::string> header = {"seq",    "time",    "principal", "method",
                                      "target", "outcome", "detail"};
   if (a.format == "csv") {
-    auto csv = [](const std::string& s) {
-      if (s.find_first_of(",\"\n") == std::string::npos) return s;
-      std::string out = "\"";
-      for (char c : s)
-        out += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return out + "\"";
-    };
-    std::cout << absl::StrJoin(header, ",") << "\n";
-    for (const auto& r : rows) {
-      std::vector<std::string> q;
-      for (const auto& f : r) q.push_back(csv(f));
-      std::cout << absl::StrJoin(q, ",") << "\n";
-    }
+    PrintCsv(header, rows);
     return absl::OkStatus();
   }
   PrintTable(header, rows);

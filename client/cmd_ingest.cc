@@ -176,12 +176,10 @@ absl::Status RunStatus(const StatusArgs& a) {
     if (e.linkage_state() == cohortlink::v1::LINKING) {
       absl::StrAppendFormat(&state, " %.0f%%", 100 * e.linkage_progress());
     }
-    rows.push_back({util::Printable(e.agency()),
-                    util::Printable(e.extract_name()),
-                    absl::StrCat(e.version()),
+    rows.push_back({e.agency(), e.extract_name(), absl::StrCat(e.version()),
                     absl::StrCat(store::KeyEpoch(e.key_epoch())),
                     WithThousands(e.records()), e.uploaded_at(),
-                    util::Printable(e.uploaded_by()), state});
+                    e.uploaded_by(), state});
   }
   PrintTable({"agency", "extract", "version", "epoch", "records", "uploaded",
               "by", "linkage"},
@@ -207,7 +205,7 @@ absl::Status RunStatus(const StatusArgs& a) {
     }
   }
   if (!linkage.message().empty())
-    absl::StrAppend(&summary, " (", linkage.message(), ")");
+    absl::StrAppend(&summary, " (", util::Printable(linkage.message()), ")");
   if (linkage.state() == cohortlink::v1::FAILED) {
     absl::StrAppend(&summary, "\nlinkage FAILED",
                     linkage.failed_at().empty()
@@ -230,7 +228,7 @@ absl::Status RunDelete(const StatusArgs& a) {
   req.set_extract_name(a.extract);
   cohortlink::v1::DeleteExtractResponse resp;
   RETURN_IF_ERROR(FromGrpc(stub->DeleteExtract(&ctx, req, &resp), "delete"));
-  std::cout << "withdrew " << resp.extract_name() << " ("
+  std::cout << "withdrew " << util::Printable(resp.extract_name()) << " ("
             << WithThousands(resp.records_removed()) << " records)\n";
   return absl::OkStatus();
 }
@@ -243,7 +241,9 @@ void RegisterIngest(CLI::App& app, Context* ctx) {
       "upload",
       "Upload an encoded extract (replaces an existing extract of that name)");
   AddConn(upload, up.get());
-  upload->add_option("--extract", up->extract, "Extract name")->required();
+  upload->add_option("--extract", up->extract, "Extract name")
+      ->required()
+      ->check(NameRule());
   upload->add_option("file", up->file, "Encoded extract (.clx)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -261,7 +261,8 @@ void RegisterIngest(CLI::App& app, Context* ctx) {
   CLI::App* status =
       app.add_subcommand("status", "Show your agency's extracts");
   AddConn(status, st.get());
-  status->add_option("--extract", st->extract, "One extract");
+  status->add_option("--extract", st->extract, "One extract")
+      ->check(NameRule());
   status->add_option("--wait", st->wait,
                      "Wait up to this many seconds for the linkage to catch "
                      "up with every stored extract");
@@ -270,7 +271,9 @@ void RegisterIngest(CLI::App& app, Context* ctx) {
   auto del = std::make_shared<StatusArgs>();
   CLI::App* remove = app.add_subcommand("delete", "Withdraw an extract");
   AddConn(remove, del.get());
-  remove->add_option("--extract", del->extract, "Extract name")->required();
+  remove->add_option("--extract", del->extract, "Extract name")
+      ->required()
+      ->check(NameRule());
   remove->callback(
       [ctx, del] { ctx->run = [del] { return RunDelete(*del); }; });
 }

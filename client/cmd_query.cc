@@ -15,6 +15,7 @@
 #include "linkage/encoding/csv_writer.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace cohortlink::client {
 namespace {
@@ -91,11 +92,10 @@ absl::Status RunQuery(const QueryArgs& a) {
     rows.push_back(std::move(row));
   }
   if (a.format == "csv") {
-    std::cout << absl::StrJoin(header, ",") << "\n";
-    for (const auto& row : rows) std::cout << absl::StrJoin(row, ",") << "\n";
+    PrintCsv(header, rows);
     return absl::OkStatus();
   }
-  if (!r.name().empty()) std::cout << r.name() << "\n\n";
+  if (!r.name().empty()) std::cout << util::Printable(r.name()) << "\n\n";
   PrintTable(header, rows);
   std::cout << absl::StrFormat(
       "\n[c] = suppressed. Counts below %d suppressed, others rounded to a "

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keys/pki.h"
+#include "linkage/cohort/query_spec.h"
 #include "linkage/encoding/json.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
@@ -165,8 +166,14 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
     auto r = d->GetInt("rounding", c.disclosure_rounding);
     if (!t.ok()) return fail(t.status());
     if (!r.ok()) return fail(r.status());
-    if (*t < 1 || *r < 1)
-      return fail(d->Error("threshold", "threshold and rounding must be >= 1"));
+    if (*t < 1 || *t > cohort::kMaxThreshold) {
+      return fail(d->Error(
+          "threshold", absl::StrCat("must be 1 to ", cohort::kMaxThreshold)));
+    }
+    if (*r < 1 || *r > cohort::kMaxRounding) {
+      return fail(d->Error(
+          "rounding", absl::StrCat("must be 1 to ", cohort::kMaxRounding)));
+    }
     c.disclosure_threshold = static_cast<uint32_t>(*t);
     c.disclosure_rounding = static_cast<uint32_t>(*r);
   }
@@ -184,6 +191,15 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
     if (!mr.ok()) return fail(mr.status());
     if (!mm.ok()) return fail(mm.status());
     if (!dr.ok()) return fail(dr.status());
+    if (*mr < 1 || *mr > kMaxRecordsLimit) {
+      return fail(l->Error("max_records",
+                           absl::StrCat("must be 1 to ", kMaxRecordsLimit)));
+    }
+    if (*mm < kMinMessageBytes || *mm > kMaxMessageBytes) {
+      return fail(l->Error("max_message_bytes",
+                           absl::StrCat("must be ", kMinMessageBytes, " to ",
+                                        kMaxMessageBytes)));
+    }
     if (*dr < 0 || *dr > (1 << 20))
       return fail(l->Error("disk_reserve_mib", "must be 0 to 1048576 (MiB)"));
     c.max_records = static_cast<uint64_t>(*mr);

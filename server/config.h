@@ -22,6 +22,11 @@ struct AgencyConfig {
 const std::vector<std::string>& AgencyTypes();
 std::map<std::string, store::RecordPolicy> DefaultAgencyTypePolicies();
 
+// The ranges of the configurable limits (docs/limits.md).
+inline constexpr int64_t kMaxRecordsLimit = 1'000'000'000;  // per extract
+inline constexpr int64_t kMinMessageBytes = 64 << 10;
+inline constexpr int64_t kMaxMessageBytes = 64 << 20;
+
 // cohortlink-server configuration (docs/server.md). Command-line flags
 // override the file.
 struct ServerConfig {

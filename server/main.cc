@@ -35,6 +35,7 @@
 namespace {
 
 std::atomic<bool> g_stop{false};  // set by the signal handler only
+constexpr std::chrono::seconds kShutdownGrace{10};
 void OnSignal(int) { g_stop.store(true); }
 
 // One JSON object per line on stderr; never personal data.
@@ -257,6 +258,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
+  // The port is this server's alone: gRPC would otherwise set SO_REUSEPORT,
+  // and a second server (with another data directory) could bind the same
+  // port and take half of the calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.RegisterService(&ingest);
@@ -314,7 +319,9 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   }
   Log("info", "shutting down: finishing in-flight calls");
   server->GetHealthCheckService()->SetServingStatus(false);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  // In-flight calls get kShutdownGrace; then they are cancelled (a query
+  // polls for that and stops), so the final tree head is always written.
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   runner.Stop();  // a linkage run in progress finishes (it is atomic anyway)
   if (auto sth = heads.Issue(); sth.ok()) {
     Log("info", absl::StrCat("access log: ", sth->tree_size(),

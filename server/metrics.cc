@@ -3,8 +3,10 @@
 #include <chrono>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/descriptor.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
 #include "prometheus/histogram.h"
@@ -76,6 +78,32 @@ class Metrics::InventoryCollector : public prometheus::Collectable {
   std::function<Health()> health_;
 };
 
+absl::string_view MethodLabel(absl::string_view path) {
+  // A label is a method the server implements, or "unknown": a caller
+  // naming methods at random cannot grow the exposition.
+  static constexpr absl::string_view kServed[] = {
+      "grpc.health.v1.Health/Check",
+      "grpc.health.v1.Health/Watch",
+      "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+  };
+  absl::ConsumePrefix(&path, "/");
+  for (absl::string_view m : kServed)
+    if (path == m) return path;
+  const size_t slash = path.find('/');
+  if (slash != absl::string_view::npos &&
+      absl::StartsWith(path, "cohortlink.")) {
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            std::string(path.substr(0, slash)));
+    if (service != nullptr && service->FindMethodByName(std::string(
+                                  path.substr(slash + 1))) != nullptr) {
+      return path;
+    }
+  }
+  return "unknown";
+}
+
 namespace {
 
 // Times one RPC from its creation to the status it sends.
@@ -109,9 +137,9 @@ class RpcInterceptorFactory
   explicit RpcInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    absl::string_view method = info->method() ? info->method() : "unknown";
-    absl::ConsumePrefix(&method, "/");
-    return new RpcInterceptor(metrics_, std::string(method));
+    return new RpcInterceptor(
+        metrics_,
+        std::string(MethodLabel(info->method() ? info->method() : "")));
   }
 
  private:

@@ -68,6 +68,11 @@ class Metrics {
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
+// The method label of a call's path ("/cohortlink.v1.QueryService/RunQuery"
+// -> "cohortlink.v1.QueryService/RunQuery"): a method the server serves, or
+// "unknown" for any other path.
+absl::string_view MethodLabel(absl::string_view path);
+
 // The name of a gRPC status code as Prometheus labels usually carry it
 // ("OK", "INVALID_ARGUMENT", ...).
 std::string GrpcCodeName(grpc::StatusCode code);

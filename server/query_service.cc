@@ -11,14 +11,14 @@ namespace {
 
 absl::StatusOr<cohortlink::v1::QueryResult> Answer(
     const ServerConfig& config, entities::LinkageRunner* runner,
-    const cohortlink::v1::CohortQuery& q) {
+    const cohortlink::v1::CohortQuery& q, const cohort::StopRequested& stop) {
   RETURN_IF_ERROR(cohort::ValidateQuery(q));
   cohortlink::v1::DisclosurePolicy base;
   base.set_threshold(config.disclosure_threshold);
   base.set_rounding(config.disclosure_rounding);
   ASSIGN_OR_RETURN(auto policy, cohort::EffectivePolicy(base, q.disclosure()));
   ASSIGN_OR_RETURN(auto index, runner->ServingIndex());
-  ASSIGN_OR_RETURN(cohort::RawTable raw, cohort::Evaluate(*index, q));
+  ASSIGN_OR_RETURN(cohort::RawTable raw, cohort::Evaluate(*index, q, stop));
   cohortlink::v1::QueryResult r =
       cohort::Protect(raw, policy, base.threshold());
   r.set_name(q.name());
@@ -33,10 +33,13 @@ grpc::Status QueryService::RunQuery(grpc::ServerContext* ctx,
                                     const cohortlink::v1::CohortQuery* req,
                                     cohortlink::v1::QueryResult* resp) {
   Call call(ctx, config_, audit_, Method::kRunQuery, req->name());
-  call.entry().set_query(cohort::QueryToJson(*req));
   auto allowed = call.Authorize();
   if (!allowed.ok()) return call.Finish(allowed.status());
-  auto r = Answer(*config_, runner_, *req);
+  // Recorded once authorised (and bounded by the access log), so a caller
+  // without the analyst role cannot fill the log with large specifications.
+  call.entry().set_query(cohort::QueryToJson(*req));
+  auto r =
+      Answer(*config_, runner_, *req, [ctx] { return ctx->IsCancelled(); });
   if (r.ok()) {
     call.entry().set_cells(static_cast<uint32_t>(r->cells_size()));
     call.entry().set_suppressed(static_cast<uint32_t>(r->suppressed_cells()));

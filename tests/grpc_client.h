@@ -35,6 +35,41 @@ inline std::unique_ptr<cohortlink::v1::IngestService::Stub> IngestStub(
       grpc::CreateChannel(address, DevCredentials(tls_dir)));
 }
 
+// One whole upload: the header, then `framed` in batches of `batch_bytes`.
+inline grpc::Status UploadOnce(cohortlink::v1::IngestService::Stub* stub,
+                               const cohortlink::v1::UploadHeader& header,
+                               const std::string& framed,
+                               size_t batch_bytes = 1 << 20) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  cohortlink::v1::UploadReceipt receipt;
+  auto writer = stub->Upload(&ctx, &receipt);
+  cohortlink::v1::UploadRequest req;
+  *req.mutable_header() = header;
+  bool open = writer->Write(req);
+  for (size_t at = 0; open && at < framed.size(); at += batch_bytes) {
+    req.mutable_batch()->set_framed_records(framed.substr(at, batch_bytes));
+    open = writer->Write(req);
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+// A unary call by method path with raw request bytes (any path at all).
+inline grpc::Status RawUnary(const std::shared_ptr<grpc::Channel>& channel,
+                             const std::string& path,
+                             const std::string& request_bytes) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, path, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(s); });
+  return done.get_future().get();
+}
+
 // The serving status the server reports (1 SERVING, 2 NOT_SERVING), or -1
 // with the error in `error` when the call fails.
 inline int HealthCheck(const std::string& address, const std::string& tls_dir,

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,7 +24,13 @@
 
 namespace cohortlink::testing {
 
+// The server under test; COHORTLINK_SERVER_BIN names another build of it
+// (to check that a test fails on the code before a fix).
 inline std::string ServerBinary() {
+  if (const char* bin = std::getenv("COHORTLINK_SERVER_BIN");
+      bin != nullptr && *bin != '\0') {
+    return bin;
+  }
   return std::string(COHORTLINK_BINARY_DIR) + "/server/cohortlink-server";
 }
 
@@ -68,6 +75,9 @@ class ServerProcess {
       : data_dir_(std::move(data_dir)),
         log_(std::move(log)),
         port_(FreePort()) {}
+  // A server that is to listen on `port` (taken by another, say).
+  ServerProcess(std::string data_dir, std::string log, int port)
+      : data_dir_(std::move(data_dir)), log_(std::move(log)), port_(port) {}
   ~ServerProcess() { Stop(SIGTERM); }
 
   // Starts the server and waits until it listens. False (with the log in
@@ -129,6 +139,14 @@ class ServerProcess {
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // The running server's peak resident memory (VmHWM), in KiB; -1 if gone.
+  int64_t PeakMemoryKiB() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6);
+    return -1;
+  }
   int metrics_port() const { return metrics_port_; }
   // The --dev certificate directory of `who` (police, analyst, ...).
   std::string Tls(const std::string& who) const {

@@ -77,7 +77,19 @@ uint64_t RoundTo(uint64_t v, uint32_t base) {
 
 }  // namespace
 
-absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q) {
+absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
+                                  const StopRequested& stop) {
+  // Checked every kStopStride members, so a call whose caller has gone
+  // stops within microseconds instead of running to the end.
+  constexpr uint32_t kStopStride = 4096;
+  uint32_t until_check = kStopStride;
+  auto stopped = [&] {
+    if (stop == nullptr || --until_check > 0) return false;
+    until_check = kStopStride;
+    return stop();
+  };
+  const absl::Status kStopped =
+      absl::CancelledError("the caller cancelled or its deadline passed");
   RawTable t;
   const size_t nb = q.breakdowns_size(), no = q.outcomes_size();
   std::vector<int> battr(nb);
@@ -104,6 +116,7 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q) {
   std::vector<uint32_t> alone;                    // uncertain records
   if (!cohort.never) {
     for (uint32_t r : x.Events(cohort.agency_type, cohort.event_type)) {
+      if (stopped()) return kStopped;
       int32_t d = x.date(r);
       if (d == kNoDate || d < from || d > to || !cohort.Matches(x, r)) continue;
       if (x.probability(r) < floor) {
@@ -134,8 +147,9 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q) {
     for (size_t o = 0; o < no; ++o) {
       has[o] = false;
       const Resolved& sel = outcomes[o];
-      const int32_t lo = d0 + q.outcomes(o).from_day();
-      const int32_t hi = d0 + q.outcomes(o).to_day();
+      // In 64 bits: a day plus a window never wraps.
+      const int64_t lo = int64_t{d0} + q.outcomes(o).from_day();
+      const int64_t hi = int64_t{d0} + q.outcomes(o).to_day();
       auto check = [&](uint32_t r) {
         int32_t d = x.date(r);
         if (d != kNoDate && d >= lo && d <= hi && sel.Matches(x, r))
@@ -168,8 +182,12 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q) {
       }
     }
   };
-  for (const auto& [entity, r] : first) count(r, x.entity_key(entity), true);
+  for (const auto& [entity, r] : first) {
+    if (stopped()) return kStopped;
+    count(r, x.entity_key(entity), true);
+  }
   for (uint32_t r : alone) {
+    if (stopped()) return kStopped;
     count(r, x.record_key(r), false);
     ++t.uncertain;
     t.uncertain_key = static_cast<uint8_t>(t.uncertain_key + x.record_key(r));
@@ -269,7 +287,9 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
   // Suppression for threshold t, on top of that for t - 1, so that a
   // stricter threshold never shows a count a looser one hid.
   std::vector<std::vector<bool>> suppressed(nc, std::vector<bool>(nm, false));
-  for (uint32_t t = std::min(base_threshold, p.threshold()); t <= p.threshold();
+  // 64-bit, so that the last threshold cannot wrap the loop around
+  // (ValidateQuery bounds it by kMaxThreshold anyway).
+  for (uint64_t t = std::min(base_threshold, p.threshold()); t <= p.threshold();
        ++t) {
     for (size_t c = 0; c < nc; ++c) {
       for (size_t m = 0; m < nm; ++m) {

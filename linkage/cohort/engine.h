@@ -16,6 +16,7 @@
 //   others.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,15 @@ struct RawTable {
   uint8_t uncertain_key = 0;
 };
 
+// Polled while a query is evaluated: true once the caller has gone (its
+// deadline passed or it cancelled). Then Evaluate stops with CANCELLED.
+using StopRequested = std::function<bool()>;
+
 // INVALID_ARGUMENT for a breakdown attribute the data does not carry.
+// REQUIRES: ValidateQuery(query) is OK (it bounds the work).
 absl::StatusOr<RawTable> Evaluate(const QueryIndex& index,
-                                  const cohortlink::v1::CohortQuery& query);
+                                  const cohortlink::v1::CohortQuery& query,
+                                  const StopRequested& stop = nullptr);
 
 // Disclosure control (docs/disclosure.md):
 // 1. cell-key perturbation: count + Perturbation(count, cell key);

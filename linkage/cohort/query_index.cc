@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "keys/mac.h"
 #include "linkage/encoding/dates.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace cohortlink::cohort {
 namespace {
@@ -20,9 +22,13 @@ uint32_t EventKey(uint8_t agency_type, uint16_t event_type) {
 
 }  // namespace
 
-uint16_t QueryIndex::Dictionary::Intern(const std::string& s) {
+absl::StatusOr<uint16_t> QueryIndex::Dictionary::Intern(const std::string& s) {
   auto it = ids.find(s);
   if (it != ids.end()) return it->second;
+  if (names.size() > std::numeric_limits<uint16_t>::max()) {
+    return absl::ResourceExhaustedError(
+        "more than 65,536 distinct names in one dictionary of the query index");
+  }
   uint16_t id = static_cast<uint16_t>(names.size());
   names.push_back(s);
   ids[s] = id;
@@ -78,25 +84,40 @@ absl::Status QueryIndexBuilder::AddFacts(
   ASSIGN_OR_RETURN(std::string h, mac_->Compute(absl::StrCat(
                                       "record\x1f", agency, "\x1f", extract,
                                       "\x1f", r.record_key())));
+  // Every id first: a dictionary that is full fails the record before
+  // anything of it is added.
+  ASSIGN_OR_RETURN(uint16_t event, event_types_.Intern(r.event_type()));
+  const size_t attrs_before = attrs_.size();
+  for (const auto& a : r.attributes()) {
+    auto it = attribute_ids_.find(a.name());
+    if (it == attribute_ids_.end()) {
+      if (attribute_names_.size() > std::numeric_limits<uint16_t>::max()) {
+        attrs_.resize(attrs_before);
+        return absl::ResourceExhaustedError(
+            "more than 65,536 attribute names in the query index");
+      }
+      it = attribute_ids_.emplace(a.name(), attribute_names_.size()).first;
+      attribute_names_.push_back(a.name());
+      values_.emplace_back();
+    }
+    auto value = values_[it->second].Intern(a.value());
+    if (!value.ok()) {
+      attrs_.resize(attrs_before);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("attribute '", util::Printable(a.name()),
+                       "': ", value.status().message()));
+    }
+    attrs_.push_back({static_cast<uint16_t>(it->second), *value});
+  }
   agency_type_.push_back(static_cast<uint8_t>(type));
   record_key_.push_back(static_cast<uint8_t>(h[0]));
-  event_type_.push_back(event_types_.Intern(r.event_type()));
+  event_type_.push_back(event);
   int32_t date = kNoDate;
   if (!r.event_date().empty()) {
     auto d = encoding::ParseDate(r.event_date(), "%Y-%m-%d");
     if (d.ok()) date = static_cast<int32_t>(encoding::DaysFromCivil(*d));
   }
   date_.push_back(date);
-  for (const auto& a : r.attributes()) {
-    auto [it, fresh] = attribute_ids_.try_emplace(
-        a.name(), static_cast<int>(attribute_names_.size()));
-    if (fresh) {
-      attribute_names_.push_back(a.name());
-      values_.emplace_back();
-    }
-    attrs_.push_back({static_cast<uint16_t>(it->second),
-                      values_[it->second].Intern(a.value())});
-  }
   attr_begin_.push_back(static_cast<uint32_t>(attrs_.size()));
   return absl::OkStatus();
 }

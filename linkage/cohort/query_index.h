@@ -27,7 +27,9 @@ class QueryIndex {
   struct Dictionary {
     std::vector<std::string> names = {""};
     absl::flat_hash_map<std::string, uint16_t> ids = {{"", 0}};
-    uint16_t Intern(const std::string& s);
+    // The id of `s`, added if new; RESOURCE_EXHAUSTED (and nothing added)
+    // once 65,536 names are held, so ids never wrap onto another name.
+    absl::StatusOr<uint16_t> Intern(const std::string& s);
     // The id of `s`, or -1 when it never occurs.
     int Find(const std::string& s) const;
   };

@@ -1,9 +1,12 @@
 #include "linkage/cohort/query_spec.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "linkage/encoding/dates.h"
 #include "linkage/encoding/json.h"
+#include "util/names.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::cohort {
@@ -45,13 +48,29 @@ absl::Status ValidateSelector(const cohortlink::v1::EventSelector& s,
         where, ".agency_type: '", s.agency_type(),
         "' is not police, probation, prison, health or local-authority"));
   }
-  if (s.event_type().empty())
+  RETURN_IF_ERROR(util::CheckName(absl::StrCat(where, ".event_type"),
+                                  s.event_type(), kMaxLabelBytes));
+  if (s.filters_size() > kMaxFilters) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ".event_type: empty"));
+        absl::StrCat(where, ".filters: at most ", kMaxFilters, " attributes"));
+  }
   for (const auto& [name, values] : s.filters()) {
+    RETURN_IF_ERROR(
+        util::CheckName(absl::StrCat(where, ".filters"), name, kMaxLabelBytes));
     if (values.values().empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ".filters.", name, ": no values"));
+    }
+    if (values.values_size() > kMaxFilterValues) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".filters.", name, ": at most ", kMaxFilterValues, " values"));
+    }
+    for (const auto& v : values.values()) {
+      if (!util::IsValidLabel(v, kMaxLabelBytes)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".filters.", name, ": a value is at most ",
+                         kMaxLabelBytes, " bytes of printable UTF-8"));
+      }
     }
   }
   return absl::OkStatus();
@@ -60,6 +79,10 @@ absl::Status ValidateSelector(const cohortlink::v1::EventSelector& s,
 }  // namespace
 
 absl::Status ValidateQuery(const cohortlink::v1::CohortQuery& q) {
+  if (!util::IsValidLabel(q.name(), kMaxQueryNameBytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "name: at most ", kMaxQueryNameBytes, " bytes of printable UTF-8"));
+  }
   RETURN_IF_ERROR(ValidateSelector(q.cohort().event(), "cohort"));
   for (const char* f : {"from", "to"}) {
     const std::string& d =
@@ -73,11 +96,15 @@ absl::Status ValidateQuery(const cohortlink::v1::CohortQuery& q) {
     return absl::InvalidArgumentError("cohort: 'from' is after 'to'");
   if (q.outcomes().empty())
     return absl::InvalidArgumentError("outcomes: at least one is needed");
+  if (q.outcomes_size() > kMaxOutcomes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("outcomes: at most ", kMaxOutcomes));
+  }
   for (int i = 0; i < q.outcomes_size(); ++i) {
     const auto& o = q.outcomes(i);
     std::string where = absl::StrCat("outcomes[", i, "]");
-    if (o.name().empty())
-      return absl::InvalidArgumentError(absl::StrCat(where, ".name: empty"));
+    RETURN_IF_ERROR(util::CheckName(absl::StrCat(where, ".name"), o.name(),
+                                    kMaxLabelBytes));
     for (int j = 0; j < i; ++j) {
       if (q.outcomes(j).name() == o.name()) {
         return absl::InvalidArgumentError(
@@ -85,14 +112,23 @@ absl::Status ValidateQuery(const cohortlink::v1::CohortQuery& q) {
       }
     }
     RETURN_IF_ERROR(ValidateSelector(o.event(), where));
+    if (o.from_day() < -kMaxWindowDays || o.to_day() > kMaxWindowDays) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".window_days: days lie within -", kMaxWindowDays,
+                       " and ", kMaxWindowDays));
+    }
     if (o.from_day() > o.to_day()) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ".window_days: the first day is after the last"));
     }
   }
-  if (q.breakdowns_size() > 3)
-    return absl::InvalidArgumentError("breakdowns: at most 3");
+  if (q.breakdowns_size() > kMaxBreakdowns) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("breakdowns: at most ", kMaxBreakdowns));
+  }
   for (int i = 0; i < q.breakdowns_size(); ++i) {
+    RETURN_IF_ERROR(util::CheckName(absl::StrCat("breakdowns[", i, "]"),
+                                    q.breakdowns(i), kMaxLabelBytes));
     for (int j = 0; j < i; ++j) {
       if (q.breakdowns(i) == q.breakdowns(j)) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -100,9 +136,18 @@ absl::Status ValidateQuery(const cohortlink::v1::CohortQuery& q) {
       }
     }
   }
-  if (q.min_match_probability() < 0 || q.min_match_probability() > 1) {
+  // Written so that NaN fails too.
+  if (!(q.min_match_probability() >= 0 && q.min_match_probability() <= 1)) {
     return absl::InvalidArgumentError(
         "min_match_probability: must be between 0 and 1");
+  }
+  if (q.disclosure().threshold() > kMaxThreshold) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("disclosure.threshold: at most ", kMaxThreshold));
+  }
+  if (q.disclosure().rounding() > kMaxRounding) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("disclosure.rounding: at most ", kMaxRounding));
   }
   return absl::OkStatus();
 }
@@ -151,8 +196,21 @@ absl::StatusOr<cohortlink::v1::CohortQuery> ParseQuerySpec(
           window->values(1).kind_case() != Value::kNumberValue) {
         return o.Error("window_days", "expected [first_day, last_day]");
       }
-      out->set_from_day(static_cast<int>(window->values(0).number_value()));
-      out->set_to_day(static_cast<int>(window->values(1).number_value()));
+      const double lo = window->values(0).number_value(),
+                   hi = window->values(1).number_value();
+      // Range-checked as doubles (converting a larger one is undefined);
+      // NaN fails every comparison.
+      auto whole_day = [](double v) {
+        return v >= -kMaxWindowDays && v <= kMaxWindowDays &&
+               v == std::floor(v);
+      };
+      if (!whole_day(lo) || !whole_day(hi)) {
+        return o.Error("window_days",
+                       absl::StrCat("whole days within -", kMaxWindowDays,
+                                    " and ", kMaxWindowDays));
+      }
+      out->set_from_day(static_cast<int>(lo));
+      out->set_to_day(static_cast<int>(hi));
     }
     if (root->Has("breakdowns")) {
       ASSIGN_OR_RETURN(auto b, root->GetStringList("breakdowns"));
@@ -165,7 +223,10 @@ absl::StatusOr<cohortlink::v1::CohortQuery> ParseQuerySpec(
       RETURN_IF_ERROR(d.AllowOnly({"threshold", "rounding"}));
       ASSIGN_OR_RETURN(int64_t t, d.GetInt("threshold", 0));
       ASSIGN_OR_RETURN(int64_t r, d.GetInt("rounding", 0));
-      if (t < 0 || r < 0) return d.Error("threshold", "must not be negative");
+      if (t < 0 || t > kMaxThreshold)
+        return d.Error("threshold", absl::StrCat("0 to ", kMaxThreshold));
+      if (r < 0 || r > kMaxRounding)
+        return d.Error("rounding", absl::StrCat("0 to ", kMaxRounding));
       q.mutable_disclosure()->set_threshold(static_cast<uint32_t>(t));
       q.mutable_disclosure()->set_rounding(static_cast<uint32_t>(r));
     }

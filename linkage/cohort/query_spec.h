@@ -25,6 +25,20 @@
 
 namespace cohortlink::cohort {
 
+// The shape of a query (docs/limits.md), checked by ValidateQuery before
+// anything is evaluated. They bound the cost of one query: cells are at most
+// 2^breakdowns x (1 + outcomes), and the disclosure loop at most
+// kMaxThreshold passes.
+inline constexpr int kMaxBreakdowns = 3;
+inline constexpr int kMaxOutcomes = 16;
+inline constexpr int kMaxFilters = 8;              // attributes per selector
+inline constexpr int kMaxFilterValues = 64;        // values per filter
+inline constexpr int32_t kMaxWindowDays = 36'525;  // |day| of an outcome
+inline constexpr uint32_t kMaxThreshold = 1000;
+inline constexpr uint32_t kMaxRounding = 1000;
+inline constexpr size_t kMaxQueryNameBytes = 256;  // the query's name
+inline constexpr size_t kMaxLabelBytes = 64;       // event types, values
+
 // INVALID_ARGUMENT names the field ("outcomes[1].window_days: ...").
 absl::StatusOr<cohortlink::v1::CohortQuery> ParseQuerySpec(
     const std::string& json, const std::string& source);

@@ -1,6 +1,7 @@
 #include "linkage/store/audit_log.h"
 
 #include "absl/strings/str_cat.h"
+#include "keys/mac.h"
 #include "keys/merkle.h"
 #include "linkage/store/meta_keys.h"
 #include "util/status_macros.h"
@@ -36,8 +37,37 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(
   return log;
 }
 
+namespace {
+
+// At most `max` bytes of `s`, not splitting a UTF-8 character.
+void CutUtf8(std::string* s, size_t max) {
+  if (s->size() <= max) return;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>((*s)[n]) & 0xC0) == 0x80) --n;
+  s->resize(n);
+}
+
+}  // namespace
+
+void BoundAuditEntry(cohortlink::v1::AuditEntry* e) {
+  if (e->query().size() > kMaxQueryBytes) {
+    e->set_query_sha256(keys::Sha256::Digest(e->query()));
+    e->set_query_truncated(true);
+    CutUtf8(e->mutable_query(), kQueryPrefixBytes);
+  } else if (!e->query().empty()) {
+    e->set_query_sha256(keys::Sha256::Digest(e->query()));
+  }
+  for (std::string* f :
+       {e->mutable_time(), e->mutable_principal(), e->mutable_role(),
+        e->mutable_peer(), e->mutable_method(), e->mutable_agency(),
+        e->mutable_target(), e->mutable_message()}) {
+    CutUtf8(f, kMaxFieldBytes);
+  }
+}
+
 absl::Status AuditLog::Write(cohortlink::v1::AuditEntry entry,
                              rocksdb::WriteBatch* batch, bool sync) {
+  BoundAuditEntry(&entry);
   absl::MutexLock lock(&mu_);
   entry.set_sequence(next_);
   entry.set_time(util::FormatUtc(now_(), /*millis=*/true));
@@ -145,14 +175,18 @@ uint64_t AuditLog::size() const {
 }
 
 absl::StatusOr<std::vector<std::string>> AuditLog::ReadRaw(
-    uint64_t from, uint64_t limit) const {
+    uint64_t from, uint64_t limit, uint64_t max_bytes) const {
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
       rocksdb::ReadOptions(), store_->cf(Family::kAudit)));
   std::string start;
   AppendBigEndian64(from, &start);
-  for (it->Seek(start); it->Valid() && out.size() < limit; it->Next())
+  uint64_t bytes = 0;
+  for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
+    if (!out.empty() && bytes + it->value().size() > max_bytes) break;
+    bytes += it->value().size();
     out.push_back(it->value().ToString());
+  }
   RETURN_IF_ERROR(FromRocks(it->status(), "read audit log"));
   return out;
 }

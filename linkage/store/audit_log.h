@@ -15,6 +15,19 @@
 
 namespace cohortlink::store {
 
+// The size of what the access log stores and serves (docs/limits.md).
+// Every entry is bounded as it is appended: a query's specification above
+// kMaxQueryBytes is kept as its first kQueryPrefixBytes and its SHA-256,
+// and any other text field is cut at kMaxFieldBytes. A page of entries
+// stops at kMaxPageBytes.
+inline constexpr size_t kMaxQueryBytes = 8 << 10;
+inline constexpr size_t kQueryPrefixBytes = 4 << 10;
+inline constexpr size_t kMaxFieldBytes = 1 << 10;
+inline constexpr uint64_t kMaxPageBytes = 4 << 20;
+
+// `entry` within those bounds (fields cut at a UTF-8 character boundary).
+void BoundAuditEntry(cohortlink::v1::AuditEntry* entry);
+
 // The append-only access log in the `audit` column family, keyed by
 // big-endian sequence number. Thread-safe: appends are serialised, and a
 // sequence number is used only by an entry that was written, so the
@@ -70,9 +83,10 @@ class AuditLog {
                                                           uint64_t size) const;
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(
       uint64_t first, uint64_t second) const;
-  // Entries as stored (the bytes the leaves hash).
-  absl::StatusOr<std::vector<std::string>> ReadRaw(uint64_t from,
-                                                   uint64_t limit) const;
+  // Entries as stored (the bytes the leaves hash): at most `limit` of
+  // them, and no more once `max_bytes` are read (but always at least one).
+  absl::StatusOr<std::vector<std::string>> ReadRaw(
+      uint64_t from, uint64_t limit, uint64_t max_bytes = kMaxPageBytes) const;
   // Entries [from, from + limit), in order.
   absl::StatusOr<std::vector<cohortlink::v1::AuditEntry>> Read(
       uint64_t from, uint64_t limit) const;

@@ -4,11 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "keys/key_check.h"
 #include "keys/secret.h"
 #include "linkage/encoding/dates.h"
 #include "linkage/store/linkage_store.h"
 #include "linkage/store/meta_keys.h"
 #include "util/error_details.h"
+#include "util/names.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -161,6 +163,104 @@ bool SameLayout(const cohortlink::v1::FilterLayout& a,
   return true;
 }
 
+absl::Status HeaderError(absl::string_view field, absl::string_view what) {
+  return util::WithFieldViolation(
+      absl::InvalidArgumentError(absl::StrCat("header: ", field, ": ", what)),
+      absl::StrCat("header.", field), what);
+}
+
+absl::Status HeaderName(absl::string_view field, absl::string_view name,
+                        size_t max_bytes) {
+  absl::Status s =
+      util::CheckName(absl::StrCat("header: ", field), name, max_bytes);
+  if (s.ok()) return s;
+  return util::WithFieldViolation(s, absl::StrCat("header.", field),
+                                  "not a valid name");
+}
+
+// Every limit of an upload's header (docs/limits.md), before anything is
+// allocated for it.
+absl::Status CheckHeader(const UploadHeader& header, uint64_t max_records) {
+  RETURN_IF_ERROR(
+      HeaderName("extract_name", header.extract_name(), util::kMaxNameBytes));
+  const auto& x = header.extract();
+  for (const auto& [field, text] :
+       {std::pair<const char*, const std::string*>{"extract.schema_kind",
+                                                   &x.schema_kind()},
+        {"extract.schema_name", &x.schema_name()},
+        {"extract.encoder", &x.encoder()},
+        {"extract.created_at", &x.created_at()}}) {
+    if (!util::IsValidLabel(*text, kMaxHeaderTextBytes)) {
+      return HeaderError(field,
+                         absl::StrCat("must be at most ", kMaxHeaderTextBytes,
+                                      " bytes of printable UTF-8"));
+    }
+  }
+  if (x.schema_fingerprint().size() != 32)
+    return HeaderError("extract.schema_fingerprint", "must be 32 bytes");
+  if (x.key_check_value().size() != keys::kKeyCheckValueSize) {
+    return HeaderError(
+        "extract.key_check_value",
+        absl::StrCat("must be ", keys::kKeyCheckValueSize, " bytes"));
+  }
+  if (x.attribute_names_size() > static_cast<int>(kMaxAttributes)) {
+    return HeaderError("extract.attribute_names",
+                       absl::StrCat(x.attribute_names_size(),
+                                    " names; at most ", kMaxAttributes));
+  }
+  for (int i = 0; i < x.attribute_names_size(); ++i) {
+    const std::string field = absl::StrCat("extract.attribute_names[", i, "]");
+    RETURN_IF_ERROR(
+        HeaderName(field, x.attribute_names(i), kMaxAttributeNameBytes));
+    for (int j = 0; j < i; ++j) {
+      if (x.attribute_names(j) == x.attribute_names(i))
+        return HeaderError(field, "declared twice");
+    }
+  }
+  if (x.blocking_rules_size() > static_cast<int>(kMaxBlockingRules)) {
+    return HeaderError("extract.blocking_rules",
+                       absl::StrCat("at most ", kMaxBlockingRules));
+  }
+  for (const auto& r : x.blocking_rules()) {
+    if (!util::IsValidLabel(r, kMaxHeaderTextBytes))
+      return HeaderError("extract.blocking_rules", "not printable");
+  }
+  const auto& layout = x.layout();
+  if (layout.total_bits() == 0 || layout.total_bits() % 64 != 0 ||
+      layout.total_bits() > kMaxFilterBits || layout.segments().empty() ||
+      layout.segments_size() > static_cast<int>(kMaxSegments)) {
+    return HeaderError(
+        "extract.layout",
+        absl::StrCat("must be a multiple of 64 bits, at most ", kMaxFilterBits,
+                     ", in 1 to ", kMaxSegments, " segments"));
+  }
+  for (const auto& seg : layout.segments()) {
+    if (!util::IsValidLabel(seg.name(), kMaxHeaderTextBytes))
+      return HeaderError("extract.layout.segments", "name not printable");
+    if (seg.length_bits() == 0 ||
+        uint64_t{seg.offset_bits()} + seg.length_bits() > layout.total_bits()) {
+      return HeaderError(
+          "extract.layout.segments",
+          absl::StrCat("segment '", seg.name(), "' lies outside the layout's ",
+                       layout.total_bits(), " bits"));
+    }
+  }
+  if (header.record_count() == 0) {
+    return HeaderError("record_count",
+                       "an extract holds at least one record (to withdraw "
+                       "one, delete it)");
+  }
+  if (header.record_count() > max_records) {
+    return HeaderError(
+        "record_count",
+        absl::StrCat(header.record_count(), " records exceed the limit of ",
+                     max_records));
+  }
+  if (header.content_digest().size() != 32)
+    return HeaderError("content_digest", "must be a SHA-256 (32 bytes)");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ExtractStore::Admit(const std::string& agency,
@@ -264,33 +364,7 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
     const std::string& agency, const std::string& uploader,
     const UploadHeader& header, std::optional<RecordPolicy> policy) {
   const std::string& name = header.extract_name();
-  if (name.empty() || name.size() > 128 ||
-      name.find(kSep) != std::string::npos) {
-    return absl::InvalidArgumentError("extract name must be 1-128 characters");
-  }
-  const auto& layout = header.extract().layout();
-  if (layout.total_bits() == 0 || layout.total_bits() % 64 != 0 ||
-      layout.segments().empty()) {
-    return absl::InvalidArgumentError(
-        "header: the filter layout must be a non-empty multiple of 64 bits");
-  }
-  for (const auto& seg : layout.segments()) {
-    if (seg.length_bits() == 0 ||
-        uint64_t{seg.offset_bits()} + seg.length_bits() > layout.total_bits()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "header: filter segment '", util::Printable(seg.name()),
-          "' lies outside the layout's ", layout.total_bits(), " bits"));
-    }
-  }
-  if (header.record_count() > options_.max_records) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("header: ", header.record_count(),
-                     " records exceed the limit of ", options_.max_records));
-  }
-  if (header.content_digest().size() != 32) {
-    return absl::InvalidArgumentError(
-        "header: content_digest must be a SHA-256 (32 bytes)");
-  }
+  RETURN_IF_ERROR(CheckHeader(header, options_.max_records));
   // Checked now to fail early, and again under the lock at commit.
   RETURN_IF_ERROR(Admit(agency, header, nullptr));
   ASSIGN_OR_RETURN(auto current, Current(agency, name));
@@ -548,11 +622,43 @@ absl::Status UploadSession::CheckContent(uint64_t index,
                          "not an ISO 8601 date (YYYY-MM-DD)");
     }
   }
-  for (const auto& a : rec.attributes()) {
+  if (!rec.event_type().empty() &&
+      !util::IsValidName(rec.event_type(), kMaxAttributeNameBytes)) {
+    return RecordError(
+        index, "event_type",
+        util::CheckName("event_type", rec.event_type(), kMaxAttributeNameBytes)
+            .message());
+  }
+  if (rec.blocking_tokens_size() > static_cast<int>(kMaxBlockingTokens)) {
+    return RecordError(index, "blocking_tokens",
+                       absl::StrCat(rec.blocking_tokens_size(),
+                                    " tokens; at most ", kMaxBlockingTokens));
+  }
+  if (rec.attributes_size() > static_cast<int>(declared_attributes_.size())) {
+    return RecordError(
+        index, "attributes",
+        absl::StrCat(rec.attributes_size(), " attributes; the header declares ",
+                     declared_attributes_.size()));
+  }
+  for (int i = 0; i < rec.attributes_size(); ++i) {
+    const auto& a = rec.attributes(i);
     if (!declared_attributes_.contains(a.name())) {
       return RecordError(
-          index, absl::StrCat("attributes.", a.name()),
-          "not among the attributes the extract header declares");
+          index, absl::StrCat("attributes[", i, "]"),
+          absl::StrCat("'", util::Printable(a.name().substr(0, 64)),
+                       "' is not among the attributes the extract header "
+                       "declares"));
+    }
+    for (int j = 0; j < i; ++j) {
+      if (rec.attributes(j).name() == a.name()) {
+        return RecordError(index, absl::StrCat("attributes.", a.name()),
+                           "given twice");
+      }
+    }
+    if (!util::IsValidLabel(a.value(), kMaxValueBytes)) {
+      return RecordError(index, absl::StrCat("attributes.", a.name()),
+                         absl::StrCat("a value is at most ", kMaxValueBytes,
+                                      " bytes of printable UTF-8"));
     }
   }
   if (!policy_.has_value()) return absl::OkStatus();
@@ -621,6 +727,15 @@ absl::Status UploadSession::AddRecord(absl::string_view bytes) {
     return RecordError(index, "record_key", "duplicate within the extract");
   }
   RETURN_IF_ERROR(CheckContent(index, rec));
+  for (const auto& a : rec.attributes()) {
+    auto& values = values_[a.name()];
+    if (values.size() >= kMaxDistinctValues && !values.contains(a.value())) {
+      return RecordError(index, absl::StrCat("attributes.", a.name()),
+                         absl::StrCat("more than ", kMaxDistinctValues,
+                                      " distinct values in one extract"));
+    }
+    values.insert(a.value());
+  }
   // Staged in ~1 MiB writes: memory stays bounded whatever the extract size.
   // The batch is written before a record is added, so the last record
   // always waits for the commit's synced write.

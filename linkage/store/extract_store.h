@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
@@ -20,6 +21,18 @@
 #include "linkage/store/store.h"
 
 namespace cohortlink::store {
+
+// The limits of one upload (docs/limits.md). The header's are checked at
+// BeginUpload, before anything is staged; a record's as it arrives.
+inline constexpr size_t kMaxAttributes = 32;          // names declared
+inline constexpr size_t kMaxAttributeNameBytes = 64;  // and event types
+inline constexpr size_t kMaxValueBytes = 64;          // one value
+inline constexpr size_t kMaxDistinctValues = 1000;    // per attribute
+inline constexpr size_t kMaxBlockingRules = 32;
+inline constexpr size_t kMaxBlockingTokens = 256;    // per record
+inline constexpr size_t kMaxSegments = 32;           // the missing mask
+inline constexpr uint32_t kMaxFilterBits = 1 << 16;  // per record
+inline constexpr size_t kMaxHeaderTextBytes = 256;   // schema name etc.
 
 struct ExtractStoreOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
@@ -128,6 +141,8 @@ class UploadSession {
   uint64_t base_upload_id_;
   std::optional<RecordPolicy> policy_;
   absl::flat_hash_set<std::string> declared_attributes_;
+  // The distinct values seen of each attribute (at most kMaxDistinctValues).
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> values_;
   uint64_t count_ = 0;
   keys::Sha256 digest_;
   std::string pending_;  // a record split across AddFramedRecords calls

@@ -154,7 +154,7 @@ TEST_F(FailClosedTest, AnUploadBegunBeforeItsEpochRetiredIsRefusedAtCommit) {
   ASSERT_TRUE(
       Send(MakeUpload("old", 5, "", std::string(32, 'f'), "kcv-1234", 1)).ok());
   ASSERT_TRUE(
-      Send(MakeUpload("new", 5, "", std::string(32, 'f'), "kcv-2", 2)).ok());
+      Send(MakeUpload("new", 5, "", std::string(32, 'f'), "kcv-2222", 2)).ok());
   Upload late = MakeUpload("late", 5, "", std::string(32, 'f'), "kcv-1234", 1);
   auto s = Begin(late);
   ASSERT_TRUE(s.ok()) << s.status();
@@ -182,14 +182,14 @@ TEST_F(FailClosedTest, AFilterLayoutOtherThanTheLinkagesIsRefused) {
 
 TEST_F(FailClosedTest, KeyEpochsOpenInOrder) {
   ASSERT_TRUE(Send(MakeUpload("a", 5)).ok());
-  auto r = Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-9", 9));
+  auto r = Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-9999", 9));
   ASSERT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(
       r.status().message().find("key epoch 9 cannot open before key epoch 8"),
       std::string::npos)
       << r.status();
   EXPECT_TRUE(
-      Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-2", 2)).ok());
+      Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-2222", 2)).ok());
 }
 
 // Every step of every kind of write fails in turn. After the fault and a

@@ -1,0 +1,421 @@
+// A hostile client holding a certificate from the server's CA, with raw
+// gRPC stubs (never the CLI, which would refuse to send most of this). Each
+// case is refused with its precise error, changes no stored state, keeps the
+// server's memory bounded, and leaves an access log that still verifies.
+// The limits are in docs/limits.md.
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "cohortlink/v1/ingest.grpc.pb.h"
+#include "cohortlink/v1/query.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "keys/mac.h"
+#include "linkage/cohort/query_spec.h"
+#include "linkage/encoding/extract_file.h"
+#include "linkage/store/extract_store.h"
+#include "linkage/store/test_upload.h"
+#include "tests/access_log.h"
+#include "tests/cli_runner.h"
+#include "tests/grpc_client.h"
+#include "tests/server_process.h"
+#include "util/temp_dir.h"
+
+namespace cohortlink {
+namespace {
+
+namespace fs = std::filesystem;
+using store::testing::MakeUpload;
+using store::testing::Upload;
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) n += e.file_size();
+  return n;
+}
+
+// `u` with `records` rebuilt by `edit` (the digest and count follow).
+Upload Rebuilt(Upload u, int n,
+               const std::function<void(int, cohortlink::v1::EncodedRecord*)>&
+                   edit) {
+  u.framed.clear();
+  const uint32_t bits = u.header.extract().layout().total_bits();
+  for (int i = 0; i < n; ++i) {
+    cohortlink::v1::EncodedRecord r;
+    r.set_record_key("h" + std::to_string(i));
+    r.set_filters(std::string(bits / 8, static_cast<char>(i)));
+    r.set_event_type("arrest");
+    r.set_event_date("2025-01-01");
+    edit(i, &r);
+    encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
+  }
+  u.header.set_record_count(n);
+  u.header.set_content_digest(keys::Sha256::Digest(u.framed));
+  return u;
+}
+
+class HostileClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(); }
+  void TearDown() override { server_.Stop(SIGTERM); }
+  void Start() {
+    std::string error;
+    ASSERT_TRUE(server_.Start(&error)) << "server did not start: " << error;
+  }
+  testing::CliResult Cli(std::vector<std::string> args) {
+    return testing::RunCli(args, tmp_.path());
+  }
+  testing::CliResult As(const std::string& who, std::vector<std::string> args) {
+    for (auto& a : {std::string("--server"), server_.address(),
+                    std::string("--tls"), server_.Tls(who)})
+      args.push_back(a);
+    return Cli(args);
+  }
+  std::shared_ptr<grpc::Channel> Channel(const std::string& who) {
+    return grpc::CreateChannel(server_.address(),
+                               testing::DevCredentials(server_.Tls(who)));
+  }
+  grpc::Status Send(const Upload& u, const std::string& who = "police") {
+    auto stub = cohortlink::v1::IngestService::NewStub(Channel(who));
+    return testing::UploadOnce(stub.get(), u.header, u.framed);
+  }
+  // What a submitter sees of its extracts: names, versions, record counts.
+  std::string Extracts(const std::string& who = "police") {
+    auto stub = cohortlink::v1::IngestService::NewStub(Channel(who));
+    grpc::ClientContext ctx;
+    cohortlink::v1::ListExtractsRequest req;
+    cohortlink::v1::ListExtractsResponse resp;
+    grpc::Status s = stub->ListExtracts(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::string out;
+    for (const auto& e : resp.extracts())
+      out += e.extract_name() + "/" + std::to_string(e.version()) + "/" +
+             std::to_string(e.records()) + " ";
+    return out;
+  }
+  // The analyst's query of the example spec, edited.
+  grpc::Status Query(
+      const std::function<void(cohortlink::v1::CohortQuery*)>& edit,
+      const std::string& who = "analyst",
+      cohortlink::v1::QueryResult* out = nullptr) {
+    auto q = cohort::ParseQuerySpec(
+        testing::Slurp(std::string(COHORTLINK_SOURCE_DIR) +
+                       "/examples/queries/reoffending-12m.json"),
+        "reoffending-12m.json");
+    EXPECT_TRUE(q.ok()) << q.status();
+    edit(&*q);
+    auto stub = cohortlink::v1::QueryService::NewStub(Channel(who));
+    grpc::ClientContext ctx;
+    // A query that spins would meet this deadline instead of its error.
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    cohortlink::v1::QueryResult r;
+    grpc::Status s = stub->RunQuery(&ctx, *q, &r);
+    if (out != nullptr) *out = r;
+    return s;
+  }
+  void ExpectRefused(const grpc::Status& s, grpc::StatusCode code,
+                     const std::string& message, const std::string& what) {
+    EXPECT_EQ(s.error_code(), code) << what << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(message), std::string::npos)
+        << what << ": " << s.error_message();
+  }
+  void ExpectLogVerifies() {
+    fs::copy_file(tmp_.File("data/audit-public.pem"), tmp_.File("pub.pem"),
+                  fs::copy_options::overwrite_existing);
+    auto v = As("auditor", {"audit", "verify", "--pubkey", tmp_.File("pub.pem")});
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+    auto log = As("auditor", {"audit", "log"});
+    EXPECT_EQ(log.exit_code, 0) << log.err;
+    EXPECT_EQ(log.out.find('\x1b'), std::string::npos);
+  }
+  // A linked region: the prison's releases and the police's arrests.
+  void LinkARegion() {
+    ASSERT_EQ(Cli({"synth", "--people", "2000", "--out", tmp_.File("region")})
+                  .exit_code,
+              0);
+    std::ofstream(tmp_.File("secret")) << "shared secret\n";
+    for (const std::string& a : {std::string("police"), std::string("prison")}) {
+      auto e = Cli({"encode", "--schema", tmp_.File("region/schema.json"),
+                    "--secret", tmp_.File("secret"), "--input",
+                    tmp_.File("region/" + a + ".csv"), "--output",
+                    tmp_.File(a + ".clx")});
+      ASSERT_EQ(e.exit_code, 0) << e.err;
+      auto u = As(a, {"upload", "--extract", "main", tmp_.File(a + ".clx")});
+      ASSERT_EQ(u.exit_code, 0) << u.err;
+    }
+    auto st = As("prison", {"status", "--wait", "120"});
+    ASSERT_EQ(st.exit_code, 0) << st.err;
+  }
+
+  util::TempDir tmp_{"hostile_client_test"};
+  testing::ServerProcess server_{tmp_.File("data"), tmp_.File("server.log")};
+};
+
+TEST_F(HostileClientTest, QueriesOutsideTheirLimitsAreRefusedBeforeAnyWork) {
+  LinkARegion();
+  cohortlink::v1::QueryResult ok;
+  ASSERT_TRUE(Query([](auto*) {}, "analyst", &ok).ok());
+  const int64_t kMin32 = std::numeric_limits<int32_t>::min(),
+                kMax32 = std::numeric_limits<int32_t>::max();
+  struct Case {
+    const char* what;
+    std::function<void(cohortlink::v1::CohortQuery*)> edit;
+    const char* message;
+  };
+  const Case cases[] = {
+      // Each limit at its value passes, and at value + 1 is refused.
+      {"threshold 4294967295",
+       [](auto* q) { q->mutable_disclosure()->set_threshold(4294967295u); },
+       "disclosure.threshold: at most 1000"},
+      {"threshold 1001",
+       [](auto* q) {
+         q->mutable_disclosure()->set_threshold(cohort::kMaxThreshold + 1);
+       },
+       "disclosure.threshold: at most 1000"},
+      {"rounding 4294967295",
+       [](auto* q) { q->mutable_disclosure()->set_rounding(4294967295u); },
+       "disclosure.rounding: at most 1000"},
+      {"window [-2^31, 2^31-1]",
+       [&](auto* q) {
+         q->mutable_outcomes(0)->set_from_day(static_cast<int32_t>(kMin32));
+         q->mutable_outcomes(0)->set_to_day(static_cast<int32_t>(kMax32));
+       },
+       "window_days: days lie within -36525 and 36525"},
+      {"window one day too long",
+       [](auto* q) {
+         q->mutable_outcomes(0)->set_to_day(cohort::kMaxWindowDays + 1);
+       },
+       "window_days: days lie within"},
+      {"NaN probability",
+       [](auto* q) {
+         q->set_min_match_probability(std::numeric_limits<double>::quiet_NaN());
+       },
+       "min_match_probability: must be between 0 and 1"},
+      {"17 outcomes",
+       [](auto* q) {
+         for (int i = q->outcomes_size(); i <= cohort::kMaxOutcomes; ++i) {
+           auto* o = q->add_outcomes();
+           *o = q->outcomes(0);
+           o->set_name("o" + std::to_string(i));
+         }
+       },
+       "outcomes: at most 16"},
+      {"65 filter values",
+       [](auto* q) {
+         auto& f =
+             (*q->mutable_cohort()->mutable_event()->mutable_filters())["area"];
+         for (int i = 0; i <= cohort::kMaxFilterValues; ++i)
+           f.add_values("v" + std::to_string(i));
+       },
+       "at most 64 values"},
+      {"an escape in a breakdown",
+       [](auto* q) { q->add_breakdowns("sex\x1b[2J"); },
+       "is not a valid name"},
+      {"a control character in a filter value",
+       [](auto* q) {
+         (*q->mutable_cohort()->mutable_event()->mutable_filters())["area"]
+             .add_values("bristol\n");
+       },
+       "bytes of printable UTF-8"},
+  };
+  for (const Case& c : cases)
+    ExpectRefused(Query(c.edit), grpc::StatusCode::INVALID_ARGUMENT, c.message,
+                  c.what);
+  // At the limits, the query is answered.
+  EXPECT_TRUE(Query([](auto* q) {
+                q->mutable_disclosure()->set_threshold(cohort::kMaxThreshold);
+                q->mutable_disclosure()->set_rounding(cohort::kMaxRounding);
+                q->mutable_outcomes(0)->set_from_day(-cohort::kMaxWindowDays);
+                q->mutable_outcomes(0)->set_to_day(cohort::kMaxWindowDays);
+              }).ok());
+
+  // Ten 13 MB queries from a caller who may not query: denied, and recorded
+  // without the specification.
+  const uint64_t before = DirBytes(tmp_.File("data"));
+  const int64_t memory = server_.PeakMemoryKiB();
+  for (int i = 0; i < 10; ++i) {
+    grpc::Status s = Query(
+        [](auto* q) {
+          auto& f = (*q->mutable_cohort()
+                          ->mutable_event()
+                          ->mutable_filters())["area"];
+          for (int v = 0; v < 13 * 1024; ++v) f.add_values(std::string(1000, 'x'));
+        },
+        "police");
+    ExpectRefused(s, grpc::StatusCode::PERMISSION_DENIED, "", "denied query");
+  }
+  // An analyst's oversized one is refused by the limits, and its entry is
+  // bounded too.
+  ExpectRefused(Query([](auto* q) {
+                  auto& f = (*q->mutable_cohort()
+                                  ->mutable_event()
+                                  ->mutable_filters())["area"];
+                  for (int v = 0; v < 13 * 1024; ++v)
+                    f.add_values(std::string(1000, 'x'));
+                }),
+                grpc::StatusCode::INVALID_ARGUMENT, "at most 64 values",
+                "huge analyst query");
+  EXPECT_LT(DirBytes(tmp_.File("data")) - before, uint64_t{4} << 20);
+  EXPECT_LT(server_.PeakMemoryKiB() - memory, int64_t{256} << 10);  // MiB
+  ExpectLogVerifies();
+  server_.Stop(SIGTERM);
+  for (const auto& e : testing::ReadAccessLog(tmp_.File("data"))) {
+    EXPECT_LE(e.ByteSizeLong(), 16u << 10) << e.method();
+    if (e.method() == "QueryService/RunQuery" && e.role() != "analyst") {
+      EXPECT_EQ(e.query(), "");
+    }
+  }
+}
+
+TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
+  ASSERT_TRUE(Send(MakeUpload("base", 20)).ok());
+  const std::string extracts = Extracts();
+  const int64_t memory = server_.PeakMemoryKiB();
+  struct Case {
+    std::string what;
+    Upload upload;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  for (const std::string& name :
+       {std::string(".."), std::string("../../etc/passwd"), std::string("a/b"),
+        std::string("a\0b", 3), std::string("a\nb"), std::string("\x1b[31mred"),
+        std::string("evil\xe2\x80\xaetxt"), std::string(""),
+        std::string(129, 'n')}) {
+    cases.push_back({"name " + name, MakeUpload(name, 5),
+                     grpc::StatusCode::INVALID_ARGUMENT,
+                     "extract_name: '"});
+  }
+  cases.back().message = "is not a valid name";  // the empty name
+  {
+    // 8,000 empty attribute names on 2 records.
+    Upload u = MakeUpload("attrs", 2);
+    for (int i = 0; i < 8000; ++i)
+      u.header.mutable_extract()->add_attribute_names("");
+    cases.push_back({"8000 attribute names",
+                     Rebuilt(u, 2,
+                             [](int, auto* r) {
+                               for (int i = 0; i < 8000; ++i)
+                                 r->add_attributes();
+                             }),
+                     grpc::StatusCode::INVALID_ARGUMENT,
+                     "extract.attribute_names: 8000 names; at most 32"});
+  }
+  {
+    // 1,001 distinct areas: the dictionary of one extract is bounded.
+    Upload u = MakeUpload("areas", 1);
+    u.header.mutable_extract()->add_attribute_names("area");
+    cases.push_back({"1001 distinct values",
+                     Rebuilt(u, 1001,
+                             [](int i, auto* r) {
+                               auto* a = r->add_attributes();
+                               a->set_name("area");
+                               a->set_value("area-" + std::to_string(i));
+                             }),
+                     grpc::StatusCode::INVALID_ARGUMENT,
+                     "record 1000: attributes.area: more than 1000 distinct "
+                     "values in one extract"});
+  }
+  {
+    Upload u = MakeUpload("attrs2", 1);
+    u.header.mutable_extract()->add_attribute_names("area");
+    cases.push_back({"a value with an escape",
+                     Rebuilt(u, 1,
+                             [](int, auto* r) {
+                               auto* a = r->add_attributes();
+                               a->set_name("area");
+                               a->set_value("bristol\x1b[2J");
+                             }),
+                     grpc::StatusCode::INVALID_ARGUMENT,
+                     "record 0: attributes.area: a value is at most 64"});
+  }
+  cases.push_back({"zero records", MakeUpload("empty", 0),
+                   grpc::StatusCode::INVALID_ARGUMENT,
+                   "an extract holds at least one record"});
+  cases.push_back(
+      {"key epoch 4294967295",
+       MakeUpload("far", 5, "", std::string(32, 'f'), "kcv-9999", 4294967295u),
+       grpc::StatusCode::FAILED_PRECONDITION,
+       "key epoch 4294967295 cannot open before key epoch 4294967294"});
+  cases.push_back(
+      {"a key check value of the wrong size",
+       MakeUpload("kcv", 5, "", std::string(32, 'f'), "kcv", 2),
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "extract.key_check_value: must be 8 bytes"});
+  {
+    Upload u = MakeUpload("bits", 1, "", std::string(32, 'f'), "kcv-1234", 1,
+                          store::kMaxFilterBits + 64);
+    cases.push_back({"a filter of 65,600 bits", u,
+                     grpc::StatusCode::INVALID_ARGUMENT,
+                     "extract.layout: must be a multiple of 64 bits, at most "
+                     "65536"});
+  }
+  for (const Case& c : cases)
+    ExpectRefused(Send(c.upload), c.code, c.message, c.what);
+  EXPECT_EQ(Extracts(), extracts);
+  EXPECT_LT(server_.PeakMemoryKiB() - memory, int64_t{256} << 10);  // 256 MiB
+  // The status table escapes whatever the server holds.
+  auto st = As("police", {"status"});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(As("police", {"delete", "--extract", "../x"}).exit_code, 2);
+  ExpectLogVerifies();
+}
+
+TEST_F(HostileClientTest, InventedMethodsDoNotGrowTheMetrics) {
+  auto channel = Channel("police");
+  ASSERT_TRUE(testing::RawUnary(channel,
+                                "/cohortlink.v1.IngestService/ListExtracts", "")
+                  .ok());
+  const std::string before =
+      testing::HttpGet(server_.metrics_port(), "/metrics");
+  for (int i = 0; i < 3000; ++i) {
+    grpc::Status s = testing::RawUnary(
+        channel, "/cohortlink.v1.Invented" + std::to_string(i) + "/M", "");
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  }
+  const std::string after = testing::HttpGet(server_.metrics_port(), "/metrics");
+  EXPECT_NE(after.find("method=\"unknown\""), std::string::npos);
+  EXPECT_EQ(after.find("Invented"), std::string::npos);
+  EXPECT_NE(after.find("method=\"cohortlink.v1.IngestService/ListExtracts\""),
+            std::string::npos);
+  // The label sets are the same; only the counts and timings moved.
+  EXPECT_LT(after.size(), before.size() + (16 << 10));
+}
+
+TEST_F(HostileClientTest, ASecondServerCannotShareThePort) {
+  testing::ServerProcess second(tmp_.File("other"), tmp_.File("other.log"),
+                                server_.port());
+  std::string log;
+  EXPECT_FALSE(second.Start(&log));
+  EXPECT_NE(second.exit_status(), -1) << "the second server kept running";
+  EXPECT_NE(log.find("cannot listen on 127.0.0.1:" +
+                     std::to_string(server_.port())),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(Extracts(), "");  // the first still answers
+}
+
+TEST_F(HostileClientTest, ShutdownEndsACallThatNeverFinishesAndSignsTheLog) {
+  // An upload that sends its header and then nothing.
+  auto stub = cohortlink::v1::IngestService::NewStub(Channel("police"));
+  grpc::ClientContext ctx;
+  cohortlink::v1::UploadReceipt receipt;
+  auto writer = stub->Upload(&ctx, &receipt);
+  cohortlink::v1::UploadRequest req;
+  *req.mutable_header() = MakeUpload("stalled", 5).header;
+  ASSERT_TRUE(writer->Write(req));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server_.Stop(SIGTERM);  // returns once the process has exited
+  const std::string log = testing::Slurp(server_.log());
+  EXPECT_NE(log.find("signed tree head root"), std::string::npos) << log;
+  EXPECT_FALSE(writer->Finish().ok());
+}
+
+}  // namespace
+}  // namespace cohortlink
