@@ -53,6 +53,40 @@ absl::StatusOr<keys::Identity> PeerIdentity(const grpc::AuthContext& auth,
   return CheckIdentity(std::string(ids[0].data(), ids[0].size()), trust_domain);
 }
 
+namespace {
+
+class ReflectionGate : public grpc::AuthMetadataProcessor {
+ public:
+  explicit ReflectionGate(std::string trust_domain)
+      : trust_domain_(std::move(trust_domain)) {}
+  bool IsBlocking() const override { return false; }
+  grpc::Status Process(const InputMetadata& metadata,
+                       grpc::AuthContext* context, OutputMetadata*,
+                       OutputMetadata*) override {
+    auto path = metadata.find(":path");
+    if (path == metadata.end() ||
+        !absl::StartsWith(
+            absl::string_view(path->second.data(), path->second.size()),
+            "/grpc.reflection.")) {
+      return grpc::Status::OK;
+    }
+    auto who = PeerIdentity(*context, trust_domain_);
+    if (who.ok() && who->role == keys::Role::kAdmin) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "server reflection is for the admin role only");
+  }
+
+ private:
+  const std::string trust_domain_;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::AuthMetadataProcessor> AdminOnlyReflection(
+    std::string trust_domain) {
+  return std::make_shared<ReflectionGate>(std::move(trust_domain));
+}
+
 absl::StatusOr<keys::Identity> CallerIdentity(const grpc::ServerContext& ctx,
                                               const ServerConfig& config) {
   if (!config.insecure_loopback_only) {

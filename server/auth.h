@@ -22,6 +22,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerTlsCredentials(
 // The caller's identity: the SPIFFE id in the URI SAN of its verified
 // client certificate. UNAUTHENTICATED when there is none or it is not a
 // cohortlink identity; PERMISSION_DENIED for another trust domain.
+// Refuses server reflection (grpc.reflection.*) to every caller but an
+// admin, before the call reaches the reflection service; everything else
+// passes to the services, which authorise themselves. For
+// grpc::ServerCredentials::SetAuthMetadataProcessor.
+std::shared_ptr<grpc::AuthMetadataProcessor> AdminOnlyReflection(
+    std::string trust_domain);
+
 absl::StatusOr<keys::Identity> PeerIdentity(const grpc::AuthContext& auth,
                                             const std::string& trust_domain);
 

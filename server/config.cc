@@ -79,6 +79,11 @@ std::vector<AgencyConfig> DevAgencies() {
 
 absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, util::ReadFile(path));
+  return ParseConfig(text, path);
+}
+
+absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
+                                         const std::string& path) {
   auto doc = encoding::ParseJson(text, path);
   if (!doc.ok()) return doc.status();
   auto fail = [&](const absl::Status& s) {
@@ -87,8 +92,9 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   auto root = encoding::JsonObject::Of(*doc, "");
   if (!root.ok()) return fail(root.status());
   if (auto s = root->AllowOnly({"data_dir", "listen", "tls_dir", "trust_domain",
-                                "metrics_listen", "agencies", "agency_types",
-                                "limits", "disclosure", "data_key_file"});
+                                "metrics_listen", "health_listen", "agencies",
+                                "agency_types", "limits", "disclosure",
+                                "data_key_file"});
       !s.ok()) {
     return fail(s);
   }
@@ -98,6 +104,7 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
         std::pair{"tls_dir", &c.tls_dir},
         std::pair{"trust_domain", &c.trust_domain},
         std::pair{"metrics_listen", &c.metrics_listen},
+        std::pair{"health_listen", &c.health_listen},
         std::pair{"data_key_file", &c.data_key_file}}) {
     auto v = root->GetString(key, *dest);
     if (!v.ok()) return fail(v.status());

@@ -41,6 +41,9 @@ struct ServerConfig {
   std::map<std::string, store::RecordPolicy> agency_types =
       DefaultAgencyTypePolicies();
   std::string metrics_listen;  // empty: no Prometheus endpoint
+  // Plaintext gRPC health checks only, for probes without a client
+  // certificate; empty: none.
+  std::string health_listen;
   // Encryption at rest: a secret file (0600) the database key is derived
   // from; empty for none (docs/server.md).
   std::string data_key_file;
@@ -64,6 +67,9 @@ struct ServerConfig {
 
 // Reads a JSON config; INVALID_ARGUMENT names the field.
 absl::StatusOr<ServerConfig> LoadConfig(const std::string& path);
+// The same from the file's text; `path` names it in errors.
+absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
+                                         const std::string& path);
 
 // The agencies `--dev` registers (ids = types).
 std::vector<AgencyConfig> DevAgencies();

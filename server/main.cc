@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -15,8 +16,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "keys/signing.h"
 #include "linkage/encoding/json.h"
 #include "linkage/entities/linkage_runner.h"
@@ -36,6 +40,41 @@ namespace {
 
 std::atomic<bool> g_stop{false};  // set by the signal handler only
 constexpr std::chrono::seconds kShutdownGrace{10};
+
+// Every method of the health listener but the health service's.
+class HealthOnly : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext*) override {
+    class Refuse : public grpc::ServerGenericBidiReactor {
+     public:
+      Refuse() {
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                            "this listener serves health checks only"));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refuse;
+  }
+};
+
+// A ServerBuilder option that leaves out server reflection (which
+// InitProtoReflectionServerBuilderPlugin adds to every server).
+class WithoutReflection : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const auto& p) {
+                                    return p->name() ==
+                                           "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
+constexpr int kMaxStreamsPerConnection = 32;
+constexpr int kMaxServerThreads = 128;
 void OnSignal(int) { g_stop.store(true); }
 
 // One JSON object per line on stderr; never personal data.
@@ -150,6 +189,8 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         "or --dev");
   } else {
     ASSIGN_OR_RETURN(creds, server::ServerTlsCredentials(config.tls_dir));
+    creds->SetAuthMetadataProcessor(
+        server::AdminOnlyReflection(config.trust_domain));
   }
   store::StoreOptions store_options;
   store_options.data_key_file = config.data_key_file;
@@ -262,6 +303,14 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   // and a second server (with another data directory) could bind the same
   // port and take half of the calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Concurrency is bounded (docs/limits.md): streams per connection, and
+  // the threads that serve calls; a call beyond them is refused with
+  // RESOURCE_EXHAUSTED instead of queueing without end.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             kMaxStreamsPerConnection);
+  grpc::ResourceQuota quota("cohortlink-server");
+  quota.SetMaxThreads(kMaxServerThreads);
+  builder.SetResourceQuota(quota);
   builder.AddListeningPort(config.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.RegisterService(&ingest);
@@ -278,8 +327,39 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen));
   }
+  // Health checks for probes without a client certificate, on their own
+  // plaintext listener: the health service alone (no reflection, no
+  // other service), unaudited, and saying only SERVING or NOT_SERVING.
+  std::unique_ptr<grpc::Server> health_server;
+  HealthOnly health_only;
+  if (!config.health_listen.empty()) {
+    grpc::ServerBuilder hb;
+    int health_port = 0;
+    hb.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    hb.AddListeningPort(config.health_listen, grpc::InsecureServerCredentials(),
+                        &health_port);
+    hb.SetOption(std::make_unique<WithoutReflection>());
+    // Any other method: UNIMPLEMENTED. (A callback service also gives the
+    // server the polled completion queue it needs without sync services.)
+    hb.RegisterCallbackGenericService(&health_only);
+    health_server = hb.BuildAndStart();
+    if (!health_server || health_port == 0) {
+      server->Shutdown();
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", config.health_listen));
+    }
+    Log("info", absl::StrCat("health checks (no client certificate) on ",
+                             config.health_listen.substr(
+                                 0, config.health_listen.rfind(':')),
+                             ":", health_port));
+  }
+  auto set_serving = [&](bool ok) {
+    server->GetHealthCheckService()->SetServingStatus(ok);
+    if (health_server)
+      health_server->GetHealthCheckService()->SetServingStatus(ok);
+  };
   bool serving = true;
-  server->GetHealthCheckService()->SetServingStatus(serving);
+  set_serving(serving);
   Log("info",
       absl::StrCat(
           "listening on ", config.listen.substr(0, config.listen.rfind(':')),
@@ -303,7 +383,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     const bool ok = h.storage_ok && !h.linkage_failed;
     if (ok != serving) {
       serving = ok;
-      server->GetHealthCheckService()->SetServingStatus(serving);
+      set_serving(serving);
       if (!serving) {
         Log("error", absl::StrCat("health: NOT_SERVING (",
                                   !h.storage_ok ? db->Health().message()
@@ -318,7 +398,8 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       Log("error", absl::StrCat("signing a tree head: ", s.message()));
   }
   Log("info", "shutting down: finishing in-flight calls");
-  server->GetHealthCheckService()->SetServingStatus(false);
+  set_serving(false);
+  if (health_server) health_server->Shutdown();
   // In-flight calls get kShutdownGrace; then they are cancelled (a query
   // polls for that and stops), so the final tree head is always written.
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
@@ -345,7 +426,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   CLI::App app{"cohortlink-server: privacy-preserving record linkage server"};
   std::string config_path, data_dir, listen, tls_dir, metrics_listen,
-      data_key_file;
+      health_listen, data_key_file;
   bool dev = false, insecure = false;
   app.add_option("--config", config_path,
                  "JSON configuration file (docs/server.md)")
@@ -358,6 +439,9 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", metrics_listen,
                  "HOST:PORT for the Prometheus /metrics endpoint (off by "
                  "default; port 0 picks a free one)");
+  app.add_option("--health-listen", health_listen,
+                 "HOST:PORT for plaintext gRPC health checks without a client "
+                 "certificate (off by default; port 0 picks a free one)");
   app.add_option("--data-key-file", data_key_file,
                  "Encrypt the database at rest with a key derived from this "
                  "secret file (0600); also COHORTLINK_DATA_KEY_FILE");
@@ -395,6 +479,7 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!tls_dir.empty()) config.tls_dir = tls_dir;
   if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
+  if (!health_listen.empty()) config.health_listen = health_listen;
   if (const char* env = std::getenv("COHORTLINK_DATA_KEY_FILE");
       env != nullptr && *env != '\0') {
     config.data_key_file = env;

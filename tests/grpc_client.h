@@ -70,11 +70,54 @@ inline grpc::Status RawUnary(const std::shared_ptr<grpc::Channel>& channel,
   return done.get_future().get();
 }
 
+// A bidirectional streaming call by method path that sends `request_bytes`
+// (if any), closes its side and reads until the end: the final status.
+inline grpc::Status RawBidi(const std::shared_ptr<grpc::Channel>& channel,
+                            const std::string& path,
+                            const std::string& request_bytes = "") {
+  class Reactor
+      : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit Reactor(const std::string& bytes) : slice_(bytes) {
+      request_ = grpc::ByteBuffer(&slice_, 1);
+    }
+    void Go(bool send) {
+      StartRead(&response_);
+      if (send) {
+        StartWriteLast(&request_, grpc::WriteOptions());
+      } else {
+        StartWritesDone();
+      }
+      StartCall();
+    }
+    void OnReadDone(bool ok) override {
+      if (ok) StartRead(&response_);
+    }
+    void OnDone(const grpc::Status& s) override { done_.set_value(s); }
+    std::future<grpc::Status> Result() { return done_.get_future(); }
+
+   private:
+    grpc::Slice slice_;
+    grpc::ByteBuffer request_, response_;
+    std::promise<grpc::Status> done_;
+  };
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  Reactor reactor(request_bytes);
+  auto result = reactor.Result();
+  stub.PrepareBidiStreamingCall(&ctx, path, grpc::StubOptions(), &reactor);
+  reactor.Go(!request_bytes.empty());
+  return result.get();
+}
+
 // The serving status the server reports (1 SERVING, 2 NOT_SERVING), or -1
 // with the error in `error` when the call fails.
+// With an empty `tls_dir`, the call is plaintext (no certificate at all).
 inline int HealthCheck(const std::string& address, const std::string& tls_dir,
                        std::string* error = nullptr) {
-  auto creds = DevCredentials(tls_dir);
+  auto creds = tls_dir.empty() ? grpc::InsecureChannelCredentials()
+                               : DevCredentials(tls_dir);
   if (creds == nullptr) {
     if (error != nullptr) *error = "no certificates in " + tls_dir;
     return -1;

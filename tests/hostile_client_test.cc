@@ -39,9 +39,9 @@ uint64_t DirBytes(const std::string& dir) {
 }
 
 // `u` with `records` rebuilt by `edit` (the digest and count follow).
-Upload Rebuilt(Upload u, int n,
-               const std::function<void(int, cohortlink::v1::EncodedRecord*)>&
-                   edit) {
+Upload Rebuilt(
+    Upload u, int n,
+    const std::function<void(int, cohortlink::v1::EncodedRecord*)>& edit) {
   u.framed.clear();
   const uint32_t bits = u.header.extract().layout().total_bits();
   for (int i = 0; i < n; ++i) {
@@ -127,7 +127,8 @@ class HostileClientTest : public ::testing::Test {
   void ExpectLogVerifies() {
     fs::copy_file(tmp_.File("data/audit-public.pem"), tmp_.File("pub.pem"),
                   fs::copy_options::overwrite_existing);
-    auto v = As("auditor", {"audit", "verify", "--pubkey", tmp_.File("pub.pem")});
+    auto v =
+        As("auditor", {"audit", "verify", "--pubkey", tmp_.File("pub.pem")});
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
     auto log = As("auditor", {"audit", "log"});
     EXPECT_EQ(log.exit_code, 0) << log.err;
@@ -139,7 +140,8 @@ class HostileClientTest : public ::testing::Test {
                   .exit_code,
               0);
     std::ofstream(tmp_.File("secret")) << "shared secret\n";
-    for (const std::string& a : {std::string("police"), std::string("prison")}) {
+    for (const std::string& a :
+         {std::string("police"), std::string("prison")}) {
       auto e = Cli({"encode", "--schema", tmp_.File("region/schema.json"),
                     "--secret", tmp_.File("secret"), "--input",
                     tmp_.File("region/" + a + ".csv"), "--output",
@@ -214,8 +216,7 @@ TEST_F(HostileClientTest, QueriesOutsideTheirLimitsAreRefusedBeforeAnyWork) {
        },
        "at most 64 values"},
       {"an escape in a breakdown",
-       [](auto* q) { q->add_breakdowns("sex\x1b[2J"); },
-       "is not a valid name"},
+       [](auto* q) { q->add_breakdowns("sex\x1b[2J"); }, "is not a valid name"},
       {"a control character in a filter value",
        [](auto* q) {
          (*q->mutable_cohort()->mutable_event()->mutable_filters())["area"]
@@ -244,22 +245,23 @@ TEST_F(HostileClientTest, QueriesOutsideTheirLimitsAreRefusedBeforeAnyWork) {
           auto& f = (*q->mutable_cohort()
                           ->mutable_event()
                           ->mutable_filters())["area"];
-          for (int v = 0; v < 13 * 1024; ++v) f.add_values(std::string(1000, 'x'));
+          for (int v = 0; v < 13 * 1024; ++v)
+            f.add_values(std::string(1000, 'x'));
         },
         "police");
     ExpectRefused(s, grpc::StatusCode::PERMISSION_DENIED, "", "denied query");
   }
   // An analyst's oversized one is refused by the limits, and its entry is
   // bounded too.
-  ExpectRefused(Query([](auto* q) {
-                  auto& f = (*q->mutable_cohort()
-                                  ->mutable_event()
-                                  ->mutable_filters())["area"];
-                  for (int v = 0; v < 13 * 1024; ++v)
-                    f.add_values(std::string(1000, 'x'));
-                }),
-                grpc::StatusCode::INVALID_ARGUMENT, "at most 64 values",
-                "huge analyst query");
+  ExpectRefused(
+      Query([](auto* q) {
+        auto& f =
+            (*q->mutable_cohort()->mutable_event()->mutable_filters())["area"];
+        for (int v = 0; v < 13 * 1024; ++v)
+          f.add_values(std::string(1000, 'x'));
+      }),
+      grpc::StatusCode::INVALID_ARGUMENT, "at most 64 values",
+      "huge analyst query");
   EXPECT_LT(DirBytes(tmp_.File("data")) - before, uint64_t{4} << 20);
   EXPECT_LT(server_.PeakMemoryKiB() - memory, int64_t{256} << 10);  // MiB
   ExpectLogVerifies();
@@ -289,8 +291,7 @@ TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
         std::string("evil\xe2\x80\xaetxt"), std::string(""),
         std::string(129, 'n')}) {
     cases.push_back({"name " + name, MakeUpload(name, 5),
-                     grpc::StatusCode::INVALID_ARGUMENT,
-                     "extract_name: '"});
+                     grpc::StatusCode::INVALID_ARGUMENT, "extract_name: '"});
   }
   cases.back().message = "is not a valid name";  // the empty name
   {
@@ -343,11 +344,10 @@ TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
        MakeUpload("far", 5, "", std::string(32, 'f'), "kcv-9999", 4294967295u),
        grpc::StatusCode::FAILED_PRECONDITION,
        "key epoch 4294967295 cannot open before key epoch 4294967294"});
-  cases.push_back(
-      {"a key check value of the wrong size",
-       MakeUpload("kcv", 5, "", std::string(32, 'f'), "kcv", 2),
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "extract.key_check_value: must be 8 bytes"});
+  cases.push_back({"a key check value of the wrong size",
+                   MakeUpload("kcv", 5, "", std::string(32, 'f'), "kcv", 2),
+                   grpc::StatusCode::INVALID_ARGUMENT,
+                   "extract.key_check_value: must be 8 bytes"});
   {
     Upload u = MakeUpload("bits", 1, "", std::string(32, 'f'), "kcv-1234", 1,
                           store::kMaxFilterBits + 64);
@@ -379,7 +379,8 @@ TEST_F(HostileClientTest, InventedMethodsDoNotGrowTheMetrics) {
         channel, "/cohortlink.v1.Invented" + std::to_string(i) + "/M", "");
     ASSERT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   }
-  const std::string after = testing::HttpGet(server_.metrics_port(), "/metrics");
+  const std::string after =
+      testing::HttpGet(server_.metrics_port(), "/metrics");
   EXPECT_NE(after.find("method=\"unknown\""), std::string::npos);
   EXPECT_EQ(after.find("Invented"), std::string::npos);
   EXPECT_NE(after.find("method=\"cohortlink.v1.IngestService/ListExtracts\""),
@@ -394,11 +395,53 @@ TEST_F(HostileClientTest, ASecondServerCannotShareThePort) {
   std::string log;
   EXPECT_FALSE(second.Start(&log));
   EXPECT_NE(second.exit_status(), -1) << "the second server kept running";
-  EXPECT_NE(log.find("cannot listen on 127.0.0.1:" +
-                     std::to_string(server_.port())),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("cannot listen on 127.0.0.1:" + std::to_string(server_.port())),
+      std::string::npos)
       << log;
   EXPECT_EQ(Extracts(), "");  // the first still answers
+}
+
+TEST_F(HostileClientTest, HealthWithoutACertificateOnlyOnItsOwnListener) {
+  server_.Stop(SIGTERM);
+  server_.extra_args = {"--health-listen", "127.0.0.1:0"};
+  Start();
+  const std::string log = testing::Slurp(server_.log());
+  const std::string kLine =
+      "health checks (no client certificate) on 127.0.0.1:";
+  const size_t at = log.rfind(kLine);
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string health =
+      "127.0.0.1:" + std::to_string(std::atoi(log.c_str() + at + kLine.size()));
+  std::string error;
+  EXPECT_EQ(testing::HealthCheck(health, "", &error), 1) << error;  // SERVING
+  // Nothing else is served there: no reflection, no service.
+  auto plain = grpc::CreateChannel(health, grpc::InsecureChannelCredentials());
+  EXPECT_EQ(
+      testing::RawUnary(plain, "/cohortlink.v1.IngestService/ListExtracts", "")
+          .error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(
+      testing::RawBidi(
+          plain,
+          "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+          .error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
+  // The main listener still wants a certificate.
+  EXPECT_EQ(testing::HealthCheck(server_.address(), "", &error), -1);
+  // Reflection on the main listener is for admins.
+  const std::string kReflection =
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+  // ServerReflectionRequest { list_services = 7: "" }
+  const std::string list_services("\x3a\x00", 2);
+  for (const char* who : {"police", "analyst", "auditor"}) {
+    grpc::Status s = testing::RawBidi(Channel(who), kReflection, list_services);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << who << ": " << s.error_message();
+  }
+  grpc::Status admin =
+      testing::RawBidi(Channel("admin"), kReflection, list_services);
+  EXPECT_TRUE(admin.ok()) << admin.error_message();
 }
 
 TEST_F(HostileClientTest, ShutdownEndsACallThatNeverFinishesAndSignsTheLog) {
