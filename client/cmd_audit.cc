@@ -17,6 +17,7 @@
 #include "client/commands.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/audit.grpc.pb.h"
+#include "keys/audit_state.h"
 #include "keys/merkle.h"
 #include "keys/signing.h"
 #include "util/atomic_file.h"
@@ -123,53 +124,34 @@ struct VerifyArgs : ConnArgs {
 
 // The auditor's record of what it verified: the tree head, then one leaf
 // hash (hex) per line.
-struct State {
-  cohortlink::v1::SignedTreeHead head;
-  std::vector<std::string> leaves;
-};
+// The tree head of an auditor's state file, as the server sends one.
+cohortlink::v1::SignedTreeHead HeadOf(const keys::AuditState& st) {
+  cohortlink::v1::SignedTreeHead h;
+  h.set_tree_size(st.tree_size);
+  h.set_timestamp_ms(st.timestamp_ms);
+  h.set_root_hash(st.root_hash);
+  h.set_signature(st.signature);
+  return h;
+}
 
-absl::StatusOr<std::optional<State>> ReadState(const std::string& path) {
+absl::StatusOr<std::optional<keys::AuditState>> ReadState(
+    const std::string& path) {
   if (path.empty()) return std::nullopt;
   auto text = util::ReadFile(path);
   if (absl::IsNotFound(text.status())) return std::nullopt;
   RETURN_IF_ERROR(text.status());
-  State st;
-  std::vector<std::string> lines =
-      absl::StrSplit(*text, '\n', absl::SkipEmpty());
-  if (lines.empty()) return absl::DataLossError(absl::StrCat(path, ": empty"));
-  std::vector<std::string> f = absl::StrSplit(lines[0], ' ');
-  uint64_t size;
-  int64_t ts;
-  if (f.size() != 5 || f[0] != "cohortlink-audit-state-v1" ||
-      !absl::SimpleAtoi(f[1], &size) || !absl::SimpleAtoi(f[2], &ts)) {
-    return absl::DataLossError(absl::StrCat(path, ": not an audit state file"));
-  }
-  st.head.set_tree_size(size);
-  st.head.set_timestamp_ms(ts);
-  st.head.set_root_hash(absl::HexStringToBytes(f[3]));
-  st.head.set_signature(absl::HexStringToBytes(f[4]));
-  for (size_t i = 1; i < lines.size(); ++i)
-    st.leaves.push_back(absl::HexStringToBytes(lines[i]));
-  if (st.leaves.size() != size)
-    return absl::DataLossError(absl::StrCat(path, ": truncated state file"));
-  return st;
+  return keys::ParseAuditState(*text, path);
 }
 
-absl::Status WriteState(const std::string& path, const State& st) {
-  std::string text = absl::StrCat(
-      "cohortlink-audit-state-v1 ", st.head.tree_size(), " ",
-      st.head.timestamp_ms(), " ", util::HexEncode(st.head.root_hash()), " ",
-      util::HexEncode(st.head.signature()), "\n");
-  for (const auto& l : st.leaves)
-    absl::StrAppend(&text, util::HexEncode(l), "\n");
+absl::Status WriteState(const std::string& path, const keys::AuditState& st) {
   ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(path, 0600));
-  RETURN_IF_ERROR(f->Write(text));
+  RETURN_IF_ERROR(f->Write(keys::FormatAuditState(st)));
   return f->Commit();
 }
 
 absl::Status RunVerify(const VerifyArgs& a) {
   ASSIGN_OR_RETURN(std::string pubkey, util::ReadFile(a.pubkey));
-  ASSIGN_OR_RETURN(std::optional<State> before, ReadState(a.state));
+  ASSIGN_OR_RETURN(std::optional<keys::AuditState> before, ReadState(a.state));
   ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
   auto stub = AuditService::NewStub(channel);
   auto fail = [](std::string msg) { return absl::DataLossError(msg); };
@@ -190,8 +172,11 @@ absl::Status RunVerify(const VerifyArgs& a) {
                              " (the log was signed with another key)"));
   }
   // Every entry up to the head, as stored.
-  State now;
-  now.head = head;
+  keys::AuditState now;
+  now.tree_size = head.tree_size();
+  now.timestamp_ms = head.timestamp_ms();
+  now.root_hash = head.root_hash();
+  now.signature = head.signature();
   ASSIGN_OR_RETURN(auto records,
                    FetchRecords(stub.get(), {}, head.tree_size()));
   for (const auto& r : records) {
@@ -211,9 +196,9 @@ absl::Status RunVerify(const VerifyArgs& a) {
   }
   std::string compared;
   if (before.has_value()) {
-    const uint64_t m = before->head.tree_size();
+    const uint64_t m = before->tree_size;
     if (absl::Status s = keys::VerifySignature(
-            pubkey, SignedBytes(before->head), before->head.signature());
+            pubkey, SignedBytes(HeadOf(*before)), before->signature);
         !s.ok()) {
       return fail(absl::StrCat("the tree head in ", a.state,
                                " does not verify with ", a.pubkey));
@@ -243,8 +228,7 @@ absl::Status RunVerify(const VerifyArgs& a) {
       std::vector<std::string> hashes(proof.hashes().begin(),
                                       proof.hashes().end());
       if (!keys::VerifyMerkleConsistency(m, head.tree_size(), hashes,
-                                         before->head.root_hash(),
-                                         head.root_hash())) {
+                                         before->root_hash, head.root_hash())) {
         return fail(absl::StrCat("the consistency proof from the tree head of ",
                                  m, " entries to the one of ", head.tree_size(),
                                  " does not verify"));
