@@ -1,9 +1,12 @@
 // Query semantics on a hand-built linkage with exact expected counts, and
 // the disclosure-control properties.
 
+#include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "linkage/cohort/engine.h"
 #include "linkage/cohort/query_spec.h"
@@ -136,6 +139,138 @@ TEST(CohortEngineTest, UnknownBreakdownAndBadSpecsAreRefused) {
   EXPECT_NE(bad.status().message().find("spec.json: cohort.agency_type"),
             std::string::npos)
       << bad.status();
+}
+
+// Every limit of a query's shape: accepted at its value, refused with the
+// field named at value + 1.
+TEST(QueryLimitsTest, EachLimitHoldsAtItsValueAndFailsOneBeyond) {
+  struct Limit {
+    const char* what;
+    std::function<void(CohortQuery*, int)> set;  // to `n` of the thing
+    int value;
+    const char* message;
+  };
+  auto filter = [](CohortQuery* q) {
+    return &(*q->mutable_cohort()->mutable_event()->mutable_filters())["sex"];
+  };
+  const Limit limits[] = {
+      {"breakdowns",
+       [](CohortQuery* q, int n) {
+         q->clear_breakdowns();
+         for (int i = 0; i < n; ++i) q->add_breakdowns("b" + std::to_string(i));
+       },
+       kMaxBreakdowns, "breakdowns: at most 3"},
+      {"outcomes",
+       [](CohortQuery* q, int n) {
+         for (int i = q->outcomes_size(); i < n; ++i) {
+           auto* o = q->add_outcomes();
+           *o = q->outcomes(0);
+           o->set_name("o" + std::to_string(i));
+         }
+       },
+       kMaxOutcomes, "outcomes: at most 16"},
+      {"filters",
+       [](CohortQuery* q, int n) {
+         auto* f = q->mutable_cohort()->mutable_event()->mutable_filters();
+         for (int i = 0; i < n; ++i)
+           (*f)["a" + std::to_string(i)].add_values("x");
+       },
+       kMaxFilters, "cohort.filters: at most 8 attributes"},
+      {"filter values",
+       [&](CohortQuery* q, int n) {
+         for (int i = 0; i < n; ++i) filter(q)->add_values(std::to_string(i));
+       },
+       kMaxFilterValues, "cohort.filters.sex: at most 64 values"},
+      {"value bytes",
+       [&](CohortQuery* q, int n) {
+         filter(q)->add_values(std::string(n, 'v'));
+       },
+       static_cast<int>(kMaxLabelBytes),
+       "cohort.filters.sex: a value is at most 64"},
+      {"window",
+       [](CohortQuery* q, int n) { q->mutable_outcomes(0)->set_to_day(n); },
+       kMaxWindowDays, "outcomes[0].window_days: days lie within"},
+      {"history window",
+       [](CohortQuery* q, int n) { q->mutable_outcomes(0)->set_from_day(-n); },
+       kMaxWindowDays, "outcomes[0].window_days: days lie within"},
+      {"threshold",
+       [](CohortQuery* q, int n) { q->mutable_disclosure()->set_threshold(n); },
+       static_cast<int>(kMaxThreshold), "disclosure.threshold: at most 1000"},
+      {"rounding",
+       [](CohortQuery* q, int n) { q->mutable_disclosure()->set_rounding(n); },
+       static_cast<int>(kMaxRounding), "disclosure.rounding: at most 1000"},
+      {"outcome name",
+       [](CohortQuery* q, int n) {
+         q->mutable_outcomes(0)->set_name(std::string(n, 'o'));
+       },
+       static_cast<int>(kMaxLabelBytes), "outcomes[0].name: '"},
+      {"query name",
+       [](CohortQuery* q, int n) { q->set_name(std::string(n, 'q')); },
+       static_cast<int>(kMaxQueryNameBytes), "name: at most 256"},
+  };
+  for (const Limit& l : limits) {
+    CohortQuery at = Query(), over = Query();
+    l.set(&at, l.value);
+    l.set(&over, l.value + 1);
+    EXPECT_TRUE(ValidateQuery(at).ok()) << l.what << ": " << ValidateQuery(at);
+    absl::Status s = ValidateQuery(over);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << l.what;
+    EXPECT_NE(s.message().find(l.message), std::string::npos)
+        << l.what << ": " << s;
+  }
+  CohortQuery nan = Query();
+  nan.set_min_match_probability(std::nan(""));
+  EXPECT_FALSE(ValidateQuery(nan).ok());
+  // Windows beyond an int in the JSON are refused, not converted.
+  for (const char* w :
+       {"[-2147483648, 2147483647]", "[0, 1e300]", "[0.5, 2]"}) {
+    auto q = ParseQuerySpec(
+        absl::StrCat(R"({"cohort": {"agency_type": "prison", "event_type":
+          "release", "from": "2024-01-01", "to": "2024-12-31"},
+          "outcomes": [{"name": "x", "agency_type": "police",
+          "event_type": "charge", "window_days": )",
+                     w, "}]}"),
+        "spec.json");
+    EXPECT_NE(q.status().message().find("window_days: whole days within"),
+              std::string::npos)
+        << w << ": " << q.status();
+  }
+}
+
+TEST(QueryLimitsTest, TheEvaluatorStopsWhenTheCallerHasGone) {
+  auto index = Fixture();
+  auto t = Evaluate(*index, Query(), [] { return true; });
+  // The fixture is smaller than one stride: it finishes before it checks.
+  EXPECT_TRUE(t.ok());
+  QueryIndexBuilder b("secret");
+  for (int i = 0; i < 10'000; ++i)
+    ASSERT_TRUE(
+        b.Add("prison", "prison", "x", Event("release", "2024-03-01"), i, 1)
+            .ok());
+  auto big = *b.Build();
+  EXPECT_TRUE(Evaluate(*big, Query(), [] { return false; }).ok());
+  EXPECT_EQ(Evaluate(*big, Query(), [] { return true; }).status().code(),
+            absl::StatusCode::kCancelled);
+}
+
+TEST(QueryLimitsTest, AFullDictionaryRefusesTheRecordInsteadOfWrapping) {
+  QueryIndexBuilder b("secret");
+  for (int i = 0; i < 65'535; ++i) {
+    ASSERT_TRUE(
+        b.AddFacts("police", "police", "x",
+                   Event("arrest", "2024-01-01", "v" + std::to_string(i)))
+            .ok())
+        << i;
+  }
+  // 65,536 names with "" (unknown): the next new value does not fit.
+  auto full = b.AddFacts("police", "police", "x",
+                         Event("arrest", "2024-01-01", "one-more"));
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  EXPECT_NE(full.message().find("attribute 'sex'"), std::string::npos) << full;
+  EXPECT_EQ(b.size(), 65'535u);  // nothing of the refused record was added
+  EXPECT_TRUE(
+      b.AddFacts("police", "police", "x", Event("arrest", "2024-01-01", "v7"))
+          .ok());
 }
 
 // A random one-breakdown table: totals are sums of their cells.

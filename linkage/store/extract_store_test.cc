@@ -1,5 +1,8 @@
 #include "linkage/store/extract_store.h"
 
+#include <filesystem>
+#include <functional>
+
 #include "gtest/gtest.h"
 #include "keys/mac.h"
 #include "linkage/encoding/extract_file.h"
@@ -239,6 +242,107 @@ TEST_F(ExtractStoreTest, ChangesCarryTheirAuditEntryInTheSameWrite) {
   Reopen();
   auto again = *AuditLog::Create(store_.get());
   EXPECT_EQ(again->size(), 2u);
+}
+
+// Every per-upload limit: accepted at its value, refused with the record
+// and field named one beyond, and nothing stored.
+TEST_F(ExtractStoreTest, EachUploadLimitHoldsAtItsValueAndFailsOneBeyond) {
+  auto with_records = [](Upload u, int n,
+                         const std::function<void(int, EncodedRecord*)>& edit) {
+    u.framed.clear();
+    const uint32_t bytes = u.header.extract().layout().total_bits() / 8;
+    for (int i = 0; i < n; ++i) {
+      EncodedRecord r;
+      r.set_record_key("r" + std::to_string(i));
+      r.set_filters(std::string(bytes, static_cast<char>(i)));
+      r.set_event_type("arrest");
+      edit(i, &r);
+      encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
+    }
+    u.header.set_record_count(n);
+    u.header.set_content_digest(keys::Sha256::Digest(u.framed));
+    return u;
+  };
+  struct Limit {
+    const char* what;
+    std::function<Upload(const std::string&, int)> make;  // with `n`
+    int value;
+    const char* message;
+  };
+  const Limit limits[] = {
+      {"declared attributes",
+       [&](const std::string& name, int n) {
+         Upload u = MakeUpload(name, 1);
+         for (int i = 0; i < n; ++i)
+           u.header.mutable_extract()->add_attribute_names("a" +
+                                                           std::to_string(i));
+         return u;
+       },
+       static_cast<int>(kMaxAttributes), "attribute_names: 33 names"},
+      {"distinct values",
+       [&](const std::string& name, int n) {
+         Upload u = MakeUpload(name, 1);
+         u.header.mutable_extract()->add_attribute_names("area");
+         return with_records(u, n, [](int i, EncodedRecord* r) {
+           auto* a = r->add_attributes();
+           a->set_name("area");
+           a->set_value("v" + std::to_string(i));
+         });
+       },
+       static_cast<int>(kMaxDistinctValues),
+       "record 1000: attributes.area: more than 1000 distinct values"},
+      {"value bytes",
+       [&](const std::string& name, int n) {
+         Upload u = MakeUpload(name, 1);
+         u.header.mutable_extract()->add_attribute_names("area");
+         return with_records(u, 1, [n](int, EncodedRecord* r) {
+           auto* a = r->add_attributes();
+           a->set_name("area");
+           a->set_value(std::string(n, 'v'));
+         });
+       },
+       static_cast<int>(kMaxValueBytes),
+       "record 0: attributes.area: a value is at most 64 bytes"},
+      {"blocking tokens",
+       [&](const std::string& name, int n) {
+         return with_records(MakeUpload(name, 1), 1,
+                             [n](int, EncodedRecord* r) {
+                               for (int i = 0; i < n; ++i)
+                                 r->add_blocking_tokens(i);
+                             });
+       },
+       static_cast<int>(kMaxBlockingTokens),
+       "record 0: blocking_tokens: 257 tokens; at most 256"},
+      {"filter bits",
+       [&](const std::string& name, int n) {
+         return MakeUpload(name, 1, "", std::string(32, 'f'), "kcv-1234", 1,
+                           static_cast<uint32_t>(n));
+       },
+       static_cast<int>(kMaxFilterBits), "extract.layout: must be"},
+      {"extract name bytes",
+       [&](const std::string&, int n) {
+         return MakeUpload(std::string(n, 'n'), 1);
+       },
+       128, "extract_name: '"},
+  };
+  for (const Limit& l : limits) {
+    // The layout is fixed by the first upload: each limit gets a fresh
+    // store, so the filter-bits case can fix its own.
+    extracts_.reset();
+    store_.reset();
+    std::filesystem::remove_all(tmp_.File("db"));
+    Reopen();
+    // One beyond only counts for "filter bits" by 64 (a multiple of 64).
+    const int beyond = std::string(l.what) == "filter bits" ? 64 : 1;
+    auto over = Send(l.make("over", l.value + beyond));
+    EXPECT_EQ(over.status().code(), absl::StatusCode::kInvalidArgument)
+        << l.what << ": " << over.status();
+    EXPECT_NE(over.status().message().find(l.message), std::string::npos)
+        << l.what << ": " << over.status();
+    EXPECT_EQ(StoredRecords(), 0) << l.what;
+    auto at = Send(l.make("at", l.value));
+    EXPECT_TRUE(at.ok()) << l.what << ": " << at.status();
+  }
 }
 
 }  // namespace
