@@ -29,10 +29,7 @@ class AuditVerifyTest : public ::testing::Test {
     ASSERT_TRUE(server_.Start(&error)) << error;
   }
   testing::CliResult As(const std::string& who, std::vector<std::string> args) {
-    for (auto& a : {std::string("--server"), server_.address(),
-                    std::string("--tls"), server_.Tls(who)})
-      args.push_back(a);
-    return testing::RunCli(args, tmp_.path());
+    return testing::RunCliAs(server_, who, std::move(args), tmp_.path());
   }
   testing::CliResult Verify() {
     return As("auditor", {"audit", "verify", "--pubkey", tmp_.File("pub.pem"),

@@ -38,26 +38,6 @@ uint64_t DirBytes(const std::string& dir) {
   return n;
 }
 
-// `u` with `records` rebuilt by `edit` (the digest and count follow).
-Upload Rebuilt(
-    Upload u, int n,
-    const std::function<void(int, cohortlink::v1::EncodedRecord*)>& edit) {
-  u.framed.clear();
-  const uint32_t bits = u.header.extract().layout().total_bits();
-  for (int i = 0; i < n; ++i) {
-    cohortlink::v1::EncodedRecord r;
-    r.set_record_key("h" + std::to_string(i));
-    r.set_filters(std::string(bits / 8, static_cast<char>(i)));
-    r.set_event_type("arrest");
-    r.set_event_date("2025-01-01");
-    edit(i, &r);
-    encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
-  }
-  u.header.set_record_count(n);
-  u.header.set_content_digest(keys::Sha256::Digest(u.framed));
-  return u;
-}
-
 class HostileClientTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(); }
@@ -70,10 +50,7 @@ class HostileClientTest : public ::testing::Test {
     return testing::RunCli(args, tmp_.path());
   }
   testing::CliResult As(const std::string& who, std::vector<std::string> args) {
-    for (auto& a : {std::string("--server"), server_.address(),
-                    std::string("--tls"), server_.Tls(who)})
-      args.push_back(a);
-    return Cli(args);
+    return testing::RunCliAs(server_, who, std::move(args), tmp_.path());
   }
   std::shared_ptr<grpc::Channel> Channel(const std::string& who) {
     return grpc::CreateChannel(server_.address(),
@@ -300,11 +277,12 @@ TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
     for (int i = 0; i < 8000; ++i)
       u.header.mutable_extract()->add_attribute_names("");
     cases.push_back({"8000 attribute names",
-                     Rebuilt(u, 2,
-                             [](int, auto* r) {
-                               for (int i = 0; i < 8000; ++i)
-                                 r->add_attributes();
-                             }),
+                     store::testing::WithRecords(u, 2,
+                                                 [](int, auto* r) {
+                                                   for (int i = 0; i < 8000;
+                                                        ++i)
+                                                     r->add_attributes();
+                                                 }),
                      grpc::StatusCode::INVALID_ARGUMENT,
                      "extract.attribute_names: 8000 names; at most 32"});
   }
@@ -313,12 +291,13 @@ TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
     Upload u = MakeUpload("areas", 1);
     u.header.mutable_extract()->add_attribute_names("area");
     cases.push_back({"1001 distinct values",
-                     Rebuilt(u, 1001,
-                             [](int i, auto* r) {
-                               auto* a = r->add_attributes();
-                               a->set_name("area");
-                               a->set_value("area-" + std::to_string(i));
-                             }),
+                     store::testing::WithRecords(
+                         u, 1001,
+                         [](int i, auto* r) {
+                           auto* a = r->add_attributes();
+                           a->set_name("area");
+                           a->set_value("area-" + std::to_string(i));
+                         }),
                      grpc::StatusCode::INVALID_ARGUMENT,
                      "record 1000: attributes.area: more than 1000 distinct "
                      "values in one extract"});
@@ -326,15 +305,16 @@ TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
   {
     Upload u = MakeUpload("attrs2", 1);
     u.header.mutable_extract()->add_attribute_names("area");
-    cases.push_back({"a value with an escape",
-                     Rebuilt(u, 1,
-                             [](int, auto* r) {
-                               auto* a = r->add_attributes();
-                               a->set_name("area");
-                               a->set_value("bristol\x1b[2J");
-                             }),
-                     grpc::StatusCode::INVALID_ARGUMENT,
-                     "record 0: attributes.area: a value is at most 64"});
+    cases.push_back(
+        {"a value with an escape",
+         store::testing::WithRecords(u, 1,
+                                     [](int, auto* r) {
+                                       auto* a = r->add_attributes();
+                                       a->set_name("area");
+                                       a->set_value("bristol\x1b[2J");
+                                     }),
+         grpc::StatusCode::INVALID_ARGUMENT,
+         "record 0: attributes.area: a value is at most 64"});
   }
   cases.push_back({"zero records", MakeUpload("empty", 0),
                    grpc::StatusCode::INVALID_ARGUMENT,

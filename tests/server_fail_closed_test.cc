@@ -130,10 +130,7 @@ class ServerFailClosedTest : public ::testing::Test {
     return testing::RunCli(args, tmp_.path());
   }
   testing::CliResult As(const std::string& who, std::vector<std::string> args) {
-    for (auto& a : {std::string("--server"), server_.address(),
-                    std::string("--tls"), server_.Tls(who)})
-      args.push_back(a);
-    return Cli(args);
+    return testing::RunCliAs(server_, who, std::move(args), tmp_.path());
   }
   testing::CliResult Upload(const std::string& who, const std::string& name) {
     return As(who, {"upload", "--extract", name, tmp_.File(who + ".clx"),

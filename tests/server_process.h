@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/cli_runner.h"
 #include "util/atomic_file.h"
 
 namespace cohortlink::testing {
@@ -165,6 +166,16 @@ class ServerProcess {
   int metrics_port_ = 0;
   int exit_status_ = -1;
 };
+
+// `cohortlink <args> --server <server> --tls <who's --dev certificates>`.
+inline CliResult RunCliAs(const ServerProcess& server, const std::string& who,
+                          std::vector<std::string> args,
+                          const std::filesystem::path& scratch) {
+  for (auto& a : {std::string("--server"), server.address(),
+                  std::string("--tls"), server.Tls(who)})
+    args.push_back(a);
+  return RunCli(args, scratch);
+}
 
 }  // namespace cohortlink::testing
 

@@ -247,22 +247,6 @@ TEST_F(ExtractStoreTest, ChangesCarryTheirAuditEntryInTheSameWrite) {
 // Every per-upload limit: accepted at its value, refused with the record
 // and field named one beyond, and nothing stored.
 TEST_F(ExtractStoreTest, EachUploadLimitHoldsAtItsValueAndFailsOneBeyond) {
-  auto with_records = [](Upload u, int n,
-                         const std::function<void(int, EncodedRecord*)>& edit) {
-    u.framed.clear();
-    const uint32_t bytes = u.header.extract().layout().total_bits() / 8;
-    for (int i = 0; i < n; ++i) {
-      EncodedRecord r;
-      r.set_record_key("r" + std::to_string(i));
-      r.set_filters(std::string(bytes, static_cast<char>(i)));
-      r.set_event_type("arrest");
-      edit(i, &r);
-      encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
-    }
-    u.header.set_record_count(n);
-    u.header.set_content_digest(keys::Sha256::Digest(u.framed));
-    return u;
-  };
   struct Limit {
     const char* what;
     std::function<Upload(const std::string&, int)> make;  // with `n`
@@ -283,7 +267,7 @@ TEST_F(ExtractStoreTest, EachUploadLimitHoldsAtItsValueAndFailsOneBeyond) {
        [&](const std::string& name, int n) {
          Upload u = MakeUpload(name, 1);
          u.header.mutable_extract()->add_attribute_names("area");
-         return with_records(u, n, [](int i, EncodedRecord* r) {
+         return testing::WithRecords(u, n, [](int i, EncodedRecord* r) {
            auto* a = r->add_attributes();
            a->set_name("area");
            a->set_value("v" + std::to_string(i));
@@ -295,7 +279,7 @@ TEST_F(ExtractStoreTest, EachUploadLimitHoldsAtItsValueAndFailsOneBeyond) {
        [&](const std::string& name, int n) {
          Upload u = MakeUpload(name, 1);
          u.header.mutable_extract()->add_attribute_names("area");
-         return with_records(u, 1, [n](int, EncodedRecord* r) {
+         return testing::WithRecords(u, 1, [n](int, EncodedRecord* r) {
            auto* a = r->add_attributes();
            a->set_name("area");
            a->set_value(std::string(n, 'v'));
@@ -305,11 +289,11 @@ TEST_F(ExtractStoreTest, EachUploadLimitHoldsAtItsValueAndFailsOneBeyond) {
        "record 0: attributes.area: a value is at most 64 bytes"},
       {"blocking tokens",
        [&](const std::string& name, int n) {
-         return with_records(MakeUpload(name, 1), 1,
-                             [n](int, EncodedRecord* r) {
-                               for (int i = 0; i < n; ++i)
-                                 r->add_blocking_tokens(i);
-                             });
+         return testing::WithRecords(MakeUpload(name, 1), 1,
+                                     [n](int, EncodedRecord* r) {
+                                       for (int i = 0; i < n; ++i)
+                                         r->add_blocking_tokens(i);
+                                     });
        },
        static_cast<int>(kMaxBlockingTokens),
        "record 0: blocking_tokens: 257 tokens; at most 256"},

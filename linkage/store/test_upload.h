@@ -3,6 +3,7 @@
 
 // Synthetic uploads for the store's tests.
 
+#include <functional>
 #include <string>
 
 #include "cohortlink/v1/ingest.pb.h"
@@ -39,6 +40,26 @@ inline Upload MakeUpload(const std::string& name, int n,
     r.set_filters(std::string(bits / 8, static_cast<char>(i)));
     r.set_event_type("arrest");
     r.set_event_date("2025-01-0" + std::to_string(1 + i % 9));
+    encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
+  }
+  u.header.set_record_count(n);
+  u.header.set_content_digest(keys::Sha256::Digest(u.framed));
+  return u;
+}
+
+// `u` with `n` records made by `edit` (from a record of the layout's size,
+// key "r<i>", an arrest); the count and content digest follow.
+inline Upload WithRecords(
+    Upload u, int n,
+    const std::function<void(int, cohortlink::v1::EncodedRecord*)>& edit) {
+  u.framed.clear();
+  const uint32_t bytes = u.header.extract().layout().total_bits() / 8;
+  for (int i = 0; i < n; ++i) {
+    cohortlink::v1::EncodedRecord r;
+    r.set_record_key("r" + std::to_string(i));
+    r.set_filters(std::string(bytes, static_cast<char>(i)));
+    r.set_event_type("arrest");
+    edit(i, &r);
     encoding::AppendLengthDelimited(r.SerializeAsString(), &u.framed);
   }
   u.header.set_record_count(n);
