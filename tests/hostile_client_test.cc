@@ -31,6 +31,24 @@ namespace fs = std::filesystem;
 using store::testing::MakeUpload;
 using store::testing::Upload;
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COHORTLINK_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define COHORTLINK_ASAN 1
+#endif
+
+// How much the server's peak memory may grow over a run of hostile calls
+// (measured: 57 MiB for the eleven 13 MB queries). Under ASan, which keeps
+// 256 MiB of freed memory in quarantine and pads every allocation, more.
+#ifdef COHORTLINK_ASAN
+constexpr int64_t kMemoryGrowthKiB = int64_t{768} << 10;
+#else
+constexpr int64_t kMemoryGrowthKiB = int64_t{160} << 10;
+#endif
+
 uint64_t DirBytes(const std::string& dir) {
   uint64_t n = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir))
@@ -240,7 +258,7 @@ TEST_F(HostileClientTest, QueriesOutsideTheirLimitsAreRefusedBeforeAnyWork) {
       grpc::StatusCode::INVALID_ARGUMENT, "at most 64 values",
       "huge analyst query");
   EXPECT_LT(DirBytes(tmp_.File("data")) - before, uint64_t{4} << 20);
-  EXPECT_LT(server_.PeakMemoryKiB() - memory, int64_t{256} << 10);  // MiB
+  EXPECT_LT(server_.PeakMemoryKiB() - memory, kMemoryGrowthKiB);
   ExpectLogVerifies();
   server_.Stop(SIGTERM);
   for (const auto& e : testing::ReadAccessLog(tmp_.File("data"))) {
@@ -339,7 +357,7 @@ TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
   for (const Case& c : cases)
     ExpectRefused(Send(c.upload), c.code, c.message, c.what);
   EXPECT_EQ(Extracts(), extracts);
-  EXPECT_LT(server_.PeakMemoryKiB() - memory, int64_t{256} << 10);  // 256 MiB
+  EXPECT_LT(server_.PeakMemoryKiB() - memory, kMemoryGrowthKiB);
   // The status table escapes whatever the server holds.
   auto st = As("police", {"status"});
   EXPECT_EQ(st.exit_code, 0) << st.err;
