@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "linkage/encoding/csv_writer.h"
 #include "util/names.h"
 #include "util/text.h"
 
@@ -35,24 +36,15 @@ void PrintKeyValues(
 
 void PrintCsv(const std::vector<std::string>& header,
               const std::vector<std::vector<std::string>>& rows) {
-  auto line = [](const std::vector<std::string>& fields) {
-    std::string out;
-    for (size_t i = 0; i < fields.size(); ++i) {
-      const std::string f = util::Printable(fields[i]);
-      if (i > 0) out += ',';
-      if (f.find_first_of(",\"\r\n") == std::string::npos) {
-        out += f;
-        continue;
-      }
-      out += '"';
-      for (char c : f)
-        out += c == '"' ? std::string("\"\"") : std::string(1, c);
-      out += '"';
-    }
-    std::cout << out << "\n";
+  std::string out;
+  auto line = [&out](const std::vector<std::string>& fields) {
+    std::vector<std::string> shown;
+    for (const auto& f : fields) shown.push_back(util::Printable(f));
+    encoding::AppendCsvRow(shown, &out);
   };
   line(header);
   for (const auto& r : rows) line(r);
+  std::cout << out;
 }
 
 void PrintTable(const std::vector<std::string>& header,

@@ -13,22 +13,26 @@ absl::StatusOr<std::unique_ptr<CsvWriter>> CsvWriter::Create(
   return out;
 }
 
-void CsvWriter::Row(const std::vector<std::string>& fields) {
+void AppendCsvRow(const std::vector<std::string>& fields, std::string* out) {
   for (size_t i = 0; i < fields.size(); ++i) {
-    if (i > 0) buf_.push_back(',');
+    if (i > 0) out->push_back(',');
     const std::string& v = fields[i];
     if (v.find_first_of(",\"\n\r") != std::string::npos) {
-      buf_.push_back('"');
+      out->push_back('"');
       for (char c : v) {
-        if (c == '"') buf_.push_back('"');
-        buf_.push_back(c);
+        if (c == '"') out->push_back('"');
+        out->push_back(c);
       }
-      buf_.push_back('"');
+      out->push_back('"');
     } else {
-      buf_ += v;
+      *out += v;
     }
   }
-  buf_.push_back('\n');
+  out->push_back('\n');
+}
+
+void CsvWriter::Row(const std::vector<std::string>& fields) {
+  AppendCsvRow(fields, &buf_);
 }
 
 absl::Status CsvWriter::MaybeFlush() {

@@ -10,9 +10,12 @@
 
 namespace cohortlink::encoding {
 
-// Buffered RFC 4180 CSV output through an AtomicFile: fields holding a
-// comma, quote or line break are quoted, quotes doubled. Nothing appears
-// at `path` until Commit().
+// Appends `fields` as one RFC 4180 row, with its line feed, to `out`:
+// fields holding a comma, quote or line break are quoted, quotes doubled.
+void AppendCsvRow(const std::vector<std::string>& fields, std::string* out);
+
+// Buffered RFC 4180 CSV output (AppendCsvRow) through an AtomicFile.
+// Nothing appears at `path` until Commit().
 class CsvWriter {
  public:
   static absl::StatusOr<std::unique_ptr<CsvWriter>> Create(
