@@ -22,14 +22,19 @@ bool IsValidName(absl::string_view name, size_t max_bytes) {
   return true;
 }
 
+std::string NameRuleViolation(absl::string_view name, size_t max_bytes) {
+  const absl::string_view shown = name.substr(0, 64);
+  return absl::StrCat(
+      "'", Printable(shown), name.size() > shown.size() ? "..." : "",
+      "' is not a valid name (1-", max_bytes,
+      " of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+}
+
 absl::Status CheckName(absl::string_view field, absl::string_view name,
                        size_t max_bytes) {
   if (IsValidName(name, max_bytes)) return absl::OkStatus();
-  const absl::string_view shown = name.substr(0, 64);
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, ": '", Printable(shown), name.size() > shown.size() ? "..." : "",
-      "' is not a valid name (1-", max_bytes,
-      " of A-Z a-z 0-9 . _ -, starting with a letter or digit)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", NameRuleViolation(name, max_bytes)));
 }
 
 bool IsValidLabel(absl::string_view value, size_t max_bytes) {

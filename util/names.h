@@ -2,6 +2,7 @@
 #define COHORTLINK_UTIL_NAMES_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -17,8 +18,11 @@ inline constexpr size_t kMaxNameBytes = 128;
 
 bool IsValidName(absl::string_view name, size_t max_bytes = kMaxNameBytes);
 
-// OK, or INVALID_ARGUMENT "<field>: <printable name> is not a valid name
-// (...)".
+// Why `name` breaks the rule: "'<printable name>' is not a valid name (...)".
+std::string NameRuleViolation(absl::string_view name,
+                              size_t max_bytes = kMaxNameBytes);
+
+// OK, or INVALID_ARGUMENT "<field>: " + NameRuleViolation(name).
 absl::Status CheckName(absl::string_view field, absl::string_view name,
                        size_t max_bytes = kMaxNameBytes);
 

@@ -171,11 +171,8 @@ absl::Status HeaderError(absl::string_view field, absl::string_view what) {
 
 absl::Status HeaderName(absl::string_view field, absl::string_view name,
                         size_t max_bytes) {
-  absl::Status s =
-      util::CheckName(absl::StrCat("header: ", field), name, max_bytes);
-  if (s.ok()) return s;
-  return util::WithFieldViolation(s, absl::StrCat("header.", field),
-                                  "not a valid name");
+  if (util::IsValidName(name, max_bytes)) return absl::OkStatus();
+  return HeaderError(field, util::NameRuleViolation(name, max_bytes));
 }
 
 // Every limit of an upload's header (docs/limits.md), before anything is
@@ -626,8 +623,7 @@ absl::Status UploadSession::CheckContent(uint64_t index,
       !util::IsValidName(rec.event_type(), kMaxAttributeNameBytes)) {
     return RecordError(
         index, "event_type",
-        util::CheckName("event_type", rec.event_type(), kMaxAttributeNameBytes)
-            .message());
+        util::NameRuleViolation(rec.event_type(), kMaxAttributeNameBytes));
   }
   if (rec.blocking_tokens_size() > static_cast<int>(kMaxBlockingTokens)) {
     return RecordError(index, "blocking_tokens",

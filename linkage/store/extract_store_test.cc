@@ -244,6 +244,17 @@ TEST_F(ExtractStoreTest, ChangesCarryTheirAuditEntryInTheSameWrite) {
   EXPECT_EQ(again->size(), 2u);
 }
 
+TEST_F(ExtractStoreTest, AnEventTypeOutsideTheNameRuleIsNamedOnce) {
+  auto r = Send(testing::WithRecords(
+      MakeUpload("x", 1), 1,
+      [](int, EncodedRecord* rec) { rec->set_event_type("arrest\x1b[2J"); }));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find(
+                "record 0: event_type: 'arrest\\x1b[2J' is not a valid name"),
+            std::string::npos)
+      << r.status();
+}
+
 // Every per-upload limit: accepted at its value, refused with the record
 // and field named one beyond, and nothing stored.
 TEST_F(ExtractStoreTest, EachUploadLimitHoldsAtItsValueAndFailsOneBeyond) {
