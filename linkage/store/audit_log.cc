@@ -50,12 +50,11 @@ void CutUtf8(std::string* s, size_t max) {
 }  // namespace
 
 void BoundAuditEntry(cohortlink::v1::AuditEntry* e) {
-  if (e->query().size() > kMaxQueryBytes) {
+  if (!e->query().empty())
     e->set_query_sha256(keys::Sha256::Digest(e->query()));
+  if (e->query().size() > kMaxQueryBytes) {
     e->set_query_truncated(true);
     CutUtf8(e->mutable_query(), kQueryPrefixBytes);
-  } else if (!e->query().empty()) {
-    e->set_query_sha256(keys::Sha256::Digest(e->query()));
   }
   for (std::string* f :
        {e->mutable_time(), e->mutable_principal(), e->mutable_role(),
