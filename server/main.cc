@@ -39,7 +39,10 @@
 namespace {
 
 std::atomic<bool> g_stop{false};  // set by the signal handler only
+// docs/limits.md
 constexpr std::chrono::seconds kShutdownGrace{10};
+constexpr int kMaxStreamsPerConnection = 32;
+constexpr int kMaxServerThreads = 128;
 
 // Every method of the health listener but the health service's.
 class HealthOnly : public grpc::CallbackGenericService {
@@ -73,8 +76,7 @@ class WithoutReflection : public grpc::ServerBuilderOption {
                    plugins->end());
   }
 };
-constexpr int kMaxStreamsPerConnection = 32;
-constexpr int kMaxServerThreads = 128;
+
 void OnSignal(int) { g_stop.store(true); }
 
 // One JSON object per line on stderr; never personal data.
