@@ -17,6 +17,7 @@
 #include "linkage/encoding/csv_writer.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace cohortlink::client {
 namespace {
@@ -192,6 +193,28 @@ absl::Status RunRetire(const RetireArgs& a) {
   return absl::OkStatus();
 }
 
+struct OpenArgs : ConnArgs {
+  uint32_t epoch = 0;
+  std::string key_check_value;  // hex
+};
+
+absl::Status RunOpen(const OpenArgs& a) {
+  ASSIGN_OR_RETURN(auto stub, Connect(a));
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 30);
+  cohortlink::v1::OpenKeyEpochRequest req;
+  req.set_epoch(a.epoch);
+  ASSIGN_OR_RETURN(std::string kcv, util::HexDecode(a.key_check_value));
+  req.set_key_check_value(kcv);
+  cohortlink::v1::OpenKeyEpochResponse resp;
+  RETURN_IF_ERROR(
+      FromGrpc(stub->OpenKeyEpoch(&ctx, req, &resp), "open key epoch"));
+  std::cout << "opened key epoch " << resp.epoch()
+            << "; agencies may upload under --key-epoch " << resp.epoch()
+            << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<cohortlink::v1::LinkageStatus> GetLinkageStatus(
@@ -247,6 +270,31 @@ void RegisterLinkage(CLI::App& app, Context* ctx) {
       ->required()
       ->check(CLI::PositiveNumber);
   retire->callback([ctx, ra] { ctx->run = [ra] { return RunRetire(*ra); }; });
+
+  auto oa = std::make_shared<OpenArgs>();
+  CLI::App* open = epoch->add_subcommand(
+      "open",
+      "Open the next key epoch for a new linkage secret, so agencies may "
+      "upload under it (role admin)");
+  AddConn(open, oa.get());
+  open->add_option("--epoch", oa->epoch, "The epoch to open")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  open->add_option("--key-check-value", oa->key_check_value,
+                   "The new secret's key check value: the 16 hex digits "
+                   "`cohortlink encode --report json` gives as "
+                   "key_check_value")
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v.size() != 16 ||
+                v.find_first_not_of("0123456789abcdefABCDEF") !=
+                    std::string::npos)
+              return "must be 16 hex digits";
+            return "";
+          },
+          "HEX16"));
+  open->callback([ctx, oa] { ctx->run = [oa] { return RunOpen(*oa); }; });
 }
 
 }  // namespace cohortlink::client

@@ -37,6 +37,8 @@ const char* MethodName(Method m) {
       return "GetConsistencyProof";
     case Method::kRetireKeyEpoch:
       return "RetireKeyEpoch";
+    case Method::kOpenKeyEpoch:
+      return "OpenKeyEpoch";
   }
   return "";
 }
@@ -53,6 +55,7 @@ const char* ServiceName(Method m) {
     case Method::kRetrainModel:
     case Method::kGetLinkageStatus:
     case Method::kRetireKeyEpoch:
+    case Method::kOpenKeyEpoch:
       return "LinkageService";
     case Method::kRunQuery:
       return "QueryService";
@@ -124,6 +127,7 @@ absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
           {Role::kAdmin, Role::kAnalyst, Role::kAuditor, Role::kLinkageExport});
     case Method::kRetrainModel:
     case Method::kRetireKeyEpoch:
+    case Method::kOpenKeyEpoch:
       return OneOf(who, m, {Role::kAdmin});
     case Method::kGetLinkageStatus:
       return std::string();

@@ -25,6 +25,7 @@ enum class Method {
   kGetInclusionProof,
   kGetConsistencyProof,
   kRetireKeyEpoch,
+  kOpenKeyEpoch,
 };
 const char* MethodName(Method m);   // "Upload"
 const char* ServiceName(Method m);  // "IngestService"
@@ -35,7 +36,7 @@ const char* ServiceName(Method m);  // "IngestService"
 //   extracts; admins may list and read any agency's extract status.
 // - ExportLinks (the linkage map): linkage-export only.
 // - GetModel (no personal data): admin, analyst, auditor, linkage-export.
-// - RetrainModel, RetireKeyEpoch: admin only.
+// - RetrainModel, RetireKeyEpoch, OpenKeyEpoch: admin only.
 // - GetLinkageStatus: every role.
 // - RunQuery (cohort counts under disclosure control): analyst only.
 // - AuditService (the access log and its proofs): auditor only.

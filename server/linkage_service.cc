@@ -84,4 +84,17 @@ grpc::Status LinkageService::RetireKeyEpoch(
   return call.Finish(removed.status(), /*already_audited=*/removed.ok());
 }
 
+grpc::Status LinkageService::OpenKeyEpoch(
+    grpc::ServerContext* ctx, const cohortlink::v1::OpenKeyEpochRequest* req,
+    cohortlink::v1::OpenKeyEpochResponse* resp) {
+  Call call(ctx, config_, audit_, Method::kOpenKeyEpoch,
+            absl::StrCat("key epoch ", req->epoch()));
+  auto allowed = call.Authorize();
+  if (!allowed.ok()) return call.Finish(allowed.status());
+  absl::Status s =
+      extracts_->OpenEpoch(req->epoch(), req->key_check_value(), call.entry());
+  if (s.ok()) resp->set_epoch(req->epoch());
+  return call.Finish(s, /*already_audited=*/s.ok());
+}
+
 }  // namespace cohortlink::server

@@ -35,6 +35,9 @@ class LinkageService final : public cohortlink::v1::LinkageService::Service {
       grpc::ServerContext* ctx,
       const cohortlink::v1::RetireKeyEpochRequest* req,
       cohortlink::v1::RetireKeyEpochResponse* resp) override;
+  grpc::Status OpenKeyEpoch(
+      grpc::ServerContext* ctx, const cohortlink::v1::OpenKeyEpochRequest* req,
+      cohortlink::v1::OpenKeyEpochResponse* resp) override;
 
  private:
   const ServerConfig* config_;

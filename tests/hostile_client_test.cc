@@ -341,7 +341,12 @@ TEST_F(HostileClientTest, UploadsOutsideTheirLimitsAreRefusedAndChangeNothing) {
       {"key epoch 4294967295",
        MakeUpload("far", 5, "", std::string(32, 'f'), "kcv-9999", 4294967295u),
        grpc::StatusCode::FAILED_PRECONDITION,
-       "key epoch 4294967295 cannot open before key epoch 4294967294"});
+       "key epoch 4294967295 is not open; an admin opens it"});
+  cases.push_back(
+      {"a submitter squatting the next key epoch",
+       MakeUpload("next", 5, "", std::string(32, 'f'), "kcv-9999", 2),
+       grpc::StatusCode::FAILED_PRECONDITION,
+       "key epoch 2 is not open; an admin opens it"});
   cases.push_back({"a key check value of the wrong size",
                    MakeUpload("kcv", 5, "", std::string(32, 'f'), "kcv", 2),
                    grpc::StatusCode::INVALID_ARGUMENT,

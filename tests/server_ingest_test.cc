@@ -371,8 +371,40 @@ TEST_F(ServerIngestTest, KeyEpochsRotateTheLinkageSecret) {
   };
   ASSERT_EQ(up("police", "arrests", "police.clx", "1").exit_code, 0);
   ASSERT_EQ(up("prison", "releases", "prison.clx", "1").exit_code, 0);
-  // Police moves first: the new secret under epoch 2.
+  // No submitter can open epoch 2 and so fix its secret for the others.
   auto r = up("police", "arrests", "police-other-secret.clx", "2");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("key epoch 2 is not open; an admin opens it"),
+            std::string::npos)
+      << r.err;
+  r = Cli({"epoch", "open", "--epoch", "2", "--key-check-value",
+           "0011223344556677", "--server", "127.0.0.1:" + std::to_string(port_),
+           "--tls", Tls("police")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("may not call OpenKeyEpoch"), std::string::npos)
+      << r.err;
+  // The admin opens it with the new secret's key check value, which the
+  // agency's encode report gives.
+  r = Cli({"encode", "--schema", tmp_.File("region/schema.json"), "--secret",
+           tmp_.File("other.secret"), "--input", tmp_.File("region/police.csv"),
+           "--output", tmp_.File("kcv-probe.clx"), "--report", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t at = r.out.find("\"key_check_value\": \"");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string kcv = r.out.substr(at + 20, 16);
+  EXPECT_EQ(admin({"epoch", "open", "--epoch", "2", "--key-check-value", "xyz"})
+                .exit_code,
+            2);
+  EXPECT_EQ(admin({"epoch", "open", "--epoch", "3", "--key-check-value", kcv})
+                .exit_code,
+            1);
+  r = admin({"epoch", "open", "--epoch", "2", "--key-check-value", kcv});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = admin({"epoch", "open", "--epoch", "2", "--key-check-value", kcv});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("key epoch 2 is already open"), std::string::npos);
+  // Police moves first: the new secret under epoch 2.
+  r = up("police", "arrests", "police-other-secret.clx", "2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Nothing links across epochs.
   ASSERT_EQ(admin({"status", "--wait", "60"}).exit_code, 0);

@@ -312,8 +312,9 @@ absl::Status ExtractStore::Admit(const std::string& agency,
         "the stored linkage settings are incomplete (a schema fingerprint "
         "without a filter layout)");
   }
-  // The first upload of each key epoch fixes that epoch's secret; epochs
-  // open in order, so an epoch is never opened by mistake far ahead.
+  // Epoch 1's secret is fixed by the first upload unless an admin opened
+  // it first; every later epoch only by an admin (OpenEpoch), so that no
+  // submitter can fix the secret the others must then use.
   ASSIGN_OR_RETURN(auto kcv,
                    store_->Get(Family::kMeta, meta::KeyCheckValue(epoch)));
   if (kcv.has_value()) {
@@ -331,16 +332,15 @@ absl::Status ExtractStore::Admit(const std::string& agency,
           "key check value differs from the linkage's");
     }
   } else if (epoch > 1) {
-    ASSIGN_OR_RETURN(
-        auto previous,
-        store_->Get(Family::kMeta, meta::KeyCheckValue(epoch - 1)));
-    if (!previous.has_value()) {
-      return util::WithPreconditionViolation(
-          absl::FailedPreconditionError(absl::StrCat(
-              "key epoch ", epoch, " cannot open before key epoch ", epoch - 1,
-              "; epochs open in order, one new secret at a time")),
-          "KEY_EPOCH", absl::StrCat("epoch/", epoch), "opens out of order");
-    }
+    return util::WithPreconditionViolation(
+        absl::FailedPreconditionError(absl::StrCat(
+            "key epoch ", epoch,
+            " is not open; an admin opens it with `cohortlink epoch open "
+            "--epoch ",
+            epoch,
+            " --key-check-value HEX` (the value `cohortlink encode` reports "
+            "for the new secret)")),
+        "KEY_EPOCH", absl::StrCat("epoch/", epoch), "not open");
   }
   if (settings != nullptr) {
     if (!fp.has_value()) {
@@ -422,6 +422,53 @@ absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
   RETURN_IF_ERROR(WriteAudited(&b, std::move(audit)));
   Changed();
   return removed;
+}
+
+absl::Status ExtractStore::OpenEpoch(uint32_t epoch,
+                                     const std::string& key_check_value,
+                                     cohortlink::v1::AuditEntry audit) {
+  if (epoch == 0) return absl::InvalidArgumentError("epoch: must be >= 1");
+  if (key_check_value.size() != keys::kKeyCheckValueSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key_check_value: must be ", keys::kKeyCheckValueSize,
+                     " bytes (16 hex digits), not ", key_check_value.size()));
+  }
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto retired,
+                   store_->Get(Family::kMeta, meta::RetiredEpoch(epoch)));
+  if (retired.has_value()) {
+    return util::WithPreconditionViolation(
+        absl::FailedPreconditionError(
+            absl::StrCat("key epoch ", epoch, " is retired")),
+        "KEY_EPOCH", absl::StrCat("epoch/", epoch), "retired");
+  }
+  ASSIGN_OR_RETURN(auto kcv,
+                   store_->Get(Family::kMeta, meta::KeyCheckValue(epoch)));
+  if (kcv.has_value()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("key epoch ", epoch, " is already open",
+                     keys::ConstantTimeEquals(*kcv, key_check_value)
+                         ? " with this key check value"
+                         : " with a different key check value"));
+  }
+  if (epoch > 1) {
+    ASSIGN_OR_RETURN(
+        auto previous,
+        store_->Get(Family::kMeta, meta::KeyCheckValue(epoch - 1)));
+    if (!previous.has_value()) {
+      return util::WithPreconditionViolation(
+          absl::FailedPreconditionError(absl::StrCat(
+              "key epoch ", epoch, " cannot open before key epoch ", epoch - 1,
+              "; epochs open in order, one new secret at a time")),
+          "KEY_EPOCH", absl::StrCat("epoch/", epoch), "opens out of order");
+    }
+  }
+  rocksdb::WriteBatch b;
+  b.Put(store_->cf(Family::kMeta), meta::KeyCheckValue(epoch), key_check_value);
+  audit.set_target(absl::StrCat("key epoch ", epoch));
+  RETURN_IF_ERROR(WriteAudited(&b, std::move(audit)));
+  Changed();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ExtractStatus> ExtractStore::Get(const std::string& agency,

@@ -204,6 +204,14 @@ class ExtractStore {
   absl::StatusOr<uint64_t> RetireEpoch(uint32_t epoch,
                                        cohortlink::v1::AuditEntry audit = {})
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Opens a key epoch with its secret's key check value, in one write with
+  // `audit`: uploads under an epoch after the first are refused until an
+  // admin opens it, so no submitter can fix another epoch's secret. Epochs
+  // open in order; ALREADY_EXISTS when `epoch` is open, FAILED_PRECONDITION
+  // when it is retired or epoch - 1 is not open.
+  absl::Status OpenEpoch(uint32_t epoch, const std::string& key_check_value,
+                         cohortlink::v1::AuditEntry audit = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Reads every record of the current version of an extract, in order.
   absl::Status ForEachRecord(

@@ -153,6 +153,7 @@ TEST_F(FailClosedTest, ConcurrentFirstUploadsWithDifferentSchemasOneCommits) {
 TEST_F(FailClosedTest, AnUploadBegunBeforeItsEpochRetiredIsRefusedAtCommit) {
   ASSERT_TRUE(
       Send(MakeUpload("old", 5, "", std::string(32, 'f'), "kcv-1234", 1)).ok());
+  ASSERT_TRUE(extracts_->OpenEpoch(2, "kcv-2222", Entry("open")).ok());
   ASSERT_TRUE(
       Send(MakeUpload("new", 5, "", std::string(32, 'f'), "kcv-2222", 2)).ok());
   Upload late = MakeUpload("late", 5, "", std::string(32, 'f'), "kcv-1234", 1);
@@ -180,14 +181,32 @@ TEST_F(FailClosedTest, AFilterLayoutOtherThanTheLinkagesIsRefused) {
   EXPECT_EQ(Census().size(), 1u);
 }
 
-TEST_F(FailClosedTest, KeyEpochsOpenInOrder) {
+// Only an admin opens an epoch after the first, in order, once: an upload
+// cannot fix a later epoch's secret.
+TEST_F(FailClosedTest, KeyEpochsAfterTheFirstOpenOnlyByAnAdminInOrder) {
   ASSERT_TRUE(Send(MakeUpload("a", 5)).ok());
-  auto r = Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-9999", 9));
+  auto r = Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-2222", 2));
   ASSERT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(
-      r.status().message().find("key epoch 9 cannot open before key epoch 8"),
-      std::string::npos)
+  EXPECT_NE(r.status().message().find("key epoch 2 is not open"),
+            std::string::npos)
       << r.status();
+  absl::Status s = extracts_->OpenEpoch(9, "kcv-9999", Entry("open"));
+  ASSERT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("key epoch 9 cannot open before key epoch 8"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(extracts_->OpenEpoch(0, "kcv-2222", Entry("open")).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(extracts_->OpenEpoch(2, "short", Entry("open")).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(extracts_->OpenEpoch(2, "kcv-2222", Entry("open")).ok());
+  EXPECT_EQ(extracts_->OpenEpoch(2, "kcv-3333", Entry("open")).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(extracts_->OpenEpoch(1, "kcv-3333", Entry("open")).code(),
+            absl::StatusCode::kAlreadyExists);
+  // The opened epoch takes only its own secret.
+  r = Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-3333", 2));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(
       Send(MakeUpload("b", 5, "", std::string(32, 'f'), "kcv-2222", 2)).ok());
 }
