@@ -113,6 +113,11 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
   if (root->Has("agencies")) {
     auto list = root->GetList("agencies");
     if (!list.ok()) return fail(list.status());
+    if (static_cast<size_t>((*list)->values_size()) > store::kMaxAgencies) {
+      return fail(root->Error("agencies", absl::StrCat((*list)->values_size(),
+                                                       " agencies; at most ",
+                                                       store::kMaxAgencies)));
+    }
     for (int i = 0; i < (*list)->values_size(); ++i) {
       auto a = encoding::JsonObject::Of((*list)->values(i),
                                         absl::StrCat("agencies[", i, "]"));

@@ -56,12 +56,13 @@ inline grpc::Status UploadOnce(cohortlink::v1::IngestService::Stub* stub,
 }
 
 // A unary call by method path with raw request bytes (any path at all).
-inline grpc::Status RawUnary(const std::shared_ptr<grpc::Channel>& channel,
-                             const std::string& path,
-                             const std::string& request_bytes) {
+inline grpc::Status RawUnary(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+    const std::string& request_bytes,
+    std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
   grpc::Slice slice(request_bytes);
   grpc::ByteBuffer request(&slice, 1), response;
   std::promise<grpc::Status> done;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <thread>
 
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "cohortlink/v1/query.grpc.pb.h"
@@ -403,6 +404,140 @@ TEST_F(HostileClientTest, ASecondServerCannotShareThePort) {
       std::string::npos)
       << log;
   EXPECT_EQ(Extracts(), "");  // the first still answers
+}
+
+// A message of `bytes` bytes exactly that every request type parses: one
+// unknown length-delimited field (number 1000) of padding.
+std::string MessageOfSize(size_t bytes) {
+  auto varint = [](uint64_t v) {
+    std::string out;
+    do {
+      out.push_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+      v >>= 7;
+    } while (v != 0);
+    return out;
+  };
+  const std::string tag = varint((1000 << 3) | 2);
+  for (size_t len = bytes - tag.size() - 1; len + 1 > 0; --len) {
+    const std::string n = varint(len);
+    if (tag.size() + n.size() + len == bytes)
+      return tag + n + std::string(len, 'x');
+  }
+  return "";
+}
+
+int ServerThreads(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  return -1;
+}
+
+// The message-size limit holds at its value and one byte beyond.
+TEST_F(HostileClientTest, TheMessageSizeLimitHoldsAtItsValueAndOneBeyond) {
+  server_.Stop(SIGTERM);
+  constexpr size_t kLimit = 64 << 10;
+  std::ofstream(tmp_.File("server.json"))
+      << "{\"limits\": {\"max_message_bytes\": " << kLimit << "}}";
+  server_.extra_args = {"--config", tmp_.File("server.json")};
+  Start();
+  const std::string at = MessageOfSize(kLimit),
+                    over = MessageOfSize(kLimit + 1);
+  ASSERT_EQ(at.size(), kLimit);
+  ASSERT_EQ(over.size(), kLimit + 1);
+  auto channel = Channel("police");
+  const std::string kList = "/cohortlink.v1.IngestService/ListExtracts";
+  grpc::Status s = testing::RawUnary(channel, kList, at);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  s = testing::RawUnary(channel, kList, over);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("larger than max"), std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(Extracts(), "");
+  ExpectLogVerifies();
+}
+
+// At most 32 calls at once on one connection: the 33rd waits for one of
+// them to end. At most 128 threads serve calls: a flood of open calls on
+// many connections is refused with RESOURCE_EXHAUSTED beyond them, and the
+// server's threads stay bounded.
+TEST_F(HostileClientTest, StreamAndThreadCapsHold) {
+  constexpr int kStreams = 32, kThreads = 128;
+  const int baseline = ServerThreads(server_.pid());
+  ASSERT_GT(baseline, 0);
+  struct Open {
+    std::unique_ptr<cohortlink::v1::IngestService::Stub> stub;
+    std::unique_ptr<grpc::ClientContext> ctx;
+    cohortlink::v1::UploadReceipt receipt;
+    std::unique_ptr<grpc::ClientWriter<cohortlink::v1::UploadRequest>> writer;
+  };
+  auto open = [&](const std::shared_ptr<grpc::Channel>& channel) {
+    auto o = std::make_unique<Open>();
+    o->stub = cohortlink::v1::IngestService::NewStub(channel);
+    o->ctx = std::make_unique<grpc::ClientContext>();
+    o->ctx->set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(120));
+    o->writer = o->stub->Upload(o->ctx.get(), &o->receipt);
+    return o;
+  };
+  // Separate connections: channels that differ in an argument do not
+  // share one.
+  auto connection = [&](int i) {
+    grpc::ChannelArguments args;
+    args.SetInt("cohortlink.test.connection", i);
+    return grpc::CreateCustomChannel(
+        server_.address(), testing::DevCredentials(server_.Tls("police")),
+        args);
+  };
+  auto one = connection(0);
+  std::vector<std::unique_ptr<Open>> calls;
+  for (int i = 0; i < kStreams; ++i) calls.push_back(open(one));
+  const std::string kList = "/cohortlink.v1.IngestService/ListExtracts";
+  grpc::Status s =
+      testing::RawUnary(one, kList, "", std::chrono::milliseconds(1500));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << "a 33rd call on one connection was served: " << s.error_message();
+  // Another connection is served meanwhile; and so is the first, once one
+  // of its calls ends.
+  s = testing::RawUnary(connection(1), kList, "");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  calls.back()->writer->WritesDone();
+  EXPECT_EQ(calls.back()->writer->Finish().error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  calls.pop_back();
+  s = testing::RawUnary(one, kList, "");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // A flood: 6 connections of 32 open uploads each.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 2; c < 8; ++c) {
+    channels.push_back(connection(c));
+    for (int i = 0; i < kStreams; ++i) calls.push_back(open(channels.back()));
+  }
+  // Until the server has taken every call it will (its thread count stops
+  // rising), noting the most threads it ran.
+  int peak = ServerThreads(server_.pid()), steady = 0;
+  for (int i = 0; i < 300 && steady < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const int now = ServerThreads(server_.pid());
+    steady = now == peak ? steady + 1 : 0;
+    peak = std::max(peak, now);
+  }
+  EXPECT_LE(peak - baseline, kThreads) << "threads: " << peak;
+  int refused = 0, served = 0;
+  for (auto& c : calls) {
+    c->writer->WritesDone();
+    grpc::Status f = c->writer->Finish();
+    if (f.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++refused;
+    if (f.error_code() == grpc::StatusCode::INVALID_ARGUMENT) ++served;
+  }
+  calls.clear();
+  EXPECT_GT(refused, 0) << served << " served";
+  EXPECT_EQ(refused + served, 6 * kStreams + kStreams - 1);
+  // And it serves again.
+  EXPECT_EQ(Extracts(), "");
+  ExpectLogVerifies();
 }
 
 TEST_F(HostileClientTest, HealthWithoutACertificateOnlyOnItsOwnListener) {

@@ -25,6 +25,7 @@ namespace {
 
 constexpr char kSep = '\x1f';
 using meta::kExtractIdPrefix;
+using meta::kExtractValuesPrefix;
 
 std::string ExtractKey(const std::string& agency, const std::string& name) {
   return absl::StrCat(agency, std::string(1, kSep), name);
@@ -412,6 +413,9 @@ absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
                      StoredExtractId(x.agency(), x.extract_name()));
     b.Delete(store_->cf(Family::kExtracts),
              ExtractKey(x.agency(), x.extract_name()));
+    b.Delete(store_->cf(Family::kMeta),
+             absl::StrCat(kExtractValuesPrefix,
+                          ExtractKey(x.agency(), x.extract_name())));
     b.DeleteRange(store_->cf(Family::kRecords), VersionPrefix(id, 0),
                   VersionPrefix(id + 1, 0));
     removed += x.records();
@@ -422,6 +426,56 @@ absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
   RETURN_IF_ERROR(WriteAudited(&b, std::move(audit)));
   Changed();
   return removed;
+}
+
+absl::Status ExtractStore::BoundAgencyValues(
+    const std::string& agency, const std::string& name,
+    const absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>&
+        values,
+    rocksdb::WriteBatch* write) {
+  cohortlink::v1::ExtractValues mine;
+  for (const auto& [attribute, set] : values) {
+    for (const auto& v : set) {
+      auto* a = mine.add_values();
+      a->set_name(attribute);
+      a->set_value(v);
+    }
+  }
+  ASSIGN_OR_RETURN(auto all, List(agency));
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
+      agency_values = values;
+  for (const auto& x : all) {
+    if (x.extract_name() == name) continue;  // replaced by this upload
+    ASSIGN_OR_RETURN(
+        auto bytes,
+        store_->Get(Family::kMeta,
+                    absl::StrCat(kExtractValuesPrefix,
+                                 ExtractKey(agency, x.extract_name()))));
+    if (!bytes.has_value()) continue;  // stored before values were kept
+    cohortlink::v1::ExtractValues theirs;
+    if (!theirs.ParseFromString(*bytes))
+      return absl::DataLossError("corrupt stored extract values");
+    for (const auto& a : theirs.values()) {
+      auto it = values.find(a.name());
+      if (it == values.end()) continue;  // only what this upload adds to
+      auto& set = agency_values[a.name()];
+      set.insert(a.value());
+      if (set.size() > kMaxAgencyDistinctValues) {
+        return util::WithFieldViolation(
+            absl::InvalidArgumentError(absl::StrCat(
+                "attributes.", a.name(), ": agency ", agency,
+                "'s extracts would hold more than ", kMaxAgencyDistinctValues,
+                " distinct values of it (with '",
+                util::Printable(x.extract_name()), "')")),
+            absl::StrCat("attributes.", a.name()),
+            "too many distinct values for the agency");
+      }
+    }
+  }
+  write->Put(store_->cf(Family::kMeta),
+             absl::StrCat(kExtractValuesPrefix, ExtractKey(agency, name)),
+             mine.SerializeAsString());
+  return absl::OkStatus();
 }
 
 absl::Status ExtractStore::OpenEpoch(uint32_t epoch,
@@ -529,6 +583,8 @@ absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
   ASSIGN_OR_RETURN(uint64_t id, StoredExtractId(agency, name));
   rocksdb::WriteBatch b;
   b.Delete(store_->cf(Family::kExtracts), ExtractKey(agency, name));
+  b.Delete(store_->cf(Family::kMeta),
+           absl::StrCat(kExtractValuesPrefix, ExtractKey(agency, name)));
   b.DeleteRange(store_->cf(Family::kRecords), VersionPrefix(id, 0),
                 VersionPrefix(id + 1, 0));
   audit.set_records(st.records());
@@ -906,6 +962,8 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
     receipt.set_committed_at(current->uploaded_at());
     return receipt;
   }
+  RETURN_IF_ERROR(
+      store_->BoundAgencyValues(agency_, header_.extract_name(), values_, &b));
   uint64_t version = current.has_value() ? current->version() + 1 : 1;
   ExtractStatus status;
   status.set_extract_name(header_.extract_name());

@@ -28,6 +28,11 @@ inline constexpr size_t kMaxAttributes = 32;          // names declared
 inline constexpr size_t kMaxAttributeNameBytes = 64;  // and event types
 inline constexpr size_t kMaxValueBytes = 64;          // one value
 inline constexpr size_t kMaxDistinctValues = 1000;    // per attribute
+// Distinct values per attribute over all of one agency's current extracts:
+// with at most kMaxAgencies agencies, no attribute of the linkage has more
+// than 64,000 (the query index's dictionaries hold 65,536).
+inline constexpr size_t kMaxAgencyDistinctValues = 1000;
+inline constexpr size_t kMaxAgencies = 64;
 inline constexpr size_t kMaxBlockingRules = 32;
 inline constexpr size_t kMaxBlockingTokens = 256;    // per record
 inline constexpr size_t kMaxSegments = 32;           // the missing mask
@@ -233,6 +238,15 @@ class ExtractStore {
   absl::Status Admit(const std::string& agency,
                      const cohortlink::v1::UploadHeader& header,
                      rocksdb::WriteBatch* settings);
+  // Refuses an upload that would give `agency` more than
+  // kMaxAgencyDistinctValues distinct values of an attribute over its
+  // current extracts (`name`'s own replaced by `values`), and adds `values`
+  // as `name`'s to `write`. REQUIRES: mu_ held (the commit).
+  absl::Status BoundAgencyValues(
+      const std::string& agency, const std::string& name,
+      const absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>&
+          values,
+      rocksdb::WriteBatch* write);
   // The extract's status; nullopt when there is none.
   absl::StatusOr<std::optional<cohortlink::v1::ExtractStatus>> Current(
       const std::string& agency, const std::string& name);

@@ -341,4 +341,44 @@ TEST_F(ExtractStoreTest, EachUploadLimitHoldsAtItsValueAndFailsOneBeyond) {
 }
 
 }  // namespace
+// One agency's extracts together hold at most kMaxAgencyDistinctValues
+// values of an attribute: many extracts of 1,000 values each cannot fill
+// the query index's dictionaries. A replaced or withdrawn extract's values
+// no longer count.
+TEST_F(ExtractStoreTest, AnAgencysExtractsTogetherHoldBoundedDistinctValues) {
+  auto areas = [](const std::string& name, int first, int n) {
+    Upload u = MakeUpload(name, 1);
+    u.header.mutable_extract()->add_attribute_names("area");
+    return testing::WithRecords(u, n, [first](int i, EncodedRecord* r) {
+      auto* a = r->add_attributes();
+      a->set_name("area");
+      a->set_value("area-" + std::to_string(first + i));
+    });
+  };
+  constexpr int kMax = static_cast<int>(kMaxAgencyDistinctValues);
+  ASSERT_TRUE(Send(areas("a", 0, 600)).ok());
+  // At the limit: 400 new values beside a's 600 (and 200 shared).
+  auto r = Send(areas("b", 400, 600));
+  ASSERT_TRUE(r.ok()) << r.status();
+  // One beyond it.
+  r = Send(areas("c", kMax, 1));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find(
+                "attributes.area: agency police's extracts would hold more "
+                "than 1000 distinct values"),
+            std::string::npos)
+      << r.status();
+  EXPECT_TRUE(absl::IsNotFound(extracts_->Get("police", "c").status()));
+  // Another agency has its own bound.
+  EXPECT_TRUE(Send(areas("c", kMax, 1), "prison").ok());
+  // Replacing b with values it shares with a frees room ...
+  ASSERT_TRUE(Send(areas("b", 0, 10)).ok());
+  EXPECT_TRUE(Send(areas("c", kMax, 1)).ok());
+  // ... and so does withdrawing a; the bound survives a restart.
+  Reopen();
+  EXPECT_FALSE(Send(areas("d", 2000, 990)).ok());
+  ASSERT_TRUE(extracts_->Delete("police", "a", {}).ok());
+  EXPECT_TRUE(Send(areas("d", 2000, 980)).ok());
+}
+
 }  // namespace cohortlink::store

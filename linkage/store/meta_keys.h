@@ -33,6 +33,9 @@ inline constexpr char kNextUploadId[] = "uploads/next_id";
 inline constexpr char kNextEntityId[] = "entities/next_id";
 // + agency ␟ extract name -> big-endian extract id.
 inline constexpr char kExtractIdPrefix[] = "extract-id/";
+// + agency ␟ extract name -> the current version's distinct attribute
+// values (cohortlink.v1.ExtractValues).
+inline constexpr char kExtractValuesPrefix[] = "extract-values/";
 
 // The linkage runner's state.
 inline constexpr char kLinkageStatus[] = "linkage/status";
