@@ -126,6 +126,8 @@ google::protobuf::Value ToJsonValue(const google::protobuf::Message& m) {
       auto* list = (*fields)[f->name()].mutable_list_value();
       for (int i = 0; i < r->FieldSize(m, f); ++i)
         *list->add_values() = scalar(f, i);
+    } else if (f->has_optional_keyword() && !r->HasField(m, f)) {
+      (*fields)[f->name()].set_null_value(google::protobuf::NULL_VALUE);
     } else {
       (*fields)[f->name()] = scalar(f, 0);
     }

@@ -188,7 +188,11 @@ absl::Status RunStatus(const StatusArgs& a) {
       "\nlinkage: ", cohortlink::v1::LinkageState_Name(linkage.state()));
   if (linkage.state() == cohortlink::v1::LINKING)
     absl::StrAppendFormat(&summary, " %.0f%%", 100 * linkage.progress());
-  if (linkage.generation() > 0) {
+  if (linkage.generation() > 0 && !linkage.has_records()) {
+    // Another role than admin: the linkage's counts are withheld.
+    absl::StrAppend(&summary, "; last run ", linkage.linked_at(), ", model v",
+                    linkage.model_version(), " (its counts are for admins)");
+  } else if (linkage.generation() > 0) {
     absl::StrAppend(&summary, "; last run ", linkage.linked_at(), ": ",
                     WithThousands(linkage.records()), " records, ",
                     WithThousands(linkage.entities()), " entities, model v",

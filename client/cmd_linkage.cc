@@ -136,18 +136,27 @@ absl::Status RunModelShow(const ModelArgs& a) {
     PrintJson(m);
     return absl::OkStatus();
   }
+  // The counts are absent for every role but admin.
+  auto count = [](bool has, uint64_t n, const char* what) {
+    return has ? absl::StrCat(WithThousands(n), " ", what) : std::string();
+  };
   PrintKeyValues(
       {{"model",
-        absl::StrCat("v", m.version(), ", trained ", m.trained_at(), " on ",
-                     WithThousands(m.records()), " records of ", m.agencies(),
-                     m.agencies() == 1 ? " agency" : " agencies")},
+        absl::StrCat(
+            "v", m.version(), ", trained ", m.trained_at(), " on ",
+            m.has_records()
+                ? absl::StrCat(WithThousands(m.records()), " records of ")
+                : "",
+            m.agencies(), m.agencies() == 1 ? " agency" : " agencies")},
        {"prior",
         absl::StrFormat("%.3g (weight %.2f)", m.prior(), m.prior_weight())},
        {"training",
-        absl::StrCat(WithThousands(m.candidate_pairs()), " candidate pairs, ",
-                     WithThousands(m.u_sample_pairs()), " random pairs, ",
-                     m.em_iterations(), " EM iterations",
-                     m.em_converged() ? "" : " (not converged)")}});
+        absl::StrCat(
+            count(m.has_candidate_pairs(), m.candidate_pairs(),
+                  "candidate pairs, "),
+            count(m.has_u_sample_pairs(), m.u_sample_pairs(), "random pairs, "),
+            m.em_iterations(), " EM iterations",
+            m.em_converged() ? "" : " (not converged)")}});
   std::cout << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : m.comparisons()) {

@@ -1,6 +1,7 @@
 #ifndef COHORTLINK_SERVER_CALL_H_
 #define COHORTLINK_SERVER_CALL_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,6 +27,8 @@ class Call {
 
   cohortlink::v1::AuditEntry& entry() { return entry_; }
   const std::string& principal() const { return entry_.principal(); }
+  // The caller's role, once Authorize has identified it.
+  std::optional<keys::Role> role() const { return role_; }
 
   // Appends the entry with the outcome (unless a change already wrote it
   // in its own write: `already_audited`) and converts the status. A call
@@ -37,6 +40,7 @@ class Call {
   const ServerConfig* config_;
   store::AuditLog* audit_;
   Method method_;
+  std::optional<keys::Role> role_;
   cohortlink::v1::AuditEntry entry_;
 };
 

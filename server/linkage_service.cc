@@ -5,6 +5,31 @@
 
 namespace cohortlink::server {
 
+namespace {
+
+// The counts of a linkage status or model (their `optional` fields) are
+// for admins: present for them (zero included), absent for every other
+// role.
+void ShowCountsTo(bool admin, google::protobuf::Message* status) {
+  const auto* d = status->GetDescriptor();
+  const auto* r = status->GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (!f->has_optional_keyword()) continue;
+    if (!admin) {
+      r->ClearField(status, f);
+    } else if (f->cpp_type() ==
+               google::protobuf::FieldDescriptor::CPPTYPE_UINT64) {
+      r->SetUInt64(status, f, r->GetUInt64(*status, f));
+    } else if (f->cpp_type() ==
+               google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE) {
+      r->SetDouble(status, f, r->GetDouble(*status, f));
+    }
+  }
+}
+
+}  // namespace
+
 grpc::Status LinkageService::ExportLinks(
     grpc::ServerContext* ctx, const cohortlink::v1::ExportLinksRequest*,
     grpc::ServerWriter<cohortlink::v1::ExportLinksResponse>* writer) {
@@ -42,7 +67,10 @@ grpc::Status LinkageService::GetModel(grpc::ServerContext* ctx,
   auto allowed = call.Authorize();
   if (!allowed.ok()) return call.Finish(allowed.status());
   auto m = runner_->CurrentModel();
-  if (m.ok()) *resp = *std::move(m);
+  if (m.ok()) {
+    *resp = *std::move(m);
+    ShowCountsTo(call.role() == keys::Role::kAdmin, resp);
+  }
   return call.Finish(m.status());
 }
 
@@ -64,6 +92,7 @@ grpc::Status LinkageService::GetLinkageStatus(
   auto allowed = call.Authorize();
   if (!allowed.ok()) return call.Finish(allowed.status());
   *resp = runner_->Status();
+  ShowCountsTo(call.role() == keys::Role::kAdmin, resp);
   return call.Finish(absl::OkStatus());
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/access_log.h"
 #include "tests/cli_runner.h"
@@ -152,6 +153,31 @@ TEST_F(ServerLinkageTest, AfterARestartTheNextChangeIsIncremental) {
   EXPECT_GT(JsonNumberAfter(st.out, "records_added"), 0) << st.out;
   auto text = As("admin", {"status"});
   EXPECT_NE(text.out.find("(incremental: +"), std::string::npos) << text.out;
+  // Another agency sees the state of the linkage, never its counts: it
+  // would otherwise read the local authority's change record by record.
+  for (const std::string who : {"police", "prison"}) {
+    st = As(who, {"status", "--format", "json"});
+    ASSERT_EQ(st.exit_code, 0) << st.err;
+    for (const char* field :
+         {"records", "entities", "records_added", "records_removed",
+          "records_touched", "links", "candidate_pairs", "reduction_ratio"}) {
+      EXPECT_NE(st.out.find(absl::StrCat("\"", field, "\": null")),
+                std::string::npos)
+          << who << " sees " << field << ": " << st.out;
+    }
+    EXPECT_NE(st.out.find("\"state\": \"LINKED\""), std::string::npos);
+    text = As(who, {"status"});
+    EXPECT_EQ(text.out.find("incremental: +"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("its counts are for admins"), std::string::npos)
+        << text.out;
+  }
+  auto model = As("analyst", {"model", "show", "--format", "json"});
+  ASSERT_EQ(model.exit_code, 0) << model.err;
+  EXPECT_NE(model.out.find("\"records\": null"), std::string::npos)
+      << model.out;
+  model = As("admin", {"model", "show", "--format", "json"});
+  ASSERT_EQ(model.exit_code, 0) << model.err;
+  EXPECT_GT(JsonNumberAfter(model.out, "records"), 0) << model.out;
 }
 
 TEST_F(ServerLinkageTest, OnlyTheirRolesMayExportOrRetrain) {

@@ -424,6 +424,24 @@ TEST(DisclosureTest, ThePeopleWithoutTheOutcomeAreProtectedToo) {
   EXPECT_EQ(out.cells(0).rates(0), -1);
 }
 
+// The count of members with only uncertain links is protected like any
+// other: a true 0 is as disclosive as a 3, so neither is published.
+TEST(DisclosureTest, TheUncertainCountIsProtectedAndATrueZeroIsNotShown) {
+  RawTable t;
+  t.outcome_names = {"o"};
+  t.cells = {{{}, 50, 100, {20}, {100}}};
+  for (uint64_t uncertain : {0u, 3u}) {
+    t.uncertain = uncertain;
+    auto out = Protect(t, Policy(10, 5), 10);
+    EXPECT_TRUE(out.uncertain().suppressed()) << uncertain;
+    EXPECT_EQ(out.uncertain().value(), 0) << uncertain;
+  }
+  t.uncertain = 40;
+  auto out = Protect(t, Policy(10, 5), 10);
+  EXPECT_FALSE(out.uncertain().suppressed());
+  EXPECT_EQ(out.uncertain().value() % 5, 0);
+}
+
 TEST(DisclosureTest, AnAnalystMayOnlyTightenThePolicy) {
   auto base = Policy(10, 5);
   EXPECT_EQ(EffectivePolicy(base, Policy(5, 5)).status().code(),

@@ -359,12 +359,11 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
   }
   int64_t u =
       static_cast<int64_t>(raw.uncertain) + Perturbation(raw.uncertain_key);
-  bool u_hidden = raw.uncertain > 0 && u < static_cast<int64_t>(p.threshold());
+  // Like every count: a true zero is hidden as a small count is.
+  bool u_hidden = raw.uncertain == 0 || u < static_cast<int64_t>(p.threshold());
   out.mutable_uncertain()->set_suppressed(u_hidden);
   out.mutable_uncertain()->set_value(
-      u_hidden || raw.uncertain == 0
-          ? 0
-          : RoundTo(static_cast<uint64_t>(u), p.rounding()));
+      u_hidden ? 0 : RoundTo(static_cast<uint64_t>(u), p.rounding()));
   out.set_suppressed_cells(hidden);
   return out;
 }
