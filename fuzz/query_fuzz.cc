@@ -11,6 +11,7 @@
 
 #include "linkage/cohort/engine.h"
 #include "linkage/cohort/query_index.h"
+#include "linkage/cohort/query_space.h"
 #include "linkage/cohort/query_spec.h"
 
 namespace {
@@ -56,6 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (!cohortlink::cohort::ValidateQuery(q).ok()) return 0;
+  // The server's grid check runs too; the evaluator is fuzzed on whatever
+  // the grid would refuse as well.
+  (void)cohortlink::cohort::CheckQuerySpace(q,
+                                            cohortlink::cohort::QuerySpace());
   cohortlink::v1::DisclosurePolicy server;
   server.set_threshold(10);
   server.set_rounding(5);

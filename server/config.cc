@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -94,7 +95,7 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
   if (auto s = root->AllowOnly({"data_dir", "listen", "tls_dir", "trust_domain",
                                 "metrics_listen", "health_listen", "agencies",
                                 "agency_types", "limits", "disclosure",
-                                "data_key_file"});
+                                "query_space", "data_key_file"});
       !s.ok()) {
     return fail(s);
   }
@@ -188,6 +189,48 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
     }
     c.disclosure_threshold = static_cast<uint32_t>(*t);
     c.disclosure_rounding = static_cast<uint32_t>(*r);
+  }
+  if (root->Has("query_space")) {
+    auto q = root->GetObject("query_space");
+    if (!q.ok()) return fail(q.status());
+    if (auto s = q->AllowOnly({"cohort_grid", "outcome_windows"}); !s.ok())
+      return fail(s);
+    auto grid = q->GetString("cohort_grid", "month");
+    if (!grid.ok()) return fail(grid.status());
+    if (*grid == "month") {
+      c.query_space.grid = cohort::CohortGrid::kMonth;
+    } else if (*grid == "quarter") {
+      c.query_space.grid = cohort::CohortGrid::kQuarter;
+    } else if (*grid == "year") {
+      c.query_space.grid = cohort::CohortGrid::kYear;
+    } else {
+      return fail(q->Error("cohort_grid", "must be month, quarter or year"));
+    }
+    if (q->Has("outcome_windows")) {
+      auto list = q->GetList("outcome_windows");
+      if (!list.ok()) return fail(list.status());
+      if (static_cast<size_t>((*list)->values_size()) >
+          cohort::kMaxWindowMenu) {
+        return fail(q->Error(
+            "outcome_windows",
+            absl::StrCat("at most ", cohort::kMaxWindowMenu, " lengths")));
+      }
+      c.query_space.windows.clear();
+      for (const auto& v : (*list)->values()) {
+        if (!v.has_number_value() ||
+            v.number_value() != std::floor(v.number_value()) ||
+            std::abs(v.number_value()) > 1e9) {
+          return fail(q->Error("outcome_windows", "lengths are whole days"));
+        }
+        c.query_space.windows.push_back(static_cast<int32_t>(v.number_value()));
+      }
+    }
+    if (auto s = cohort::ValidateQuerySpace(c.query_space); !s.ok()) {
+      // "outcome_windows[2]: what", named within the config's object.
+      const std::string m(s.message());
+      const size_t colon = m.find(": ");
+      return fail(q->Error(m.substr(0, colon), m.substr(colon + 2)));
+    }
   }
   if (root->Has("limits")) {
     auto l = root->GetObject("limits");

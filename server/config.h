@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "linkage/cohort/query_space.h"
 #include "linkage/store/extract_store.h"
 
 namespace cohortlink::server {
@@ -50,6 +51,9 @@ struct ServerConfig {
   // Disclosure control of every cohort count (docs/disclosure.md).
   uint32_t disclosure_threshold = 10;
   uint32_t disclosure_rounding = 5;
+  // The questions analysts may ask: cohort periods on a calendar grid,
+  // outcome windows from a menu (docs/disclosure.md).
+  cohort::QuerySpace query_space;
   bool insecure_loopback_only = false;
   // Start although the data directory differs from its access-log
   // checkpoint (command line only; audited).

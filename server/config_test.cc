@@ -1,6 +1,8 @@
 #include "server/config.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -43,6 +45,36 @@ TEST(ConfigTest, LimitsAreRangeChecked) {
   EXPECT_NE(small.status().message().find("max_message_bytes"),
             std::string::npos)
       << small.status();
+}
+
+TEST(ConfigTest, TheQuerySpaceIsConfiguredAndChecked) {
+  auto def = ParseConfig(R"({"data_dir": "/tmp/x"})", "c.json");
+  ASSERT_TRUE(def.ok()) << def.status();
+  EXPECT_EQ(def->query_space.grid, cohort::CohortGrid::kMonth);
+  EXPECT_EQ(def->query_space.windows.back(), 730);
+  auto q = ParseConfig(R"({"data_dir": "/tmp/x", "query_space":
+      {"cohort_grid": "quarter", "outcome_windows": [7, 28, 365]}})",
+                       "c.json");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->query_space.grid, cohort::CohortGrid::kQuarter);
+  EXPECT_EQ(q->query_space.windows, (std::vector<int32_t>{7, 28, 365}));
+  for (const auto& [text, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {R"({"cohort_grid": "week"})",
+            "cohort_grid: must be month, quarter or year"},
+           {R"({"outcome_windows": [28, 7]})",
+            "outcome_windows[1]: the lengths ascend"},
+           {R"({"outcome_windows": [0]})", "outcome_windows[0]: must be 1 to"},
+           {R"({"outcome_windows": [1.5]})", "lengths are whole days"},
+           {R"({"outcome_windows": []})", "1 to 32 lengths"},
+           {R"({"grid": "month"})", "grid"}}) {
+    auto bad = ParseConfig(
+        absl::StrCat(R"({"data_dir": "/tmp/x", "query_space": )", text, "}"),
+        "c.json");
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(bad.status().message().find(message), std::string::npos)
+        << text << ": " << bad.status();
+  }
 }
 
 }  // namespace

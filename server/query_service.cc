@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "linkage/cohort/engine.h"
+#include "linkage/cohort/query_space.h"
 #include "linkage/cohort/query_spec.h"
 #include "server/call.h"
 #include "util/status_macros.h"
@@ -13,6 +14,7 @@ absl::StatusOr<cohortlink::v1::QueryResult> Answer(
     const ServerConfig& config, entities::LinkageRunner* runner,
     const cohortlink::v1::CohortQuery& q, const cohort::StopRequested& stop) {
   RETURN_IF_ERROR(cohort::ValidateQuery(q));
+  RETURN_IF_ERROR(cohort::CheckQuerySpace(q, config.query_space));
   cohortlink::v1::DisclosurePolicy base;
   base.set_threshold(config.disclosure_threshold);
   base.set_rounding(config.disclosure_rounding);

@@ -223,13 +223,47 @@ TEST_F(HostileClientTest, QueriesOutsideTheirLimitsAreRefusedBeforeAnyWork) {
   for (const Case& c : cases)
     ExpectRefused(Query(c.edit), grpc::StatusCode::INVALID_ARGUMENT, c.message,
                   c.what);
-  // At the limits, the query is answered.
+  // At the limits, the query is answered (windows at +-36,525 days are
+  // within the bound but off the server's menu: see the grid below).
+  grpc::Status at = Query([](auto* q) {
+    q->mutable_disclosure()->set_threshold(cohort::kMaxThreshold);
+    q->mutable_disclosure()->set_rounding(cohort::kMaxRounding);
+    q->mutable_outcomes(0)->set_from_day(-730);
+    q->mutable_outcomes(0)->set_to_day(730);
+  });
+  ExpectRefused(at, grpc::StatusCode::INVALID_ARGUMENT,
+                "outcomes[0].window_days: [-730, 730] is not a window of the "
+                "server's menu",
+                "a window across the index date");
   EXPECT_TRUE(Query([](auto* q) {
                 q->mutable_disclosure()->set_threshold(cohort::kMaxThreshold);
                 q->mutable_disclosure()->set_rounding(cohort::kMaxRounding);
-                q->mutable_outcomes(0)->set_from_day(-cohort::kMaxWindowDays);
-                q->mutable_outcomes(0)->set_to_day(cohort::kMaxWindowDays);
+                q->mutable_outcomes(0)->set_from_day(-730);
+                q->mutable_outcomes(0)->set_to_day(-366);
               }).ok());
+  // Off the grid: refused with the nearest allowed form, never moved.
+  const Case off_grid[] = {
+      {"a cohort from the 5th",
+       [](auto* q) { q->mutable_cohort()->set_from("2024-01-05"); },
+       "cohort.from: 2024-01-05 is not the first day of a month; cohort "
+       "periods follow the server's month grid: the nearest allowed is "
+       "2024-01-01"},
+      {"a cohort to the 30th",
+       [](auto* q) { q->mutable_cohort()->set_to("2024-12-30"); },
+       "cohort.to: 2024-12-30 is not the last day of a month; cohort periods "
+       "follow the server's month grid: the nearest allowed is 2024-12-31"},
+      {"a window of 90 days",
+       [](auto* q) { q->mutable_outcomes(0)->set_to_day(90); },
+       "outcomes[0].window_days: [1, 90] is not a window of the server's "
+       "menu; the nearest allowed is [1, 91]"},
+      {"a window from day 4",
+       [](auto* q) { q->mutable_outcomes(0)->set_from_day(4); },
+       "outcomes[0].window_days: [4, 365] is not a window of the server's "
+       "menu; the nearest allowed is [2, 365]"},
+  };
+  for (const Case& c : off_grid)
+    ExpectRefused(Query(c.edit), grpc::StatusCode::INVALID_ARGUMENT, c.message,
+                  c.what);
 
   // Ten 13 MB queries from a caller who may not query: denied, and recorded
   // without the specification.

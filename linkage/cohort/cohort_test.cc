@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "linkage/cohort/engine.h"
+#include "linkage/cohort/query_space.h"
 #include "linkage/cohort/query_spec.h"
 
 namespace cohortlink::cohort {
@@ -466,4 +467,77 @@ TEST(DisclosureTest, PerturbationTableIsBalanced) {
 }
 
 }  // namespace
+// The grid: cohort periods of whole months (quarters, years), outcome
+// windows from the menu; off it, the nearest allowed form is named.
+TEST(QuerySpaceTest, CohortPeriodsFollowTheGridAndWindowsTheMenu) {
+  auto query = [](const std::string& from, const std::string& to, int32_t a,
+                  int32_t b) {
+    CohortQuery q;
+    q.mutable_cohort()->set_from(from);
+    q.mutable_cohort()->set_to(to);
+    auto* o = q.add_outcomes();
+    o->set_from_day(a);
+    o->set_to_day(b);
+    return q;
+  };
+  QuerySpace month;
+  EXPECT_TRUE(ValidateQuerySpace(month).ok());
+  EXPECT_TRUE(
+      CheckQuerySpace(query("2024-02-01", "2024-02-29", 1, 365), month).ok());
+  EXPECT_TRUE(
+      CheckQuerySpace(query("2024-01-01", "2024-12-31", 0, 1), month).ok());
+  EXPECT_TRUE(
+      CheckQuerySpace(query("2024-01-01", "2024-12-31", -365, -1), month).ok());
+  EXPECT_TRUE(
+      CheckQuerySpace(query("2024-01-01", "2024-12-31", 183, 730), month).ok());
+  auto message = [&](const CohortQuery& q, const QuerySpace& s) {
+    return std::string(CheckQuerySpace(q, s).message());
+  };
+  EXPECT_EQ(message(query("2024-01-20", "2024-12-31", 1, 365), month),
+            "cohort.from: 2024-01-20 is not the first day of a month; cohort "
+            "periods follow the server's month grid: the nearest allowed is "
+            "2024-02-01");
+  EXPECT_NE(message(query("2024-01-01", "2024-02-28", 1, 365), month)
+                .find("the nearest allowed is 2024-02-29"),
+            std::string::npos);
+  QuerySpace quarter;
+  quarter.grid = CohortGrid::kQuarter;
+  EXPECT_TRUE(
+      CheckQuerySpace(query("2025-01-01", "2025-03-31", 1, 365), quarter).ok());
+  EXPECT_NE(message(query("2025-02-01", "2025-03-31", 1, 365), quarter)
+                .find("first day of a quarter; cohort periods follow the "
+                      "server's quarter grid: the nearest allowed is "
+                      "2025-01-01"),
+            std::string::npos);
+  EXPECT_NE(message(query("2025-01-01", "2025-05-31", 1, 365), quarter)
+                .find("the nearest allowed is 2025-06-30"),
+            std::string::npos);
+  QuerySpace year;
+  year.grid = CohortGrid::kYear;
+  EXPECT_NE(message(query("2025-01-01", "2025-06-30", 1, 365), year)
+                .find("the nearest allowed is 2024-12-31"),
+            std::string::npos);
+  // Windows: the nearest allowed, forwards and backwards.
+  EXPECT_NE(message(query("2024-01-01", "2024-12-31", 0, 120), month)
+                .find("outcomes[0].window_days: [0, 120] is not a window of "
+                      "the server's menu; the nearest allowed is [0, 91]"),
+            std::string::npos);
+  EXPECT_NE(message(query("2024-01-01", "2024-12-31", -400, -2), month)
+                .find("the nearest allowed is [-365, -2]"),
+            std::string::npos);
+  EXPECT_NE(message(query("2024-01-01", "2024-12-31", 400, 500), month)
+                .find("the nearest allowed is [183, 365]"),
+            std::string::npos);
+  // The menu itself is checked.
+  QuerySpace bad;
+  bad.windows = {7, 7};
+  EXPECT_FALSE(ValidateQuerySpace(bad).ok());
+  bad.windows = {0};
+  EXPECT_FALSE(ValidateQuerySpace(bad).ok());
+  bad.windows = {};
+  EXPECT_FALSE(ValidateQuerySpace(bad).ok());
+  bad.windows = {kMaxWindowDays + 1};
+  EXPECT_FALSE(ValidateQuerySpace(bad).ok());
+}
+
 }  // namespace cohortlink::cohort

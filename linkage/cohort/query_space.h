@@ -1,0 +1,46 @@
+#ifndef COHORTLINK_LINKAGE_COHORT_QUERY_SPACE_H_
+#define COHORTLINK_LINKAGE_COHORT_QUERY_SPACE_H_
+
+// The bounded space of questions an analyst may ask (docs/disclosure.md):
+// cohort periods on a calendar grid and outcome windows from a menu. Each
+// count the server publishes is then one of few sets of people, so an
+// analyst cannot difference counts over arbitrary days. A query off the
+// grid is refused with the nearest allowed form, never silently moved.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "cohortlink/v1/query.pb.h"
+
+namespace cohortlink::cohort {
+
+enum class CohortGrid { kMonth, kQuarter, kYear };
+
+// "month", "quarter" or "year".
+const char* CohortGridName(CohortGrid g);
+
+inline constexpr size_t kMaxWindowMenu = 32;
+
+struct QuerySpace {
+  // A cohort's `from` is the first day of a grid period, its `to` the last.
+  CohortGrid grid = CohortGrid::kMonth;
+  // Window lengths N, ascending (1 .. kMaxWindowDays). A forward window is
+  // [from, N] with from 0, 1 or M + 1 for a smaller M of the menu; a
+  // backward one mirrors it, [-N, to] with to 0, -1 or -(M + 1).
+  std::vector<int32_t> windows = {1, 7, 21, 28, 91, 182, 365, 730};
+};
+
+// INVALID_ARGUMENT when the menu is empty, too long, unordered or out of
+// range.
+absl::Status ValidateQuerySpace(const QuerySpace& space);
+
+// INVALID_ARGUMENT naming the field and the nearest allowed form when `q`
+// leaves the space. `q` has passed ValidateQuery.
+absl::Status CheckQuerySpace(const cohortlink::v1::CohortQuery& q,
+                             const QuerySpace& space);
+
+}  // namespace cohortlink::cohort
+
+#endif  // COHORTLINK_LINKAGE_COHORT_QUERY_SPACE_H_
