@@ -183,11 +183,13 @@ absl::Status RunRetrain(const ConnArgs& a) {
   return absl::OkStatus();
 }
 
-struct RetireArgs : ConnArgs {
+// `epoch retire` and `epoch open`.
+struct EpochArgs : ConnArgs {
   uint32_t epoch = 0;
+  std::string key_check_value;  // hex; open only
 };
 
-absl::Status RunRetire(const RetireArgs& a) {
+absl::Status RunRetire(const EpochArgs& a) {
   ASSIGN_OR_RETURN(auto stub, Connect(a));
   grpc::ClientContext ctx;
   SetDeadline(&ctx, 120);
@@ -202,12 +204,7 @@ absl::Status RunRetire(const RetireArgs& a) {
   return absl::OkStatus();
 }
 
-struct OpenArgs : ConnArgs {
-  uint32_t epoch = 0;
-  std::string key_check_value;  // hex
-};
-
-absl::Status RunOpen(const OpenArgs& a) {
+absl::Status RunOpen(const EpochArgs& a) {
   ASSIGN_OR_RETURN(auto stub, Connect(a));
   grpc::ClientContext ctx;
   SetDeadline(&ctx, 30);
@@ -269,7 +266,7 @@ void RegisterLinkage(CLI::App& app, Context* ctx) {
   CLI::App* epoch = app.add_subcommand(
       "epoch", "Key epochs of the linkage secret (rotation)");
   epoch->require_subcommand(1);
-  auto ra = std::make_shared<RetireArgs>();
+  auto ra = std::make_shared<EpochArgs>();
   CLI::App* retire = epoch->add_subcommand(
       "retire",
       "Retire an old key epoch once every agency has uploaded under a newer "
@@ -280,7 +277,7 @@ void RegisterLinkage(CLI::App& app, Context* ctx) {
       ->check(CLI::PositiveNumber);
   retire->callback([ctx, ra] { ctx->run = [ra] { return RunRetire(*ra); }; });
 
-  auto oa = std::make_shared<OpenArgs>();
+  auto oa = std::make_shared<EpochArgs>();
   CLI::App* open = epoch->add_subcommand(
       "open",
       "Open the next key epoch for a new linkage secret, so agencies may "
