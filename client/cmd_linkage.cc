@@ -14,6 +14,7 @@
 #include "client/progress.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/linkage.grpc.pb.h"
+#include "keys/key_check.h"
 #include "linkage/encoding/csv_writer.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
@@ -142,12 +143,10 @@ absl::Status RunModelShow(const ModelArgs& a) {
   };
   PrintKeyValues(
       {{"model",
-        absl::StrCat(
-            "v", m.version(), ", trained ", m.trained_at(), " on ",
-            m.has_records()
-                ? absl::StrCat(WithThousands(m.records()), " records of ")
-                : "",
-            m.agencies(), m.agencies() == 1 ? " agency" : " agencies")},
+        absl::StrCat("v", m.version(), ", trained ", m.trained_at(), " on ",
+                     count(m.has_records(), m.records(), "records of "),
+                     m.agencies(),
+                     m.agencies() == 1 ? " agency" : " agencies")},
        {"prior",
         absl::StrFormat("%.3g (weight %.2f)", m.prior(), m.prior_weight())},
        {"training",
@@ -293,11 +292,10 @@ void RegisterLinkage(CLI::App& app, Context* ctx) {
       ->required()
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {
-            if (v.size() != 16 ||
-                v.find_first_not_of("0123456789abcdefABCDEF") !=
-                    std::string::npos)
-              return "must be 16 hex digits";
-            return "";
+            auto bytes = util::HexDecode(v);
+            return bytes.ok() && bytes->size() == keys::kKeyCheckValueSize
+                       ? ""
+                       : "must be 16 hex digits";
           },
           "HEX16"));
   open->callback([ctx, oa] { ctx->run = [oa] { return RunOpen(*oa); }; });

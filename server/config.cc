@@ -197,18 +197,14 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
       return fail(s);
     auto grid = q->GetString("cohort_grid", "month");
     if (!grid.ok()) return fail(grid.status());
-    if (*grid == "month") {
-      c.query_space.grid = cohort::CohortGrid::kMonth;
-    } else if (*grid == "quarter") {
-      c.query_space.grid = cohort::CohortGrid::kQuarter;
-    } else if (*grid == "year") {
-      c.query_space.grid = cohort::CohortGrid::kYear;
-    } else {
+    const auto parsed = cohort::ParseCohortGrid(*grid);
+    if (!parsed.has_value())
       return fail(q->Error("cohort_grid", "must be month, quarter or year"));
-    }
+    c.query_space.grid = *parsed;
     if (q->Has("outcome_windows")) {
       auto list = q->GetList("outcome_windows");
       if (!list.ok()) return fail(list.status());
+      // Bounded before it is copied (ValidateQuerySpace checks it again).
       if (static_cast<size_t>((*list)->values_size()) >
           cohort::kMaxWindowMenu) {
         return fail(q->Error(
@@ -225,12 +221,9 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
         c.query_space.windows.push_back(static_cast<int32_t>(v.number_value()));
       }
     }
-    if (auto s = cohort::ValidateQuerySpace(c.query_space); !s.ok()) {
-      // "outcome_windows[2]: what", named within the config's object.
-      const std::string m(s.message());
-      const size_t colon = m.find(": ");
-      return fail(q->Error(m.substr(0, colon), m.substr(colon + 2)));
-    }
+    // Its errors ("outcome_windows[2]: ...") are named within the object.
+    if (auto s = cohort::ValidateQuerySpace(c.query_space); !s.ok())
+      return fail(absl::InvalidArgumentError(q->PathOf(s.message())));
   }
   if (root->Has("limits")) {
     auto l = root->GetObject("limits");

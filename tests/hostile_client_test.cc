@@ -12,6 +12,7 @@
 
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "cohortlink/v1/query.grpc.pb.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "keys/mac.h"
@@ -440,31 +441,17 @@ TEST_F(HostileClientTest, ASecondServerCannotShareThePort) {
   EXPECT_EQ(Extracts(), "");  // the first still answers
 }
 
-// A message of `bytes` bytes exactly that every request type parses: one
+// A request of `bytes` bytes exactly, which every request type parses: one
 // unknown length-delimited field (number 1000) of padding.
 std::string MessageOfSize(size_t bytes) {
-  auto varint = [](uint64_t v) {
-    std::string out;
-    do {
-      out.push_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
-      v >>= 7;
-    } while (v != 0);
-    return out;
-  };
-  const std::string tag = varint((1000 << 3) | 2);
-  for (size_t len = bytes - tag.size() - 1; len + 1 > 0; --len) {
-    const std::string n = varint(len);
-    if (tag.size() + n.size() + len == bytes)
-      return tag + n + std::string(len, 'x');
+  for (size_t len = bytes > 8 ? bytes - 8 : 0; len <= bytes; ++len) {
+    cohortlink::v1::ListExtractsRequest r;
+    r.GetReflection()->MutableUnknownFields(&r)->AddLengthDelimited(
+        1000, std::string(len, 'x'));
+    std::string out = r.SerializeAsString();
+    if (out.size() == bytes) return out;
   }
   return "";
-}
-
-int ServerThreads(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
-  return -1;
 }
 
 // The message-size limit holds at its value and one byte beyond.
@@ -498,7 +485,7 @@ TEST_F(HostileClientTest, TheMessageSizeLimitHoldsAtItsValueAndOneBeyond) {
 // server's threads stay bounded.
 TEST_F(HostileClientTest, StreamAndThreadCapsHold) {
   constexpr int kStreams = 32, kThreads = 128;
-  const int baseline = ServerThreads(server_.pid());
+  const int64_t baseline = server_.Threads();
   ASSERT_GT(baseline, 0);
   struct Open {
     std::unique_ptr<cohortlink::v1::IngestService::Stub> stub;
@@ -551,10 +538,11 @@ TEST_F(HostileClientTest, StreamAndThreadCapsHold) {
   }
   // Until the server has taken every call it will (its thread count stops
   // rising), noting the most threads it ran.
-  int peak = ServerThreads(server_.pid()), steady = 0;
+  int64_t peak = server_.Threads();
+  int steady = 0;
   for (int i = 0; i < 300 && steady < 10; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const int now = ServerThreads(server_.pid());
+    const int64_t now = server_.Threads();
     steady = now == peak ? steady + 1 : 0;
     peak = std::max(peak, now);
   }

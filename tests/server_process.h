@@ -141,13 +141,10 @@ class ServerProcess {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
-  // The running server's peak resident memory (VmHWM), in KiB; -1 if gone.
-  int64_t PeakMemoryKiB() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6);
-    return -1;
-  }
+  // The running server's peak resident memory (VmHWM), in KiB, and its
+  // threads; -1 if gone.
+  int64_t PeakMemoryKiB() const { return StatusField("VmHWM:"); }
+  int64_t Threads() const { return StatusField("Threads:"); }
   int metrics_port() const { return metrics_port_; }
   // The --dev certificate directory of `who` (police, analyst, ...).
   std::string Tls(const std::string& who) const {
@@ -159,6 +156,15 @@ class ServerProcess {
   std::vector<std::string> extra_args;
 
  private:
+  // The number after `field` in /proc/<pid>/status; -1 if absent.
+  int64_t StatusField(const std::string& field) const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(field, 0) == 0)
+        return std::atoll(line.c_str() + field.size());
+    return -1;
+  }
+
   std::string data_dir_, log_;
   int port_;
   pid_t pid_ = -1;

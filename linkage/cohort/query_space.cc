@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -15,17 +16,23 @@ namespace {
 
 using encoding::Date;
 
-int MonthsPerPeriod(CohortGrid g) {
-  switch (g) {
-    case CohortGrid::kMonth:
-      return 1;
-    case CohortGrid::kQuarter:
-      return 3;
-    case CohortGrid::kYear:
-      return 12;
-  }
-  return 1;
+// Each grid: its name in the config and its period in months.
+struct GridInfo {
+  CohortGrid grid;
+  const char* name;
+  int months;
+};
+constexpr GridInfo kGrids[] = {{CohortGrid::kMonth, "month", 1},
+                               {CohortGrid::kQuarter, "quarter", 3},
+                               {CohortGrid::kYear, "year", 12}};
+
+const GridInfo& InfoOf(CohortGrid g) {
+  for (const GridInfo& i : kGrids)
+    if (i.grid == g) return i;
+  return kGrids[0];
 }
+
+int MonthsPerPeriod(CohortGrid g) { return InfoOf(g).months; }
 
 // The first day of the grid period holding `d`, and of the next one.
 Date PeriodStart(const Date& d, CohortGrid g) {
@@ -79,16 +86,12 @@ absl::Status CheckDate(const std::string& field, const std::string& text,
 
 }  // namespace
 
-const char* CohortGridName(CohortGrid g) {
-  switch (g) {
-    case CohortGrid::kMonth:
-      return "month";
-    case CohortGrid::kQuarter:
-      return "quarter";
-    case CohortGrid::kYear:
-      return "year";
-  }
-  return "";
+const char* CohortGridName(CohortGrid g) { return InfoOf(g).name; }
+
+std::optional<CohortGrid> ParseCohortGrid(absl::string_view name) {
+  for (const GridInfo& i : kGrids)
+    if (name == i.name) return i.grid;
+  return std::nullopt;
 }
 
 absl::Status ValidateQuerySpace(const QuerySpace& space) {

@@ -8,18 +8,21 @@
 // grid is refused with the nearest allowed form, never silently moved.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "cohortlink/v1/query.pb.h"
 
 namespace cohortlink::cohort {
 
 enum class CohortGrid { kMonth, kQuarter, kYear };
 
-// "month", "quarter" or "year".
+// "month", "quarter" or "year", and back (nullopt for any other name).
 const char* CohortGridName(CohortGrid g);
+std::optional<CohortGrid> ParseCohortGrid(absl::string_view name);
 
 inline constexpr size_t kMaxWindowMenu = 32;
 
