@@ -104,6 +104,13 @@ absl::Status RunQuery(const QueryArgs& a) {
       "as of %s (run %d).\n",
       r.policy().threshold(), r.policy().rounding(), Shown(r.uncertain()),
       r.linked_at(), r.linkage_generation());
+  if (r.differenced() > 0) {
+    std::cout << absl::StrFormat(
+        "%d of the suppressed counts are of sets of people that differ by "
+        "fewer than %d from a count published before (the differencing "
+        "rule).\n",
+        r.differenced(), r.policy().threshold());
+  }
   if (!a.chart.empty()) std::cout << "chart written to " << a.chart << "\n";
   return absl::OkStatus();
 }

@@ -22,9 +22,11 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "keys/signing.h"
+#include "linkage/cohort/differencing.h"
 #include "linkage/encoding/json.h"
 #include "linkage/entities/linkage_runner.h"
 #include "linkage/store/extract_store.h"
+#include "linkage/store/published_sets.h"
 #include "server/audit_service.h"
 #include "server/auth.h"
 #include "server/config.h"
@@ -255,7 +257,13 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   server::IngestService ingest(&config, extracts.get(), audit.get(),
                                [&runner] { return runner.progress(); });
   server::LinkageService linkage(&config, &runner, extracts.get(), audit.get());
-  server::QueryService queries(&config, &runner, audit.get());
+  // The sets behind every published count, for the differencing rule.
+  ASSIGN_OR_RETURN(auto published,
+                   store::PublishedSetStore::Open(
+                       db.get(), cohort::SetSketch::WidthFor(
+                                     config.disclosure_threshold)));
+  cohort::DifferencingControl differencing(published.get());
+  server::QueryService queries(&config, &runner, &differencing, audit.get());
   // Signed tree heads over the access log, with the server's Ed25519 key;
   // its public key is written beside it for auditors.
   {

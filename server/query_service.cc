@@ -10,8 +10,9 @@
 namespace cohortlink::server {
 namespace {
 
-absl::StatusOr<cohortlink::v1::QueryResult> Answer(
+absl::StatusOr<cohort::ProtectedResult> Answer(
     const ServerConfig& config, entities::LinkageRunner* runner,
+    cohort::DifferencingControl* differencing,
     const cohortlink::v1::CohortQuery& q, const cohort::StopRequested& stop) {
   RETURN_IF_ERROR(cohort::ValidateQuery(q));
   RETURN_IF_ERROR(cohort::CheckQuerySpace(q, config.query_space));
@@ -21,12 +22,13 @@ absl::StatusOr<cohortlink::v1::QueryResult> Answer(
   ASSIGN_OR_RETURN(auto policy, cohort::EffectivePolicy(base, q.disclosure()));
   ASSIGN_OR_RETURN(auto index, runner->ServingIndex());
   ASSIGN_OR_RETURN(cohort::RawTable raw, cohort::Evaluate(*index, q, stop));
-  cohortlink::v1::QueryResult r =
-      cohort::Protect(raw, policy, base.threshold());
-  r.set_name(q.name());
-  r.set_linkage_generation(index->generation);
-  r.set_linked_at(index->linked_at);
-  return r;
+  ASSIGN_OR_RETURN(cohort::ProtectedResult p,
+                   differencing->Protect(raw, policy, base.threshold()));
+  p.result.set_name(q.name());
+  p.result.set_linkage_generation(index->generation);
+  p.result.set_linked_at(index->linked_at);
+  p.result.set_differenced(p.differenced);
+  return p;
 }
 
 }  // namespace
@@ -40,12 +42,14 @@ grpc::Status QueryService::RunQuery(grpc::ServerContext* ctx,
   // Recorded once authorised (and bounded by the access log), so a caller
   // without the analyst role cannot fill the log with large specifications.
   call.entry().set_query(cohort::QueryToJson(*req));
-  auto r =
-      Answer(*config_, runner_, *req, [ctx] { return ctx->IsCancelled(); });
+  auto r = Answer(*config_, runner_, differencing_, *req,
+                  [ctx] { return ctx->IsCancelled(); });
   if (r.ok()) {
-    call.entry().set_cells(static_cast<uint32_t>(r->cells_size()));
-    call.entry().set_suppressed(static_cast<uint32_t>(r->suppressed_cells()));
-    *resp = *std::move(r);
+    call.entry().set_cells(static_cast<uint32_t>(r->result.cells_size()));
+    call.entry().set_suppressed(
+        static_cast<uint32_t>(r->result.suppressed_cells()));
+    call.entry().set_differenced(r->differenced);
+    *resp = std::move(r->result);
   }
   return call.Finish(r.status());
 }

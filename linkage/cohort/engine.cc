@@ -129,66 +129,81 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
     }
   }
 
-  // Cells: every combination of a breakdown value or "all".
-  absl::flat_hash_map<std::vector<int>, size_t> cell_of;
-  auto cell = [&](const std::vector<int>& labels) -> RawCell& {
-    auto [it, fresh] = cell_of.try_emplace(labels, t.cells.size());
+  // Cells: every combination of a breakdown value or "all". Each
+  // combination of values gets its 2^nb cells once (its ancestors), so a
+  // member costs one lookup, not one per cell.
+  const uint32_t nmask = 1u << nb;
+  absl::flat_hash_map<std::vector<int>, uint32_t> cell_of;
+  auto cell = [&](const std::vector<int>& labels) -> uint32_t {
+    auto [it, fresh] =
+        cell_of.try_emplace(labels, static_cast<uint32_t>(t.cells.size()));
     if (fresh) {
       t.cells.push_back({labels, 0, 0, std::vector<uint64_t>(no, 0),
                          std::vector<uint8_t>(no, 0)});
     }
-    return t.cells[it->second];
+    return it->second;
   };
   cell(std::vector<int>(nb, -1));  // the grand total first
+  absl::flat_hash_map<std::vector<int>, uint32_t> combo_of;
   std::vector<int> labels(nb), combo(nb);
-  std::vector<bool> has(no);
-  auto count = [&](uint32_t index_record, uint8_t key, bool certain) {
+  auto count = [&](uint32_t index_record, uint8_t key, uint64_t token,
+                   bool certain) {
     const int32_t d0 = x.date(index_record);
+    uint16_t has = 0;
     for (size_t o = 0; o < no; ++o) {
-      has[o] = false;
       const Resolved& sel = outcomes[o];
       // In 64 bits: a day plus a window never wraps.
       const int64_t lo = int64_t{d0} + q.outcomes(o).from_day();
       const int64_t hi = int64_t{d0} + q.outcomes(o).to_day();
       auto check = [&](uint32_t r) {
         int32_t d = x.date(r);
-        if (d != kNoDate && d >= lo && d <= hi && sel.Matches(x, r))
-          has[o] = true;
+        return d != kNoDate && d >= lo && d <= hi && sel.Matches(x, r);
       };
+      bool found = false;
       if (!certain) {
-        check(index_record);
-        continue;
+        found = check(index_record);
+      } else {
+        size_t n;
+        const uint32_t* recs = x.entity_records(x.entity(index_record), &n);
+        for (size_t k = 0; k < n && !found; ++k) {
+          uint32_t r = recs[k];
+          if (r != index_record && x.probability(r) < floor) continue;
+          found = check(r);
+        }
       }
-      size_t n;
-      const uint32_t* recs = x.entity_records(x.entity(index_record), &n);
-      for (size_t k = 0; k < n && !has[o]; ++k) {
-        uint32_t r = recs[k];
-        if (r != index_record && x.probability(r) < floor) continue;
-        check(r);
-      }
+      if (found) has |= uint16_t{1} << o;
     }
     for (size_t b = 0; b < nb; ++b)
       labels[b] = x.attribute(index_record, battr[b]);
-    for (uint32_t mask = 0; mask < (1u << nb); ++mask) {
-      for (size_t b = 0; b < nb; ++b)
-        combo[b] = (mask >> b) & 1 ? -1 : labels[b];
-      RawCell& c = cell(combo);
+    auto [it, fresh] = combo_of.try_emplace(
+        labels, static_cast<uint32_t>(t.ancestors.size() / nmask));
+    if (fresh) {
+      for (uint32_t mask = 0; mask < nmask; ++mask) {
+        for (size_t b = 0; b < nb; ++b)
+          combo[b] = (mask >> b) & 1 ? -1 : labels[b];
+        t.ancestors.push_back(cell(combo));
+      }
+    }
+    const uint32_t* anc = &t.ancestors[size_t{it->second} * nmask];
+    for (uint32_t mask = 0; mask < nmask; ++mask) {
+      RawCell& c = t.cells[anc[mask]];
       ++c.cohort;
       c.cohort_key = static_cast<uint8_t>(c.cohort_key + key);
       for (size_t o = 0; o < no; ++o) {
-        if (!has[o]) continue;
+        if (!(has >> o & 1)) continue;
         ++c.outcomes[o];
         c.outcome_keys[o] = static_cast<uint8_t>(c.outcome_keys[o] + key);
       }
     }
+    t.members.push_back({token, it->second, has, !certain});
   };
   for (const auto& [entity, r] : first) {
     if (stopped()) return kStopped;
-    count(r, x.entity_key(entity), true);
+    count(r, x.entity_key(entity), x.entity_token(entity), true);
   }
   for (uint32_t r : alone) {
     if (stopped()) return kStopped;
-    count(r, x.record_key(r), false);
+    count(r, x.record_key(r), x.record_token(r), false);
     ++t.uncertain;
     t.uncertain_key = static_cast<uint8_t>(t.uncertain_key + x.record_key(r));
   }
@@ -205,15 +220,53 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
     const std::string& name = t.label_names[b][l];
     return {name == "unknown" ? 1 : 0, name};
   };
-  std::sort(t.cells.begin() + 1, t.cells.end(),
-            [&](const RawCell& a, const RawCell& c) {
-              for (size_t b = 0; b < nb; ++b) {
-                auto ra = rank(b, a.labels[b]), rc = rank(b, c.labels[b]);
-                if (ra != rc) return ra < rc;
-              }
-              return false;
-            });
+  std::vector<uint32_t> order(t.cells.size());
+  for (uint32_t c = 0; c < order.size(); ++c) order[c] = c;
+  std::sort(order.begin() + 1, order.end(), [&](uint32_t a, uint32_t c) {
+    for (size_t b = 0; b < nb; ++b) {
+      auto ra = rank(b, t.cells[a].labels[b]), rc = rank(b, t.cells[c].labels[b]);
+      if (ra != rc) return ra < rc;
+    }
+    return false;
+  });
+  std::vector<RawCell> sorted;
+  sorted.reserve(t.cells.size());
+  std::vector<uint32_t> moved_to(t.cells.size());
+  for (uint32_t c : order) {
+    moved_to[c] = static_cast<uint32_t>(sorted.size());
+    sorted.push_back(std::move(t.cells[c]));
+  }
+  t.cells = std::move(sorted);
+  for (uint32_t& c : t.ancestors) c = moved_to[c];
   return t;
+}
+
+std::vector<SetSketch> SketchCounts(const RawTable& raw,
+                                    absl::Span<const CountRef> counts,
+                                    uint32_t width) {
+  const size_t nc = raw.cells.size(), nm = raw.outcome_names.size() + 1;
+  const size_t nmask = raw.cells.empty() ? 1 : size_t{1}
+                                                   << raw.cells[0].labels.size();
+  std::vector<SetSketch> out(counts.size(), SetSketch(width));
+  std::vector<int32_t> slot(nc * nm + 1, -1);  // the uncertain count last
+  for (size_t k = 0; k < counts.size(); ++k) {
+    const CountRef& c = counts[k];
+    slot[c.cell >= nc ? nc * nm : c.cell * nm + c.measure] =
+        static_cast<int32_t>(k);
+  }
+  for (const RawTable::Member& m : raw.members) {
+    if (m.uncertain && slot[nc * nm] >= 0) out[slot[nc * nm]].Insert(m.token);
+    const uint32_t* anc = &raw.ancestors[size_t{m.combo} * nmask];
+    for (size_t mask = 0; mask < nmask; ++mask) {
+      const int32_t* s = &slot[size_t{anc[mask]} * nm];
+      if (s[0] >= 0) out[s[0]].Insert(m.token);
+      for (uint32_t bits = m.outcomes; bits != 0; bits &= bits - 1) {
+        int o = __builtin_ctz(bits);
+        if (s[o + 1] >= 0) out[s[o + 1]].Insert(m.token);
+      }
+    }
+  }
+  return out;
 }
 
 int Perturbation(uint8_t k) {
@@ -252,7 +305,8 @@ absl::StatusOr<cohortlink::v1::DisclosurePolicy> EffectivePolicy(
 
 cohortlink::v1::QueryResult Protect(const RawTable& raw,
                                     const cohortlink::v1::DisclosurePolicy& p,
-                                    uint32_t base_threshold) {
+                                    uint32_t base_threshold,
+                                    const std::vector<bool>& also_hidden) {
   const size_t nc = raw.cells.size(), no = raw.outcome_names.size();
   const size_t nm = no + 1;  // measure 0: the cohort; 1..no: outcomes
   auto value = [&](size_t c, size_t m) {
@@ -287,6 +341,10 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
   // Suppression for threshold t, on top of that for t - 1, so that a
   // stricter threshold never shows a count a looser one hid.
   std::vector<std::vector<bool>> suppressed(nc, std::vector<bool>(nm, false));
+  const bool given = also_hidden.size() == nc * nm + 1;
+  if (given)
+    for (size_t c = 0; c < nc; ++c)
+      for (size_t m = 0; m < nm; ++m) suppressed[c][m] = also_hidden[c * nm + m];
   // 64-bit, so that the last threshold cannot wrap the loop around
   // (ValidateQuery bounds it by kMaxThreshold anyway).
   for (uint64_t t = std::min(base_threshold, p.threshold()); t <= p.threshold();
@@ -360,7 +418,9 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
   int64_t u =
       static_cast<int64_t>(raw.uncertain) + Perturbation(raw.uncertain_key);
   // Like every count: a true zero is hidden as a small count is.
-  bool u_hidden = raw.uncertain == 0 || u < static_cast<int64_t>(p.threshold());
+  bool u_hidden = raw.uncertain == 0 ||
+                  u < static_cast<int64_t>(p.threshold()) ||
+                  (given && also_hidden[nc * nm]);
   out.mutable_uncertain()->set_suppressed(u_hidden);
   out.mutable_uncertain()->set_value(
       u_hidden ? 0 : RoundTo(static_cast<uint64_t>(u), p.rounding()));

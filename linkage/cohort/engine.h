@@ -21,8 +21,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "cohortlink/v1/query.pb.h"
 #include "linkage/cohort/query_index.h"
+#include "linkage/cohort/set_sketch.h"
 
 namespace cohortlink::cohort {
 
@@ -43,7 +45,34 @@ struct RawTable {
   std::vector<RawCell> cells;  // the grand total first
   uint64_t uncertain = 0;
   uint8_t uncertain_key = 0;
+
+  // Who was counted where, for the set sketches of the counts
+  // (SketchCounts): each member's token, its combination of breakdown
+  // values and its outcomes.
+  struct Member {
+    uint64_t token;     // QueryIndex::entity_token or record_token
+    uint32_t combo;     // into `ancestors`
+    uint16_t outcomes;  // bit o: outcome o holds (kMaxOutcomes <= 16)
+    bool uncertain;     // counted on its own (also in `uncertain`)
+  };
+  std::vector<Member> members;
+  // Per combination of breakdown values, 2^breakdowns cells: the cell
+  // with breakdown b set to "all" where bit b of the index is set.
+  std::vector<uint32_t> ancestors;
 };
+
+// One count of a RawTable: measure 0 is the cohort, o + 1 outcome o; the
+// uncertain count is cell cells.size(), measure 0.
+struct CountRef {
+  size_t cell;
+  size_t measure;
+};
+
+// The sketches of the sets of people behind `counts`, one each, of
+// `width` (SetSketch).
+std::vector<SetSketch> SketchCounts(const RawTable& raw,
+                                    absl::Span<const CountRef> counts,
+                                    uint32_t width);
 
 // Polled while a query is evaluated: true once the caller has gone (its
 // deadline passed or it cancelled). Then Evaluate stops with CANCELLED.
@@ -67,9 +96,15 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& index,
 // server's) up to p.threshold, each on top of the last, so a stricter
 // query never reveals a count a looser one hid. Rates come from the
 // published counts.
+//
+// `also_hidden`, when not empty, names counts to suppress whatever their
+// size (the differencing control: linkage/cohort/differencing.h), indexed
+// cell * (1 + outcomes) + measure, with the uncertain count last; secondary
+// suppression then protects them like any other.
 cohortlink::v1::QueryResult Protect(const RawTable& raw,
                                     const cohortlink::v1::DisclosurePolicy& p,
-                                    uint32_t base_threshold);
+                                    uint32_t base_threshold,
+                                    const std::vector<bool>& also_hidden = {});
 
 // The cell-key perturbation table: noise for a cell key, independent of
 // the count (docs/disclosure.md).

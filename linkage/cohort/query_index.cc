@@ -13,6 +13,13 @@
 namespace cohortlink::cohort {
 namespace {
 
+// The 64-bit token after a digest's first byte (the cell key).
+uint64_t TokenOf(const std::string& digest) {
+  uint64_t t = 0;
+  for (int k = 1; k <= 8; ++k) t = t << 8 | static_cast<unsigned char>(digest[k]);
+  return t;
+}
+
 constexpr const char* kAgencyTypes[] = {"police", "probation", "prison",
                                         "health", "local-authority"};
 
@@ -111,6 +118,7 @@ absl::Status QueryIndexBuilder::AddFacts(
   }
   agency_type_.push_back(static_cast<uint8_t>(type));
   record_key_.push_back(static_cast<uint8_t>(h[0]));
+  record_token_.push_back(TokenOf(h));
   event_type_.push_back(event);
   int32_t date = kNoDate;
   if (!r.event_date().empty()) {
@@ -164,6 +172,7 @@ absl::StatusOr<std::shared_ptr<const QueryIndex>> QueryIndexBuilder::BuildFor(
     x.date_.push_back(date_[r]);
     x.probability_.push_back(probabilities[k]);
     x.record_key_.push_back(record_key_[r]);
+    x.record_token_.push_back(record_token_[r]);
     const size_t at = x.attributes_.size();
     x.attributes_.resize(at + na, 0);
     for (uint32_t a = attr_begin_[r]; a < attr_begin_[r + 1]; ++a)
@@ -195,17 +204,19 @@ absl::StatusOr<std::shared_ptr<const QueryIndex>> QueryIndexBuilder::BuildFor(
                      keys::Hmac::Create(keys::HashAlgorithm::kSha256, secret_));
   }
   x.entity_key_.resize(ne);
+  x.entity_token_.resize(ne);
   for (size_t e = 0; e < ne; ++e) {
-    auto [key, fresh] = entity_keys_.try_emplace(dense_ids[e], 0);
+    auto [key, fresh] = entity_keys_.try_emplace(dense_ids[e], EntityKey{});
     if (fresh) {
       std::string id(8, '\0');
       for (int k = 0; k < 8; ++k)
         id[k] = static_cast<char>(dense_ids[e] >> (56 - 8 * k));
       ASSIGN_OR_RETURN(std::string h,
                        mac_->Compute(absl::StrCat("entity\x1f", id)));
-      key->second = static_cast<uint8_t>(h[0]);
+      key->second = {static_cast<uint8_t>(h[0]), TokenOf(h)};
     }
-    x.entity_key_[e] = key->second;
+    x.entity_key_[e] = key->second.key;
+    x.entity_token_[e] = key->second.token;
   }
   for (uint32_t r = 0; r < n; ++r)
     x.events_[EventKey(x.agency_type_[r], x.event_type_[r])].push_back(r);

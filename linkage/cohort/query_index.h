@@ -56,8 +56,10 @@ class QueryIndex {
   uint16_t attribute(size_t r, int a) const {
     return attributes_[r * attribute_names_.size() + a];
   }
-  // The cell key of record r when it is counted on its own.
+  // The cell key of record r when it is counted on its own, and its token
+  // (what stands for it in a set sketch: linkage/cohort/set_sketch.h).
   uint8_t record_key(size_t r) const { return record_key_[r]; }
+  uint64_t record_token(size_t r) const { return record_token_[r]; }
 
   // Per entity: its records, and its cell key.
   const uint32_t* entity_records(uint32_t e, size_t* n) const {
@@ -65,6 +67,11 @@ class QueryIndex {
     return entity_records_.data() + entity_begin_[e];
   }
   uint8_t entity_key(uint32_t e) const { return entity_key_[e]; }
+  // What stands for the entity in a set sketch: keyed like its cell key,
+  // from its entity id, which the linkage keeps across runs (an entity
+  // takes the id of the old entity it shares most records with), so that
+  // the same people have the same tokens before and after a new run.
+  uint64_t entity_token(uint32_t e) const { return entity_token_[e]; }
 
   // Records of one agency type and event type.
   const std::vector<uint32_t>& Events(uint8_t agency_type,
@@ -86,15 +93,18 @@ class QueryIndex {
   std::vector<float> probability_;
   std::vector<uint16_t> attributes_;
   std::vector<uint8_t> record_key_;
+  std::vector<uint64_t> record_token_;
   std::vector<uint32_t> entity_begin_, entity_records_;
   std::vector<uint8_t> entity_key_;
+  std::vector<uint64_t> entity_token_;
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> events_;
 };
 
 // Collects records, then builds indexes. Cell keys: every entity gets a
 // fixed pseudo-random byte, the first byte of HMAC-SHA256(`secret`, entity
 // id); a record counted on its own (a link below the query's probability
-// floor) gets one from its agency, extract and record key.
+// floor) gets one from its agency, extract and record key. The next eight
+// bytes of the same digests are their tokens.
 //
 // Records are digested once (AddFacts: dictionaries, dates, the record's
 // cell key) and kept, so one builder can build an index of any subset of
@@ -139,6 +149,7 @@ class QueryIndexBuilder {
   std::vector<QueryIndex::Dictionary> values_;
   // Per record.
   std::vector<uint8_t> agency_type_, record_key_;
+  std::vector<uint64_t> record_token_;
   std::vector<uint16_t> event_type_;
   std::vector<int32_t> date_;
   std::vector<uint32_t> attr_begin_ = {0};            // into attrs_
@@ -146,8 +157,12 @@ class QueryIndexBuilder {
   // Add()'s entities and probabilities.
   std::vector<uint64_t> entity_ids_;
   std::vector<float> probabilities_;
-  // Entity cell keys made so far.
-  absl::flat_hash_map<uint64_t, uint8_t> entity_keys_;
+  // Entity cell keys and tokens made so far.
+  struct EntityKey {
+    uint8_t key;
+    uint64_t token;
+  };
+  absl::flat_hash_map<uint64_t, EntityKey> entity_keys_;
 };
 
 }  // namespace cohortlink::cohort

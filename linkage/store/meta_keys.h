@@ -42,6 +42,10 @@ inline constexpr char kLinkageStatus[] = "linkage/status";
 inline constexpr char kCurrentModel[] = "model/current";  // -> model version
 inline constexpr char kCellKeySecret[] = "cohort/cell_key_secret";
 
+// The width of the published sets' sketches (big-endian 64-bit), fixed
+// when the first is remembered.
+inline constexpr char kPublishedSetWidth[] = "published/sketch_width";
+
 // The access log's latest signed tree head.
 inline constexpr char kLatestTreeHead[] = "audit/latest_tree_head";
 

@@ -29,7 +29,7 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 const char* FamilyName(Family f) {
   static constexpr const char* kNames[kFamilyCount] = {
       "meta",          "extracts", "records", "blocks", "entities",
-      "record_entity", "events",   "model",   "audit"};
+      "record_entity", "events",   "model",   "audit",  "published"};
   return kNames[static_cast<int>(f)];
 }
 

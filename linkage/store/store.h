@@ -32,8 +32,9 @@ enum class Family {
   kEvents,        // events by type and date (cohort queries)
   kModel,         // model parameters
   kAudit,         // audit log
+  kPublished,     // true count, set digest -> sketch of a published set
 };
-inline constexpr int kFamilyCount = 9;
+inline constexpr int kFamilyCount = 10;
 const char* FamilyName(Family f);
 
 // Big-endian fixed-width integers for keys.
