@@ -258,10 +258,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
                                [&runner] { return runner.progress(); });
   server::LinkageService linkage(&config, &runner, extracts.get(), audit.get());
   // The sets behind every published count, for the differencing rule.
-  ASSIGN_OR_RETURN(auto published,
-                   store::PublishedSetStore::Open(
-                       db.get(), cohort::SetSketch::WidthFor(
-                                     config.disclosure_threshold)));
+  ASSIGN_OR_RETURN(
+      auto published,
+      store::PublishedSetStore::Open(
+          db.get(), cohort::SetSketch::WidthFor(config.disclosure_threshold)));
   cohort::DifferencingControl differencing(published.get());
   server::QueryService queries(&config, &runner, &differencing, audit.get());
   // Signed tree heads over the access log, with the server's Ed25519 key;

@@ -128,7 +128,8 @@ CohortQuery RandomQuery(std::mt19937_64& rng) {
   auto* c = q.mutable_cohort();
   c->mutable_event()->set_agency_type("prison");
   c->mutable_event()->set_event_type("release");
-  int from = static_cast<int>(rng() % 12), to = from + static_cast<int>(rng() % (12 - from));
+  int from = static_cast<int>(rng() % 12),
+      to = from + static_cast<int>(rng() % (12 - from));
   c->set_from(absl::StrFormat("2024-%02d-01", from + 1));
   const int last[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   c->set_to(absl::StrFormat("2024-%02d-%02d", to + 1, last[to]));
@@ -201,9 +202,8 @@ cohortlink::v1::DisclosurePolicy Policy() {
 
 // Runs `queries` random queries; counts the pairs of published counts
 // whose sets differ by 1 to 9 people.
-int SmallDifferences(std::mt19937_64& rng, const QueryIndex& index,
-                     int queries, DifferencingControl* control,
-                     int* differenced) {
+int SmallDifferences(std::mt19937_64& rng, const QueryIndex& index, int queries,
+                     DifferencingControl* control, int* differenced) {
   std::map<size_t, std::vector<std::set<uint64_t>>> published;  // by size
   int small = 0;
   for (int k = 0; k < queries; ++k) {
@@ -252,8 +252,7 @@ TEST(DifferencingTest, NoTwoPublishedCountsDifferByFewerThanTheThreshold) {
     InMemoryPublishedSets memory(SetSketch::WidthFor(10));
     DifferencingControl control(&memory);
     int differenced = 0;
-    EXPECT_EQ(SmallDifferences(queries, *index, 150, &control, &differenced),
-              0)
+    EXPECT_EQ(SmallDifferences(queries, *index, 150, &control, &differenced), 0)
         << "seed " << seed;
     EXPECT_GT(differenced, 0);
     EXPECT_GT(memory.size(), 0u);

@@ -224,7 +224,8 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
   for (uint32_t c = 0; c < order.size(); ++c) order[c] = c;
   std::sort(order.begin() + 1, order.end(), [&](uint32_t a, uint32_t c) {
     for (size_t b = 0; b < nb; ++b) {
-      auto ra = rank(b, t.cells[a].labels[b]), rc = rank(b, t.cells[c].labels[b]);
+      auto ra = rank(b, t.cells[a].labels[b]),
+           rc = rank(b, t.cells[c].labels[b]);
       if (ra != rc) return ra < rc;
     }
     return false;
@@ -245,8 +246,8 @@ std::vector<SetSketch> SketchCounts(const RawTable& raw,
                                     absl::Span<const CountRef> counts,
                                     uint32_t width) {
   const size_t nc = raw.cells.size(), nm = raw.outcome_names.size() + 1;
-  const size_t nmask = raw.cells.empty() ? 1 : size_t{1}
-                                                   << raw.cells[0].labels.size();
+  const size_t nmask =
+      raw.cells.empty() ? 1 : size_t{1} << raw.cells[0].labels.size();
   std::vector<SetSketch> out(counts.size(), SetSketch(width));
   std::vector<int32_t> slot(nc * nm + 1, -1);  // the uncertain count last
   for (size_t k = 0; k < counts.size(); ++k) {
@@ -344,7 +345,8 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
   const bool given = also_hidden.size() == nc * nm + 1;
   if (given)
     for (size_t c = 0; c < nc; ++c)
-      for (size_t m = 0; m < nm; ++m) suppressed[c][m] = also_hidden[c * nm + m];
+      for (size_t m = 0; m < nm; ++m)
+        suppressed[c][m] = also_hidden[c * nm + m];
   // 64-bit, so that the last threshold cannot wrap the loop around
   // (ValidateQuery bounds it by kMaxThreshold anyway).
   for (uint64_t t = std::min(base_threshold, p.threshold()); t <= p.threshold();

@@ -16,7 +16,8 @@ namespace {
 // The 64-bit token after a digest's first byte (the cell key).
 uint64_t TokenOf(const std::string& digest) {
   uint64_t t = 0;
-  for (int k = 1; k <= 8; ++k) t = t << 8 | static_cast<unsigned char>(digest[k]);
+  for (int k = 1; k <= 8; ++k)
+    t = t << 8 | static_cast<unsigned char>(digest[k]);
   return t;
 }
 

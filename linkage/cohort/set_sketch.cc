@@ -40,8 +40,7 @@ uint64_t GetLittleEndian(const char* p, int bytes) {
 
 uint32_t SetSketch::WidthFor(uint32_t threshold) {
   uint64_t w = threshold > 1 ? 2 * (uint64_t{threshold} - 1) : 0;
-  return static_cast<uint32_t>(
-      std::clamp<uint64_t>(w, kMinWidth, kMaxWidth));
+  return static_cast<uint32_t>(std::clamp<uint64_t>(w, kMinWidth, kMaxWidth));
 }
 
 SetSketch::SetSketch(uint32_t width)
@@ -93,20 +92,20 @@ std::string SetSketch::Serialize() const {
 absl::StatusOr<SetSketch> SetSketch::Parse(absl::string_view bytes,
                                            uint32_t width) {
   if (width < kMinWidth || width > kMaxWidth) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("set sketch width ", width, " is outside [", kMinWidth,
-                     ", ", kMaxWidth, "]"));
+    return absl::InvalidArgumentError(absl::StrCat("set sketch width ", width,
+                                                   " is outside [", kMinWidth,
+                                                   ", ", kMaxWidth, "]"));
   }
   SetSketch s(width);
   if (bytes.size() != s.cells_.size() * kCellBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a set sketch of width ", width, " has ",
-                     s.cells_.size() * kCellBytes, " bytes, not ",
-                     bytes.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a set sketch of width ", width, " has ", s.cells_.size() * kCellBytes,
+        " bytes, not ", bytes.size()));
   }
   const char* p = bytes.data();
   for (Cell& c : s.cells_) {
-    c.count = static_cast<int32_t>(static_cast<uint32_t>(GetLittleEndian(p, 4)));
+    c.count =
+        static_cast<int32_t>(static_cast<uint32_t>(GetLittleEndian(p, 4)));
     c.tokens = GetLittleEndian(p + 4, 8);
     c.checks = GetLittleEndian(p + 12, 8);
     p += kCellBytes;
@@ -114,8 +113,7 @@ absl::StatusOr<SetSketch> SetSketch::Parse(absl::string_view bytes,
   return s;
 }
 
-SetSketch::Difference SetSketch::Compare(const SetSketch& a,
-                                         const SetSketch& b,
+SetSketch::Difference SetSketch::Compare(const SetSketch& a, const SetSketch& b,
                                          uint64_t threshold) {
   const size_t n = a.cells_.size();
   std::vector<Cell> d(n);

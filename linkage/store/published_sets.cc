@@ -17,9 +17,8 @@ absl::StatusOr<std::unique_ptr<PublishedSetStore>> PublishedSetStore::Open(
       return absl::DataLossError("corrupt published-set sketch width");
     uint64_t w = ReadBigEndian64(*stored);
     if (w < cohort::SetSketch::kMinWidth || w > cohort::SetSketch::kMaxWidth) {
-      return absl::DataLossError(
-          absl::StrCat("stored published-set sketch width ", w,
-                       " is outside its bounds"));
+      return absl::DataLossError(absl::StrCat(
+          "stored published-set sketch width ", w, " is outside its bounds"));
     }
     width = static_cast<uint32_t>(w);
   }
@@ -27,8 +26,8 @@ absl::StatusOr<std::unique_ptr<PublishedSetStore>> PublishedSetStore::Open(
       new PublishedSetStore(store, width, stored.has_value()));
 }
 
-absl::StatusOr<bool> PublishedSetStore::NearOne(
-    const cohort::PublishedSet& set, uint32_t threshold) {
+absl::StatusOr<bool> PublishedSetStore::NearOne(const cohort::PublishedSet& set,
+                                                uint32_t threshold) {
   const uint64_t reach = threshold > 0 ? threshold - 1 : 0;
   const uint64_t lo = set.count > reach ? set.count - reach : 0;
   const uint64_t hi = set.count + reach;
@@ -41,13 +40,13 @@ absl::StatusOr<bool> PublishedSetStore::NearOne(
   for (it->Seek(BigEndian64(lo)); it->Valid(); it->Next()) {
     if (it->key().size() != 16)
       return absl::DataLossError("corrupt published-set key");
-    const uint64_t count = ReadBigEndian64(
-        absl::string_view(it->key().data(), 8));
+    const uint64_t count =
+        ReadBigEndian64(absl::string_view(it->key().data(), 8));
     auto sketch = cohort::SetSketch::Parse(
         absl::string_view(it->value().data(), it->value().size()), width_);
     if (!sketch.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "corrupt published set: ", sketch.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("corrupt published set: ", sketch.status().message()));
     }
     if (cohort::Near({count, *std::move(sketch)}, set, threshold)) return true;
   }

@@ -31,8 +31,7 @@ class PublishedSetStore final : public cohort::PublishedSets {
   absl::StatusOr<bool> NearOne(const cohort::PublishedSet& set,
                                uint32_t threshold) override;
   // One synced write.
-  absl::Status Remember(
-      absl::Span<const cohort::PublishedSet> sets) override;
+  absl::Status Remember(absl::Span<const cohort::PublishedSet> sets) override;
 
  private:
   PublishedSetStore(Store* store, uint32_t width, bool width_stored)
