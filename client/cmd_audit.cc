@@ -100,6 +100,8 @@ absl::Status RunLog(const LogArgs& a) {
     std::string detail = e.records() > 0 ? absl::StrCat(e.records(), " records")
                          : e.cells() > 0 ? absl::StrCat(e.cells(), " cells")
                                          : "";
+    if (e.differenced() > 0)
+      absl::StrAppend(&detail, ", ", e.differenced(), " differenced");
     rows.push_back(
         {absl::StrCat(e.sequence()), e.time(), e.principal(), e.method(),
          e.target(),
@@ -267,8 +269,9 @@ absl::Status RunReport(const ReportArgs& a) {
     std::vector<std::string> header;
     std::map<std::vector<std::string>, std::vector<uint64_t>> rows;
   };
-  Section queries{
-      "Cohort queries per analyst", {"analyst", "answered", "refused"}, {}};
+  Section queries{"Cohort queries per analyst",
+                  {"analyst", "answered", "refused", "counts differenced"},
+                  {}};
   Section uploads{"Uploads and withdrawals per agency",
                   {"agency", "uploads", "records uploaded", "withdrawals"},
                   {}};
@@ -282,8 +285,9 @@ absl::Status RunReport(const ReportArgs& a) {
     const bool ok = e.code() == 0;
     if (e.method() == "QueryService/RunQuery") {
       auto& r = queries.rows[{e.principal()}];
-      r.resize(2);
+      r.resize(3);
       ++r[ok ? 0 : 1];
+      r[2] += e.differenced();
     }
     if (ok && e.method() == "IngestService/Upload") {
       auto& r = uploads.rows[{e.agency()}];
