@@ -294,5 +294,42 @@ TEST(DifferencingTest, TheUnionAttackIsSuppressedAndTheSameSetRepublished) {
   EXPECT_EQ(c_again.value(), c.value());
 }
 
+// A memory that cannot be read or written: the answer is an error, never
+// counts that were not checked or not remembered.
+class BrokenMemory final : public PublishedSets {
+ public:
+  explicit BrokenMemory(bool reads) : reads_(reads) {}
+  uint32_t width() const override { return SetSketch::WidthFor(10); }
+  absl::StatusOr<bool> NearOne(const PublishedSet&, uint32_t) override {
+    if (!reads_) return absl::UnavailableError("read failed");
+    return false;
+  }
+  absl::Status Remember(absl::Span<const PublishedSet>) override {
+    return absl::UnavailableError("write failed");
+  }
+
+ private:
+  bool reads_;
+};
+
+TEST(DifferencingTest, AMemoryThatFailsFailsTheAnswer) {
+  std::mt19937_64 rng(5);
+  auto index = RandomIndex(rng, 2000);
+  CohortQuery q;
+  std::mt19937_64 queries(3);
+  do {
+    q = RandomQuery(queries);
+  } while (!q.cohort().event().filters().empty());
+  auto raw = Evaluate(*index, q);
+  ASSERT_TRUE(raw.ok());
+  for (bool reads : {false, true}) {
+    BrokenMemory memory(reads);
+    DifferencingControl control(&memory);
+    auto r = control.Protect(*raw, Policy(), 10);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(r.status().message(), reads ? "write failed" : "read failed");
+  }
+}
+
 }  // namespace
 }  // namespace cohortlink::cohort
