@@ -257,6 +257,8 @@ class DisclosureAttackTest : public ::testing::Test {
         // Within the perturbation (2) and the rounding (to 5).
         EXPECT_LE(std::abs(value - static_cast<int64_t>(sets[m].size())), 4)
             << SpecJson(a) << " cell " << label << " measure " << m;
+        errors_.push_back(
+            std::abs(value - static_cast<int64_t>(sets[m].size())));
         published_.push_back({sets[m], value, SpecJson(a)});
       }
     }
@@ -392,6 +394,7 @@ class DisclosureAttackTest : public ::testing::Test {
   std::vector<std::pair<std::string, std::string>> extracts_;  // name, csv
   std::map<uint64_t, Person> people_;
   std::vector<Published> published_;
+  std::vector<int64_t> errors_;  // |published - true| per published count
   int queries_ = 0, counts_ = 0;
   uint64_t differenced_ = 0;
 };
@@ -444,8 +447,14 @@ TEST_F(DisclosureAttackTest, NoSequenceOfQueriesPublishesASmallDifference) {
   // With a month grid and two unions, averaging leaves the attacker
   // guessing: most small monthly counts are not recovered.
   EXPECT_LE(hits * 2, months) << hits << " of " << months;
+  // Utility: the error of what is shown (perturbation and rounding).
+  ASSERT_FALSE(errors_.empty());
+  std::sort(errors_.begin(), errors_.end());
+  const int64_t median = errors_[errors_.size() / 2];
+  EXPECT_LE(median, 3);
   std::cout << queries_ << " queries, " << counts_ << " counts, "
-            << published_.size() << " published, " << differenced_
+            << published_.size() << " published (median absolute error "
+            << median << "), " << differenced_
             << " suppressed by the differencing rule; the estimate hit " << hits
             << " of " << months << " small monthly counts\n";
 }
