@@ -255,15 +255,19 @@ std::vector<SetSketch> SketchCounts(const RawTable& raw,
     slot[c.cell >= nc ? nc * nm : c.cell * nm + c.measure] =
         static_cast<int32_t>(k);
   }
+  if (counts.empty()) return out;
   for (const RawTable::Member& m : raw.members) {
-    if (m.uncertain && slot[nc * nm] >= 0) out[slot[nc * nm]].Insert(m.token);
+    // Every sketch has the same width, so a token's cells are the same in
+    // each: hashed once.
+    const SetSketch::Placed placed = out[0].Place(m.token);
+    if (m.uncertain && slot[nc * nm] >= 0) out[slot[nc * nm]].Insert(placed);
     const uint32_t* anc = &raw.ancestors[size_t{m.combo} * nmask];
     for (size_t mask = 0; mask < nmask; ++mask) {
       const int32_t* s = &slot[size_t{anc[mask]} * nm];
-      if (s[0] >= 0) out[s[0]].Insert(m.token);
+      if (s[0] >= 0) out[s[0]].Insert(placed);
       for (uint32_t bits = m.outcomes; bits != 0; bits &= bits - 1) {
         int o = __builtin_ctz(bits);
-        if (s[o + 1] >= 0) out[s[o + 1]].Insert(m.token);
+        if (s[o + 1] >= 0) out[s[o + 1]].Insert(placed);
       }
     }
   }

@@ -54,15 +54,23 @@ size_t SetSketch::Position(uint64_t token, int hash) const {
              absl::Uint128High64(absl::uint128(h) * absl::uint128(width_)));
 }
 
-void SetSketch::Insert(uint64_t token) {
-  const uint64_t check = Check(token);
+SetSketch::Placed SetSketch::Place(uint64_t token) const {
+  Placed p{token, Check(token), {}};
+  for (int j = 0; j < kHashes; ++j)
+    p.cells[j] = static_cast<uint32_t>(Position(token, j));
+  return p;
+}
+
+void SetSketch::Insert(const Placed& p) {
   for (int j = 0; j < kHashes; ++j) {
-    Cell& c = cells_[Position(token, j)];
+    Cell& c = cells_[p.cells[j]];
     ++c.count;
-    c.tokens ^= token;
-    c.checks ^= check;
+    c.tokens ^= p.token;
+    c.checks ^= p.check;
   }
 }
+
+void SetSketch::Insert(uint64_t token) { Insert(Place(token)); }
 
 void SetSketch::Add(const SetSketch& other) {
   for (size_t i = 0; i < cells_.size(); ++i) {

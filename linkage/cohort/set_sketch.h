@@ -49,6 +49,14 @@ class SetSketch {
   explicit SetSketch(uint32_t width);
 
   void Insert(uint64_t token);
+  // A token's cells and check, worked out once for many sketches of the
+  // same width.
+  struct Placed {
+    uint64_t token, check;
+    uint32_t cells[kHashes];
+  };
+  Placed Place(uint64_t token) const;
+  void Insert(const Placed& p);
   // Adds another sketch's set (the union, when the sets are disjoint).
   // REQUIRES: other.width() == width().
   void Add(const SetSketch& other);
