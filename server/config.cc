@@ -64,10 +64,15 @@ std::map<std::string, store::RecordPolicy> DefaultAgencyTypePolicies() {
 
 store::RecordPolicy ServerConfig::PolicyFor(const AgencyConfig& agency) const {
   auto it = agency_types.find(agency.type);
-  if (it != agency_types.end()) return it->second;
-  store::RecordPolicy none;  // an unknown type may send linkage-only records
-  none.agency_type = agency.type;
-  return none;
+  store::RecordPolicy p;  // an unknown type may send linkage-only records
+  if (it != agency_types.end()) {
+    p = it->second;
+  } else {
+    p.agency_type = agency.type;
+  }
+  for (const auto& [name, values] : query_space.codelists)
+    p.codelists[name].insert(values.begin(), values.end());
+  return p;
 }
 
 std::vector<AgencyConfig> DevAgencies() {
@@ -193,7 +198,8 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
   if (root->Has("query_space")) {
     auto q = root->GetObject("query_space");
     if (!q.ok()) return fail(q.status());
-    if (auto s = q->AllowOnly({"cohort_grid", "outcome_windows"}); !s.ok())
+    if (auto s = q->AllowOnly({"cohort_grid", "outcome_windows", "codelists"});
+        !s.ok())
       return fail(s);
     auto grid = q->GetString("cohort_grid", "month");
     if (!grid.ok()) return fail(grid.status());
@@ -219,6 +225,27 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
           return fail(q->Error("outcome_windows", "lengths are whole days"));
         }
         c.query_space.windows.push_back(static_cast<int32_t>(v.number_value()));
+      }
+    }
+    if (q->Has("codelists")) {
+      auto lists = q->GetObject("codelists");
+      if (!lists.ok()) return fail(lists.status());
+      const auto* fields = q->Find("codelists");
+      // Bounded before anything is copied (ValidateQuerySpace checks the
+      // rest).
+      if (fields->struct_value().fields_size() >
+          static_cast<int>(cohort::kMaxCodelists)) {
+        return fail(q->Error(
+            "codelists",
+            absl::StrCat("at most ", cohort::kMaxCodelists, " attributes")));
+      }
+      for (const auto& [name, unused] : fields->struct_value().fields()) {
+        auto values = lists->GetStringList(name);
+        if (!values.ok()) return fail(values.status());
+        auto& set = c.query_space.codelists[name];
+        set.insert(values->begin(), values->end());
+        if (set.size() != values->size())
+          return fail(lists->Error(name, "a value is given twice"));
       }
     }
     // Its errors ("outcome_windows[2]: ...") are named within the object.

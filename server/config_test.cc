@@ -58,6 +58,25 @@ TEST(ConfigTest, TheQuerySpaceIsConfiguredAndChecked) {
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(q->query_space.grid, cohort::CohortGrid::kQuarter);
   EXPECT_EQ(q->query_space.windows, (std::vector<int32_t>{7, 28, 365}));
+  auto lists = ParseConfig(R"({"data_dir": "/tmp/x", "agencies": [
+      {"id": "hmp", "type": "prison"}], "query_space":
+      {"codelists": {"sentence_band": ["under-12m", "12m-4y", "4y-plus"]}}})",
+                           "c.json");
+  ASSERT_TRUE(lists.ok()) << lists.status();
+  EXPECT_EQ(lists->query_space.codelists.at("sentence_band").size(), 3u);
+  // Uploads are held to them too.
+  auto policy = lists->PolicyFor(lists->agencies[0]);
+  EXPECT_TRUE(policy.codelists.at("sentence_band").contains("4y-plus"));
+  // 64 attributes with a codelist, and one more.
+  for (int n : {64, 65}) {
+    std::string text =
+        R"({"data_dir": "/tmp/x", "query_space": {"codelists": {)";
+    for (int i = 0; i < n; ++i)
+      absl::StrAppend(&text, i ? ", " : "", "\"a", i, "\": [\"v\"]");
+    absl::StrAppend(&text, "}}}");
+    auto c = ParseConfig(text, "c.json");
+    EXPECT_EQ(c.ok(), n == 64) << c.status();
+  }
   for (const auto& [text, message] :
        std::vector<std::pair<std::string, std::string>>{
            {R"({"cohort_grid": "week"})",
@@ -67,7 +86,13 @@ TEST(ConfigTest, TheQuerySpaceIsConfiguredAndChecked) {
            {R"({"outcome_windows": [0]})", "outcome_windows[0]: must be 1 to"},
            {R"({"outcome_windows": [1.5]})", "lengths are whole days"},
            {R"({"outcome_windows": []})", "1 to 32 lengths"},
-           {R"({"grid": "month"})", "grid"}}) {
+           {R"({"grid": "month"})", "grid"},
+           {R"({"codelists": {"band": []}})", "codelists.band: 1 to 1000"},
+           {R"({"codelists": {"band": ["a", "a"]}})", "given twice"},
+           {R"({"codelists": {"band": [""]}})", "values are 1 to 64 bytes"},
+           {R"({"codelists": {"band": [7]}})", "expected a string"},
+           {R"({"codelists": {"../x": ["a"]}})", "codelists"},
+           {R"({"codelists": ["a"]})", "codelists"}}) {
     auto bad = ParseConfig(
         absl::StrCat(R"({"data_dir": "/tmp/x", "query_space": )", text, "}"),
         "c.json");

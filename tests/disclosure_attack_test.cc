@@ -459,5 +459,62 @@ TEST_F(DisclosureAttackTest, NoSequenceOfQueriesPublishesASmallDifference) {
             << " of " << months << " small monthly counts\n";
 }
 
+// Declared values (query_space.codelists in the server's config): an
+// upload with a value outside its attribute's list is refused with the
+// record and nothing is stored; a filter on an undeclared value is refused
+// naming the field, and nothing is published or remembered.
+TEST(DisclosureCodelistTest, OnlyDeclaredValuesAreStoredOrAskedFor) {
+  util::TempDir tmp("disclosure_codelist_test");
+  std::ofstream(tmp.File("server.json"))
+      << R"({"query_space": {"codelists": {"sentence_band": )"
+      << R"(["under-12m", "12m-4y"]}}})";
+  testing::ServerProcess server(tmp.File("data"), tmp.File("server.log"));
+  server.extra_args = {"--config", tmp.File("server.json")};
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  auto cli = [&](std::vector<std::string> args) {
+    return testing::RunCli(args, tmp.path());
+  };
+  auto as = [&](const std::string& who, std::vector<std::string> args) {
+    return testing::RunCliAs(server, who, std::move(args), tmp.path());
+  };
+  ASSERT_EQ(
+      cli({"synth", "--people", "3000", "--out", tmp.File("region")}).exit_code,
+      0);
+  std::ofstream(tmp.File("secret")) << "codelist secret\n";
+  ASSERT_EQ(
+      cli({"encode", "--schema", tmp.File("region/schema.json"), "--secret",
+           tmp.File("secret"), "--input", tmp.File("region/prison.csv"),
+           "--output", tmp.File("prison.clx")})
+          .exit_code,
+      0);
+  // The region's prison extract has 4y-plus sentences, which the server
+  // does not declare.
+  auto up = as("prison", {"upload", "--extract", "main", tmp.File("prison.clx"),
+                          "--retries", "0"});
+  EXPECT_EQ(up.exit_code, 1) << up.out;
+  EXPECT_NE(up.err.find("attributes.sentence_band"), std::string::npos)
+      << up.err;
+  EXPECT_NE(up.err.find("'4y-plus' is not a declared value"), std::string::npos)
+      << up.err;
+  auto st = as("prison", {"status", "--format", "json"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(st.out.find("\"main\""), std::string::npos) << st.out;
+
+  // A filter on an undeclared value: refused, naming the field.
+  std::ofstream(tmp.File("q.json")) << R"({"cohort": {"agency_type": "prison",
+      "event_type": "release", "from": "2024-01-01", "to": "2024-12-31",
+      "filters": {"sentence_band": ["12m-4y", "4y-plus"]}},
+      "outcomes": [{"name": "o", "agency_type": "police",
+                    "event_type": "charge", "window_days": [1, 365]}]})";
+  auto q = as("analyst", {"query", "--spec", tmp.File("q.json")});
+  EXPECT_EQ(q.exit_code, 1);
+  EXPECT_NE(q.err.find("cohort.filters.sentence_band: '4y-plus' is not a "
+                       "declared value of sentence_band (declared: 12m-4y, "
+                       "under-12m)"),
+            std::string::npos)
+      << q.err;
+}
+
 }  // namespace
 }  // namespace cohortlink

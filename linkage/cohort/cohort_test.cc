@@ -582,4 +582,40 @@ TEST(QuerySpaceTest, CohortPeriodsFollowTheGridAndWindowsTheMenu) {
   EXPECT_FALSE(ValidateQuerySpace(bad).ok());
 }
 
+TEST(QuerySpaceTest, FiltersNameOnlyDeclaredValues) {
+  QuerySpace space;
+  space.codelists["sentence_band"] = {"under-12m", "12m-4y", "4y-plus"};
+  ASSERT_TRUE(ValidateQuerySpace(space).ok());
+  auto q = ParseQuerySpec(R"({
+    "cohort": {"agency_type": "prison", "event_type": "release",
+               "from": "2024-01-01", "to": "2024-12-31",
+               "filters": {"sentence_band": ["4y-plus", "12m-4y"],
+                           "area": ["anywhere"]}},
+    "outcomes": [{"name": "o", "agency_type": "police", "event_type": "charge",
+                  "window_days": [1, 365]}]})",
+                          "q.json");
+  ASSERT_TRUE(q.ok()) << q.status();
+  // Declared values pass; an attribute without a codelist is open.
+  EXPECT_TRUE(CheckQuerySpace(*q, space).ok()) << CheckQuerySpace(*q, space);
+  CohortQuery bad = *q;
+  (*bad.mutable_cohort()->mutable_event()->mutable_filters())["sentence_band"]
+      .add_values("5y");
+  EXPECT_EQ(CheckQuerySpace(bad, space).message(),
+            "cohort.filters.sentence_band: '5y' is not a declared value of "
+            "sentence_band (declared: 12m-4y, 4y-plus, under-12m)");
+  CohortQuery outcome = *q;
+  (*outcome.mutable_outcomes(0)
+        ->mutable_event()
+        ->mutable_filters())["sentence_band"]
+      .add_values("life");
+  EXPECT_NE(CheckQuerySpace(outcome, space)
+                .message()
+                .find("outcomes[0].filters.sentence_band: 'life'"),
+            std::string::npos);
+  QuerySpace empty;
+  empty.codelists["x"] = {};
+  EXPECT_EQ(ValidateQuerySpace(empty).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace cohortlink::cohort

@@ -9,7 +9,9 @@
 #include "linkage/cohort/query_spec.h"
 #include "linkage/encoding/dates.h"
 #include "util/error_details.h"
+#include "util/names.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace cohortlink::cohort {
 namespace {
@@ -110,11 +112,58 @@ absl::Status ValidateQuerySpace(const QuerySpace& space) {
           absl::StrCat("outcome_windows[", i, "]: the lengths ascend"));
     }
   }
+  if (space.codelists.size() > kMaxCodelists) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("codelists: at most ", kMaxCodelists, " attributes"));
+  }
+  for (const auto& [name, values] : space.codelists) {
+    RETURN_IF_ERROR(util::CheckName("codelists", name));
+    if (values.empty() || values.size() > kMaxCodelistValues) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "codelists.", name, ": 1 to ", kMaxCodelistValues, " values"));
+    }
+    for (const auto& v : values) {
+      if (v.empty() || !util::IsValidLabel(v, kMaxLabelBytes)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("codelists.", name, ": values are 1 to ",
+                         kMaxLabelBytes, " bytes of printable UTF-8"));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
+namespace {
+
+// Every value a selector's filters name is declared, where the attribute
+// has a codelist.
+absl::Status CheckFilters(const std::string& field,
+                          const cohortlink::v1::EventSelector& s,
+                          const QuerySpace& space) {
+  for (const auto& [name, values] : s.filters()) {
+    auto list = space.codelists.find(name);
+    if (list == space.codelists.end()) continue;
+    for (const auto& v : values.values()) {
+      if (list->second.contains(v)) continue;
+      return Refuse(
+          absl::StrCat(field, ".filters.", name),
+          absl::StrCat("'", util::Printable(v), "' is not a declared value of ",
+                       name, " (declared: ", absl::StrJoin(list->second, ", "),
+                       ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status CheckQuerySpace(const cohortlink::v1::CohortQuery& q,
                              const QuerySpace& space) {
+  RETURN_IF_ERROR(CheckFilters("cohort", q.cohort().event(), space));
+  for (int i = 0; i < q.outcomes_size(); ++i) {
+    RETURN_IF_ERROR(CheckFilters(absl::StrCat("outcomes[", i, "]"),
+                                 q.outcomes(i).event(), space));
+  }
   RETURN_IF_ERROR(
       CheckDate("cohort.from", q.cohort().from(), true, space.grid));
   RETURN_IF_ERROR(CheckDate("cohort.to", q.cohort().to(), false, space.grid));

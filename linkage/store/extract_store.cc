@@ -770,12 +770,21 @@ absl::Status UploadSession::CheckContent(uint64_t index,
                      JoinSorted(policy_->event_types), ")"));
   }
   for (const auto& a : rec.attributes()) {
-    if (!a.value().empty() && !policy_->attributes.contains(a.name())) {
+    if (a.value().empty()) continue;
+    if (!policy_->attributes.contains(a.name())) {
       return RecordError(index, absl::StrCat("attributes.", a.name()),
                          absl::StrCat("a ", policy_->agency_type,
                                       " agency may not send this attribute "
                                       "(allowed: ",
                                       JoinSorted(policy_->attributes), ")"));
+    }
+    auto list = policy_->codelists.find(a.name());
+    if (list != policy_->codelists.end() && !list->second.contains(a.value())) {
+      return RecordError(
+          index, absl::StrCat("attributes.", a.name()),
+          absl::StrCat("'", a.value(),
+                       "' is not a declared value (the server's codelist: ",
+                       JoinSorted(list->second), ")"));
     }
   }
   return absl::OkStatus();

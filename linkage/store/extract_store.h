@@ -92,6 +92,10 @@ struct RecordPolicy {
   std::string agency_type;  // named in error messages
   absl::flat_hash_set<std::string> event_types;
   absl::flat_hash_set<std::string> attributes;
+  // Declared values of attributes (the server's query_space.codelists): a
+  // value outside its attribute's list is refused; attributes without one
+  // are open.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> codelists;
 };
 
 // One upload in progress. REQUIRES: destroyed before its ExtractStore. Records
