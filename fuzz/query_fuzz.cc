@@ -1,14 +1,16 @@
 // libFuzzer target: a cohort query from an analyst, as the spec JSON the
 // CLI reads (first byte even) or as the CohortQuery the server receives
-// (first byte odd). Whatever passes ValidateQuery is evaluated over a small
-// linked index and put under disclosure control, as the server would; no
-// query may crash, hang or produce a table of the wrong shape.
+// (first byte odd). Whatever passes ValidateQuery is checked against a
+// query space with a codelist, evaluated over a small linked index and put
+// under disclosure control with the differencing rule, as the server
+// would; no query may crash, hang or produce a table of the wrong shape.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "linkage/cohort/differencing.h"
 #include "linkage/cohort/engine.h"
 #include "linkage/cohort/query_index.h"
 #include "linkage/cohort/query_space.h"
@@ -59,8 +61,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!cohortlink::cohort::ValidateQuery(q).ok()) return 0;
   // The server's grid check runs too; the evaluator is fuzzed on whatever
   // the grid would refuse as well.
-  (void)cohortlink::cohort::CheckQuerySpace(q,
-                                            cohortlink::cohort::QuerySpace());
+  static const auto space = [] {
+    cohortlink::cohort::QuerySpace s;
+    s.codelists["area"] = {"bristol", "bath", "north-somerset"};
+    return s;
+  }();
+  (void)cohortlink::cohort::CheckQuerySpace(q, space);
   cohortlink::v1::DisclosurePolicy server;
   server.set_threshold(10);
   server.set_rounding(5);
@@ -68,7 +74,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!policy.ok()) return 0;
   auto raw = cohortlink::cohort::Evaluate(*index, q);
   if (!raw.ok()) return 0;
-  auto out = cohortlink::cohort::Protect(*raw, *policy, server.threshold());
+  cohortlink::cohort::InMemoryPublishedSets memory(
+      cohortlink::cohort::SetSketch::WidthFor(server.threshold()));
+  cohortlink::cohort::DifferencingControl control(&memory);
+  auto controlled = control.Protect(*raw, *policy, server.threshold());
+  if (!controlled.ok()) __builtin_trap();  // an in-memory memory never fails
+  const auto& out = controlled->result;
   if (out.cells_size() < 1 ||
       out.cells_size() > (1 << q.breakdowns_size()) * 1000 ||
       out.outcome_names_size() != q.outcomes_size())
