@@ -287,11 +287,12 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     return h;
   };
   server::Metrics metrics(
-      [&extracts]() -> absl::StatusOr<server::Inventory> {
+      [&extracts, &published]() -> absl::StatusOr<server::Inventory> {
         ASSIGN_OR_RETURN(auto all, extracts->List(""));
         server::Inventory inv;
         inv.extracts = all.size();
         for (const auto& x : all) inv.records += x.records();
+        inv.published_sets = published->EstimatedEntries();
         return inv;
       },
       health);

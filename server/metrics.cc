@@ -70,6 +70,11 @@ class Metrics::InventoryCollector : public prometheus::Collectable {
         gauge("cohortlink_records_stored",
               "Encoded records in the current versions of all extracts",
               static_cast<double>(inv->records)));
+    out.push_back(
+        gauge("cohortlink_published_sets",
+              "Sets of people behind published counts that the differencing "
+              "rule remembers (RocksDB's estimate)",
+              static_cast<double>(inv->published_sets)));
     return out;
   }
 

@@ -19,6 +19,7 @@ namespace cohortlink::server {
 struct Inventory {
   uint64_t extracts = 0;
   uint64_t records = 0;
+  uint64_t published_sets = 0;  // the differencing memory (estimate)
 };
 
 // Whether the server can serve, read at each scrape.
@@ -32,7 +33,8 @@ struct Health {
 // Prometheus metrics on their own HTTP port (never the gRPC one):
 //   cohortlink_rpc_requests_total{method,code}      counter
 //   cohortlink_rpc_duration_seconds{method,code}    histogram
-//   cohortlink_extracts, cohortlink_records_stored  gauges (read at scrape)
+//   cohortlink_extracts, cohortlink_records_stored,
+//   cohortlink_published_sets                       gauges (read at scrape)
 //   cohortlink_storage_writable, cohortlink_storage_disk_full,
 //   cohortlink_linkage_failed                       gauges, 0 or 1
 //   cohortlink_linkage_failed_runs_total            counter

@@ -440,6 +440,11 @@ TEST_F(DisclosureAttackTest, NoSequenceOfQueriesPublishesASmallDifference) {
   Rephrasings();
 
   CheckNoSmallDifferences();
+  // The memory is visible to operators.
+  const std::string page = testing::HttpGet(server_.metrics_port(), "/metrics");
+  const size_t at = page.find("\ncohortlink_published_sets ");
+  ASSERT_NE(at, std::string::npos) << page;
+  EXPECT_GT(std::atof(page.c_str() + at + 27), 0.0) << page.substr(at, 40);
   EXPECT_GT(differenced_, 0u) << "the attack should have met the rule";
   // The rule costs some counts, not the answers: most are still shown.
   EXPECT_GT(published_.size() * 2, static_cast<size_t>(counts_) / 2)

@@ -54,6 +54,14 @@ absl::StatusOr<bool> PublishedSetStore::NearOne(const cohort::PublishedSet& set,
   return false;
 }
 
+uint64_t PublishedSetStore::EstimatedEntries() const {
+  uint64_t n = 0;
+  if (!store_->db()->GetIntProperty(store_->cf(Family::kPublished),
+                                    "rocksdb.estimate-num-keys", &n))
+    return 0;
+  return n;
+}
+
 absl::Status PublishedSetStore::Remember(
     absl::Span<const cohort::PublishedSet> sets) {
   if (sets.empty()) return absl::OkStatus();

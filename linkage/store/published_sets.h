@@ -32,6 +32,8 @@ class PublishedSetStore final : public cohort::PublishedSets {
                                uint32_t threshold) override;
   // One synced write.
   absl::Status Remember(absl::Span<const cohort::PublishedSet> sets) override;
+  // RocksDB's estimate of the entries held (for metrics).
+  uint64_t EstimatedEntries() const;
 
  private:
   PublishedSetStore(Store* store, uint32_t width, bool width_stored)
