@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace cohortlink::cohort {
 
 bool Near(const PublishedSet& a, const PublishedSet& b, uint32_t threshold) {
@@ -33,10 +35,18 @@ absl::StatusOr<ProtectedResult> DifferencingControl::Protect(
   const uint32_t threshold = p.threshold();
   std::vector<bool> hidden(nc * nm + 1, false);
   ProtectedResult out;
-  // Each pass hides at least one more count or ends, so there are at most
-  // as many passes as counts; secondary suppression may show a different
-  // count once another is hidden, so each pass checks all it would show.
-  for (;;) {
+  // Each pass hides at least one more count or ends; secondary suppression
+  // may show a different count once another is hidden, so each pass checks
+  // all it would show. Passes are bounded: an answer that has not settled
+  // by then is refused rather than shown unchecked.
+  for (int pass = 0;; ++pass) {
+    if (pass == kMaxDifferencingPasses) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the answer did not settle against the counts published before in ",
+          kMaxDifferencingPasses,
+          " passes of the differencing rule; ask for fewer breakdowns or "
+          "outcomes"));
+    }
     cohortlink::v1::QueryResult r =
         cohort::Protect(raw, p, base_threshold, hidden);
     std::vector<CountRef> shown;

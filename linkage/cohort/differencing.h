@@ -66,6 +66,10 @@ class InMemoryPublishedSets final : public PublishedSets {
 // are that close and their sketches cannot rule it out.
 bool Near(const PublishedSet& a, const PublishedSet& b, uint32_t threshold);
 
+// Passes of suppression and checking one answer may take (each hides at
+// least one more count).
+inline constexpr int kMaxDifferencingPasses = 32;
+
 struct ProtectedResult {
   cohortlink::v1::QueryResult result;
   uint32_t differenced = 0;  // counts suppressed by the differencing rule
@@ -83,7 +87,8 @@ class DifferencingControl {
   // The answer to publish. Its published counts were checked in order
   // (the grand total first) against the memory and the counts before them;
   // one that is near either is suppressed, and secondary suppression
-  // redone, until every count shown passes. They are then remembered; when
+  // redone, until every count shown passes (RESOURCE_EXHAUSTED if that
+  // takes more than kMaxDifferencingPasses). They are then remembered; when
   // that fails, the error is returned and nothing may be shown.
   absl::StatusOr<ProtectedResult> Protect(
       const RawTable& raw, const cohortlink::v1::DisclosurePolicy& p,
