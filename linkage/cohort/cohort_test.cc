@@ -123,48 +123,6 @@ TEST(CohortEngineTest, ProbabilityFloorDecidesWhatCounts) {
   EXPECT_EQ(t->uncertain, 0u);
 }
 
-// A row for every value in the linked data, not only those of the cohort:
-// a row that came and went with its members would disclose them.
-TEST(CohortEngineTest, EveryValueGetsARowAndTheirNumberIsBounded) {
-  QueryIndexBuilder b("rows");
-  ASSERT_TRUE(b.Add("prison", "prison", "x",
-                    Event("release", "2024-03-01", "F"), 1, 1.0f)
-                  .ok());
-  // Another agency's record holds sex "X"; no cohort member does.
-  ASSERT_TRUE(b.Add("police", "police", "x", Event("charge", "2024-03-02", "X"),
-                    2, 1.0f)
-                  .ok());
-  auto index = *b.Build();
-  auto t = Evaluate(*index, Query());
-  ASSERT_TRUE(t.ok()) << t.status();
-  // all, and F, X and unknown under it.
-  ASSERT_EQ(t->cells.size(), 4u);
-  int x = index->attribute_values(index->AttributeId("sex")).Find("X");
-  EXPECT_EQ(CellFor(*t, x).cohort, 0u);
-  auto out = Protect(*t, cohortlink::v1::DisclosurePolicy(), 10);
-  bool found = false;
-  for (const auto& c : out.cells()) {
-    if (c.labels(0) != "X") continue;
-    found = true;
-    EXPECT_TRUE(c.cohort().suppressed());
-  }
-  EXPECT_TRUE(found);
-
-  // kMaxCells rows at most, refused before they are made.
-  QueryIndexBuilder many("rows");
-  for (int v = 0; v < 2048; ++v) {
-    ASSERT_TRUE(many.Add("prison", "prison", "x",
-                         Event("release", "2024-03-01", absl::StrCat("v", v)),
-                         static_cast<uint64_t>(v + 1), 1.0f)
-                    .ok());
-  }
-  auto big = *many.Build();
-  auto refused = Evaluate(*big, Query());
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(refused.status().message().find("at most 2048"), std::string::npos)
-      << refused.status();
-}
-
 TEST(CohortEngineTest, UnknownBreakdownAndBadSpecsAreRefused) {
   auto index = Fixture();
   CohortQuery q = Query();

@@ -5,7 +5,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "linkage/cohort/query_spec.h"
 #include "linkage/encoding/dates.h"
 
 namespace cohortlink::cohort {
@@ -145,35 +144,6 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
     return it->second;
   };
   cell(std::vector<int>(nb, -1));  // the grand total first
-  // Every combination of the values the linked data hold (and "all"), not
-  // only those of the cohort's members: a row that appeared only when
-  // someone had its values would tell that someone does.
-  {
-    uint64_t cells = 1;
-    std::vector<std::string> sizes;
-    for (size_t b = 0; b < nb; ++b) {
-      const uint64_t n = x.attribute_values(battr[b]).names.size() + 1;
-      cells *= n;
-      sizes.push_back(absl::StrCat(n));
-      if (cells > kMaxCells) break;
-    }
-    if (cells > kMaxCells) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "breakdowns: ", absl::StrJoin(sizes, " x "),
-          " cells or more with their margins; at most ", kMaxCells));
-    }
-    std::vector<int> at(nb, -1);
-    for (uint64_t k = 0; k < cells; ++k) {
-      uint64_t rest = k;
-      for (size_t b = 0; b < nb; ++b) {
-        const uint64_t n = x.attribute_values(battr[b]).names.size() + 1;
-        const uint64_t v = rest % n;
-        rest /= n;
-        at[b] = v + 1 == n ? -1 : static_cast<int>(v);
-      }
-      cell(at);
-    }
-  }
   absl::flat_hash_map<std::vector<int>, uint32_t> combo_of;
   std::vector<int> labels(nb), combo(nb);
   auto count = [&](uint32_t index_record, uint8_t key, uint64_t token,

@@ -38,9 +38,6 @@ inline constexpr uint32_t kMaxThreshold = 1000;
 inline constexpr uint32_t kMaxRounding = 1000;
 inline constexpr size_t kMaxQueryNameBytes = 256;  // the query's name
 inline constexpr size_t kMaxLabelBytes = 64;       // event types, values
-// Cells of an answer: every combination of the breakdowns' values in the
-// linked data, and "all", is a cell (checked when the query is evaluated).
-inline constexpr uint64_t kMaxCells = 2048;
 
 // INVALID_ARGUMENT names the field ("outcomes[1].window_days: ...").
 absl::StatusOr<cohortlink::v1::CohortQuery> ParseQuerySpec(
