@@ -141,7 +141,7 @@ void BM_QueryWithDifferencing(benchmark::State& state) {
       state.SkipWithError(out.status().ToString().c_str());
       return;
     }
-    differenced = out->differenced;
+    differenced = out->differenced();
     benchmark::DoNotOptimize(out);
   }
   state.counters["published_sets"] = static_cast<double>(state.range(0));

@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cohortlink::cohort::DifferencingControl control(&memory);
   auto controlled = control.Protect(*raw, *policy, server.threshold());
   if (!controlled.ok()) __builtin_trap();  // an in-memory memory never fails
-  const auto& out = controlled->result;
+  const auto& out = *controlled;
   if (out.cells_size() < 1 ||
       out.cells_size() > (1 << q.breakdowns_size()) * 1000 ||
       out.outcome_names_size() != q.outcomes_size())

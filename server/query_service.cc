@@ -10,7 +10,7 @@
 namespace cohortlink::server {
 namespace {
 
-absl::StatusOr<cohort::ProtectedResult> Answer(
+absl::StatusOr<cohortlink::v1::QueryResult> Answer(
     const ServerConfig& config, entities::LinkageRunner* runner,
     cohort::DifferencingControl* differencing,
     const cohortlink::v1::CohortQuery& q, const cohort::StopRequested& stop) {
@@ -22,13 +22,12 @@ absl::StatusOr<cohort::ProtectedResult> Answer(
   ASSIGN_OR_RETURN(auto policy, cohort::EffectivePolicy(base, q.disclosure()));
   ASSIGN_OR_RETURN(auto index, runner->ServingIndex());
   ASSIGN_OR_RETURN(cohort::RawTable raw, cohort::Evaluate(*index, q, stop));
-  ASSIGN_OR_RETURN(cohort::ProtectedResult p,
+  ASSIGN_OR_RETURN(cohortlink::v1::QueryResult r,
                    differencing->Protect(raw, policy, base.threshold()));
-  p.result.set_name(q.name());
-  p.result.set_linkage_generation(index->generation);
-  p.result.set_linked_at(index->linked_at);
-  p.result.set_differenced(p.differenced);
-  return p;
+  r.set_name(q.name());
+  r.set_linkage_generation(index->generation);
+  r.set_linked_at(index->linked_at);
+  return r;
 }
 
 }  // namespace
@@ -45,11 +44,10 @@ grpc::Status QueryService::RunQuery(grpc::ServerContext* ctx,
   auto r = Answer(*config_, runner_, differencing_, *req,
                   [ctx] { return ctx->IsCancelled(); });
   if (r.ok()) {
-    call.entry().set_cells(static_cast<uint32_t>(r->result.cells_size()));
-    call.entry().set_suppressed(
-        static_cast<uint32_t>(r->result.suppressed_cells()));
-    call.entry().set_differenced(r->differenced);
-    *resp = std::move(r->result);
+    call.entry().set_cells(static_cast<uint32_t>(r->cells_size()));
+    call.entry().set_suppressed(static_cast<uint32_t>(r->suppressed_cells()));
+    call.entry().set_differenced(r->differenced());
+    *resp = *std::move(r);
   }
   return call.Finish(r.status());
 }

@@ -1,5 +1,6 @@
 #include "linkage/cohort/differencing.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -27,14 +28,19 @@ absl::Status InMemoryPublishedSets::Remember(
   return absl::OkStatus();
 }
 
-absl::StatusOr<ProtectedResult> DifferencingControl::Protect(
+absl::StatusOr<cohortlink::v1::QueryResult> DifferencingControl::Protect(
     const RawTable& raw, const cohortlink::v1::DisclosurePolicy& p,
     uint32_t base_threshold) {
   absl::MutexLock lock(&mu_);
   const size_t nc = raw.cells.size(), nm = raw.outcome_names.size() + 1;
   const uint32_t threshold = p.threshold();
   std::vector<bool> hidden(nc * nm + 1, false);
-  ProtectedResult out;
+  // What a count's set is, and whether the memory holds one near it, do not
+  // change between passes (the memory is only written at the end): each is
+  // worked out once, when the count is first shown.
+  std::vector<std::optional<PublishedSet>> set_of(nc * nm + 1);
+  std::vector<bool> near_memory(nc * nm + 1, false);
+  uint32_t differenced = 0;
   // Each pass hides at least one more count or ends; secondary suppression
   // may show a different count once another is hidden, so each pass checks
   // all it would show. Passes are bounded: an answer that has not settled
@@ -50,55 +56,51 @@ absl::StatusOr<ProtectedResult> DifferencingControl::Protect(
     cohortlink::v1::QueryResult r =
         cohort::Protect(raw, p, base_threshold, hidden);
     std::vector<CountRef> shown;
-    std::vector<uint64_t> values;
     for (size_t c = 0; c < nc; ++c) {
       const auto& cell = r.cells(static_cast<int>(c));
-      if (!cell.cohort().suppressed()) {
-        shown.push_back({c, 0});
-        values.push_back(raw.cells[c].cohort);
-      }
-      for (size_t m = 1; m < nm; ++m) {
-        if (!cell.outcomes(static_cast<int>(m - 1)).suppressed()) {
+      if (!cell.cohort().suppressed()) shown.push_back({c, 0});
+      for (size_t m = 1; m < nm; ++m)
+        if (!cell.outcomes(static_cast<int>(m - 1)).suppressed())
           shown.push_back({c, m});
-          values.push_back(raw.cells[c].outcomes[m - 1]);
-        }
-      }
     }
-    if (!r.uncertain().suppressed()) {
-      shown.push_back({nc, 0});
-      values.push_back(raw.uncertain);
-    }
+    if (!r.uncertain().suppressed()) shown.push_back({nc, 0});
+    std::vector<CountRef> fresh;
+    for (const CountRef& c : shown)
+      if (!set_of[CountSlot(c, nc, nm)].has_value()) fresh.push_back(c);
     std::vector<SetSketch> sketches =
-        SketchCounts(raw, shown, memory_->width());
+        SketchCounts(raw, fresh, memory_->width());
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      const CountRef& c = fresh[k];
+      const size_t slot = CountSlot(c, nc, nm);
+      const uint64_t count = c.cell >= nc ? raw.uncertain
+                             : c.measure == 0
+                                 ? raw.cells[c.cell].cohort
+                                 : raw.cells[c.cell].outcomes[c.measure - 1];
+      set_of[slot] = PublishedSet{count, std::move(sketches[k])};
+      auto n = memory_->NearOne(*set_of[slot], threshold);
+      if (!n.ok()) return n.status();
+      near_memory[slot] = *n;
+    }
     std::vector<PublishedSet> accepted;
     bool changed = false;
-    for (size_t k = 0; k < shown.size(); ++k) {
-      PublishedSet set{values[k], std::move(sketches[k])};
-      bool near = false;
-      for (const PublishedSet& a : accepted) {
-        if (Near(a, set, threshold)) {
-          near = true;
-          break;
-        }
-      }
-      if (!near) {
-        auto n = memory_->NearOne(set, threshold);
-        if (!n.ok()) return n.status();
-        near = *n;
-      }
+    for (const CountRef& c : shown) {
+      const size_t slot = CountSlot(c, nc, nm);
+      const PublishedSet& set = *set_of[slot];
+      bool near = near_memory[slot];
+      for (size_t a = 0; a < accepted.size() && !near; ++a)
+        near = Near(accepted[a], set, threshold);
       if (near) {
-        const CountRef& c = shown[k];
-        hidden[c.cell >= nc ? nc * nm : c.cell * nm + c.measure] = true;
-        ++out.differenced;
+        hidden[slot] = true;
+        ++differenced;
         changed = true;
       } else {
-        accepted.push_back(std::move(set));
+        accepted.push_back(set);
       }
     }
     if (changed) continue;
     if (absl::Status s = memory_->Remember(accepted); !s.ok()) return s;
-    out.result = std::move(r);
-    return out;
+    r.set_differenced(differenced);
+    return r;
   }
 }
 

@@ -70,11 +70,6 @@ bool Near(const PublishedSet& a, const PublishedSet& b, uint32_t threshold);
 // least one more count).
 inline constexpr int kMaxDifferencingPasses = 32;
 
-struct ProtectedResult {
-  cohortlink::v1::QueryResult result;
-  uint32_t differenced = 0;  // counts suppressed by the differencing rule
-};
-
 // Protect (engine.h) and the differencing rule over one memory.
 // Thread-safe: checking an answer against the memory and remembering what
 // it publishes is one step, so two concurrent queries cannot each publish
@@ -84,13 +79,14 @@ class DifferencingControl {
   // `memory` is borrowed and outlives this.
   explicit DifferencingControl(PublishedSets* memory) : memory_(memory) {}
 
-  // The answer to publish. Its published counts were checked in order
+  // The answer to publish, with `differenced` set to the counts this rule
+  // suppressed. Its published counts were checked in order
   // (the grand total first) against the memory and the counts before them;
   // one that is near either is suppressed, and secondary suppression
   // redone, until every count shown passes (RESOURCE_EXHAUSTED if that
   // takes more than kMaxDifferencingPasses). They are then remembered; when
   // that fails, the error is returned and nothing may be shown.
-  absl::StatusOr<ProtectedResult> Protect(
+  absl::StatusOr<cohortlink::v1::QueryResult> Protect(
       const RawTable& raw, const cohortlink::v1::DisclosurePolicy& p,
       uint32_t base_threshold) ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -218,8 +218,8 @@ int SmallDifferences(std::mt19937_64& rng, const QueryIndex& index, int queries,
       auto p = control->Protect(*raw, Policy(), 10);
       EXPECT_TRUE(p.ok()) << p.status();
       if (!p.ok()) return -1;
-      r = p->result;
-      *differenced += static_cast<int>(p->differenced);
+      r = *p;
+      *differenced += static_cast<int>(p->differenced());
     } else {
       r = Protect(*raw, Policy(), 10);
     }
@@ -280,7 +280,7 @@ TEST(DifferencingTest, TheUnionAttackIsSuppressedAndTheSameSetRepublished) {
     EXPECT_TRUE(raw.ok());
     auto p = control.Protect(*raw, Policy(), 10);
     EXPECT_TRUE(p.ok());
-    return std::make_pair(raw->cells[0].cohort, p->result.cells(0).cohort());
+    return std::make_pair(raw->cells[0].cohort, p->cells(0).cohort());
   };
   auto [c_true, c] = ask({"c"});
   auto [cx_true, cx] = ask({"c", "x"});
@@ -513,7 +513,7 @@ TEST(DifferencingTest, NoSmallCellIsPinnedByTheLinearConstraintsOfWhatIsShown) {
               if (rule) {
                 auto pr = control.Protect(*raw, p, 10);
                 ASSERT_TRUE(pr.ok()) << pr.status();
-                r = pr->result;
+                r = *pr;
               } else {
                 r = Protect(*raw, p, 10);
               }

@@ -252,15 +252,15 @@ std::vector<SetSketch> SketchCounts(const RawTable& raw,
   std::vector<int32_t> slot(nc * nm + 1, -1);  // the uncertain count last
   for (size_t k = 0; k < counts.size(); ++k) {
     const CountRef& c = counts[k];
-    slot[c.cell >= nc ? nc * nm : c.cell * nm + c.measure] =
-        static_cast<int32_t>(k);
+    slot[CountSlot(c, nc, nm)] = static_cast<int32_t>(k);
   }
   if (counts.empty()) return out;
   for (const RawTable::Member& m : raw.members) {
     // Every sketch has the same width, so a token's cells are the same in
     // each: hashed once.
     const SetSketch::Placed placed = out[0].Place(m.token);
-    if (m.uncertain && slot[nc * nm] >= 0) out[slot[nc * nm]].Insert(placed);
+    const int32_t u = slot[CountSlot({nc, 0}, nc, nm)];
+    if (m.uncertain && u >= 0) out[u].Insert(placed);
     const uint32_t* anc = &raw.ancestors[size_t{m.combo} * nmask];
     for (size_t mask = 0; mask < nmask; ++mask) {
       const int32_t* s = &slot[size_t{anc[mask]} * nm];
@@ -350,7 +350,7 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
   if (given)
     for (size_t c = 0; c < nc; ++c)
       for (size_t m = 0; m < nm; ++m)
-        suppressed[c][m] = also_hidden[c * nm + m];
+        suppressed[c][m] = also_hidden[CountSlot({c, m}, nc, nm)];
   // 64-bit, so that the last threshold cannot wrap the loop around
   // (ValidateQuery bounds it by kMaxThreshold anyway).
   for (uint64_t t = std::min(base_threshold, p.threshold()); t <= p.threshold();
@@ -426,7 +426,7 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
   // Like every count: a true zero is hidden as a small count is.
   bool u_hidden = raw.uncertain == 0 ||
                   u < static_cast<int64_t>(p.threshold()) ||
-                  (given && also_hidden[nc * nm]);
+                  (given && also_hidden[CountSlot({nc, 0}, nc, nm)]);
   out.mutable_uncertain()->set_suppressed(u_hidden);
   out.mutable_uncertain()->set_value(
       u_hidden ? 0 : RoundTo(static_cast<uint64_t>(u), p.rounding()));

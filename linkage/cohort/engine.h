@@ -68,6 +68,13 @@ struct CountRef {
   size_t measure;
 };
 
+// Where a count sits in a flat vector of all the counts of a table with
+// `cells` cells of `measures` (1 + outcomes) counts each: cell * measures
+// + measure, the uncertain count last (at cells * measures).
+inline size_t CountSlot(const CountRef& c, size_t cells, size_t measures) {
+  return c.cell >= cells ? cells * measures : c.cell * measures + c.measure;
+}
+
 // The sketches of the sets of people behind `counts`, one each, of
 // `width` (SetSketch).
 std::vector<SetSketch> SketchCounts(const RawTable& raw,
@@ -99,8 +106,7 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& index,
 //
 // `also_hidden`, when not empty, names counts to suppress whatever their
 // size (the differencing control: linkage/cohort/differencing.h), indexed
-// cell * (1 + outcomes) + measure, with the uncertain count last; secondary
-// suppression then protects them like any other.
+// by CountSlot; secondary suppression then protects them like any other.
 cohortlink::v1::QueryResult Protect(const RawTable& raw,
                                     const cohortlink::v1::DisclosurePolicy& p,
                                     uint32_t base_threshold,

@@ -86,6 +86,26 @@ absl::Status CheckDate(const std::string& field, const std::string& text,
                    encoding::FormatIsoDate(encoding::CivilFromDays(nearest))));
 }
 
+// Every value a selector's filters name is declared, where the attribute
+// has a codelist.
+absl::Status CheckFilters(const std::string& field,
+                          const cohortlink::v1::EventSelector& s,
+                          const QuerySpace& space) {
+  for (const auto& [name, values] : s.filters()) {
+    auto list = space.codelists.find(name);
+    if (list == space.codelists.end()) continue;
+    for (const auto& v : values.values()) {
+      if (list->second.contains(v)) continue;
+      return Refuse(
+          absl::StrCat(field, ".filters.", name),
+          absl::StrCat("'", util::Printable(v), "' is not a declared value of ",
+                       name, " (declared: ", absl::StrJoin(list->second, ", "),
+                       ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const char* CohortGridName(CohortGrid g) { return InfoOf(g).name; }
@@ -132,30 +152,6 @@ absl::Status ValidateQuerySpace(const QuerySpace& space) {
   }
   return absl::OkStatus();
 }
-
-namespace {
-
-// Every value a selector's filters name is declared, where the attribute
-// has a codelist.
-absl::Status CheckFilters(const std::string& field,
-                          const cohortlink::v1::EventSelector& s,
-                          const QuerySpace& space) {
-  for (const auto& [name, values] : s.filters()) {
-    auto list = space.codelists.find(name);
-    if (list == space.codelists.end()) continue;
-    for (const auto& v : values.values()) {
-      if (list->second.contains(v)) continue;
-      return Refuse(
-          absl::StrCat(field, ".filters.", name),
-          absl::StrCat("'", util::Printable(v), "' is not a declared value of ",
-                       name, " (declared: ", absl::StrJoin(list->second, ", "),
-                       ")"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status CheckQuerySpace(const cohortlink::v1::CohortQuery& q,
                              const QuerySpace& space) {

@@ -72,14 +72,6 @@ void SetSketch::Insert(const Placed& p) {
 
 void SetSketch::Insert(uint64_t token) { Insert(Place(token)); }
 
-void SetSketch::Add(const SetSketch& other) {
-  for (size_t i = 0; i < cells_.size(); ++i) {
-    cells_[i].count += other.cells_[i].count;
-    cells_[i].tokens ^= other.cells_[i].tokens;
-    cells_[i].checks ^= other.cells_[i].checks;
-  }
-}
-
 uint64_t SetSketch::Digest() const {
   uint64_t d = 0;
   for (uint32_t c = 0; c < width_; ++c) d ^= cells_[c].tokens;

@@ -57,9 +57,6 @@ class SetSketch {
   };
   Placed Place(uint64_t token) const;
   void Insert(const Placed& p);
-  // Adds another sketch's set (the union, when the sets are disjoint).
-  // REQUIRES: other.width() == width().
-  void Add(const SetSketch& other);
 
   uint32_t width() const { return width_; }
   // The xor of the set's tokens (each is in exactly one cell of the first
