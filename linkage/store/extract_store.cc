@@ -25,6 +25,7 @@ namespace {
 
 constexpr char kSep = '\x1f';
 using meta::kExtractIdPrefix;
+using meta::kExtractRemovedPrefix;
 using meta::kExtractValuesPrefix;
 
 std::string ExtractKey(const std::string& agency, const std::string& name) {
@@ -133,6 +134,28 @@ absl::StatusOr<std::optional<ExtractStatus>> ExtractStore::Current(
   if (absl::IsNotFound(st.status())) return std::nullopt;
   RETURN_IF_ERROR(st.status());
   return *std::move(st);
+}
+
+absl::StatusOr<uint64_t> ExtractStore::ChangeToken(
+    const std::optional<ExtractStatus>& current, const std::string& agency,
+    const std::string& name) {
+  // Even: a current version; odd: none, after the version last removed.
+  if (current.has_value()) return current->upload_id() << 1;
+  ASSIGN_OR_RETURN(
+      auto removed,
+      store_->Get(Family::kMeta, absl::StrCat(kExtractRemovedPrefix,
+                                              ExtractKey(agency, name))));
+  if (!removed.has_value()) return 1;
+  if (removed->size() != 8)
+    return absl::DataLossError("corrupt withdrawn-version marker");
+  return (ReadBigEndian64(*removed) << 1) | 1;
+}
+
+void ExtractStore::MarkRemoved(const ExtractStatus& st,
+                               rocksdb::WriteBatch* b) {
+  const std::string key = ExtractKey(st.agency(), st.extract_name());
+  b->Put(store_->cf(Family::kMeta), absl::StrCat(kExtractRemovedPrefix, key),
+         BigEndian64(st.upload_id()));
 }
 
 namespace {
@@ -365,12 +388,12 @@ absl::StatusOr<std::unique_ptr<UploadSession>> ExtractStore::BeginUpload(
   RETURN_IF_ERROR(CheckHeader(header, options_.max_records));
   // Checked now to fail early, and again under the lock at commit.
   RETURN_IF_ERROR(Admit(agency, header, nullptr));
-  ASSIGN_OR_RETURN(auto current, Current(agency, name));
-  const uint64_t base = current.has_value() ? current->upload_id() : 0;
   ASSIGN_OR_RETURN(uint64_t id, ExtractId(agency, name));
-  uint64_t upload_id;
+  uint64_t upload_id, base;
   {
     absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(auto current, Current(agency, name));
+    ASSIGN_OR_RETURN(base, ChangeToken(current, agency, name));
     ASSIGN_OR_RETURN(upload_id, NextCounter(meta::kNextUploadId));
   }
   return std::unique_ptr<UploadSession>(new UploadSession(
@@ -413,6 +436,7 @@ absl::StatusOr<uint64_t> ExtractStore::RetireEpoch(
                      StoredExtractId(x.agency(), x.extract_name()));
     b.Delete(store_->cf(Family::kExtracts),
              ExtractKey(x.agency(), x.extract_name()));
+    MarkRemoved(x, &b);
     b.Delete(store_->cf(Family::kMeta),
              absl::StrCat(kExtractValuesPrefix,
                           ExtractKey(x.agency(), x.extract_name())));
@@ -583,6 +607,7 @@ absl::StatusOr<cohortlink::v1::DeleteExtractResponse> ExtractStore::Delete(
   ASSIGN_OR_RETURN(uint64_t id, StoredExtractId(agency, name));
   rocksdb::WriteBatch b;
   b.Delete(store_->cf(Family::kExtracts), ExtractKey(agency, name));
+  MarkRemoved(st, &b);
   b.Delete(store_->cf(Family::kMeta),
            absl::StrCat(kExtractValuesPrefix, ExtractKey(agency, name)));
   b.DeleteRange(store_->cf(Family::kRecords), VersionPrefix(id, 0),
@@ -700,7 +725,7 @@ absl::Status ExtractStore::WriteLinkageState(
 UploadSession::UploadSession(ExtractStore* store, std::string agency,
                              std::string uploader, UploadHeader header,
                              uint64_t extract_id, uint64_t upload_id,
-                             uint64_t base_upload_id,
+                             uint64_t base_token,
                              std::optional<RecordPolicy> policy)
     : store_(store),
       agency_(std::move(agency)),
@@ -708,7 +733,7 @@ UploadSession::UploadSession(ExtractStore* store, std::string agency,
       header_(std::move(header)),
       extract_id_(extract_id),
       upload_id_(upload_id),
-      base_upload_id_(base_upload_id),
+      base_token_(base_token),
       policy_(std::move(policy)),
       declared_attributes_(header_.extract().attribute_names().begin(),
                            header_.extract().attribute_names().end()) {}
@@ -940,8 +965,10 @@ absl::StatusOr<UploadReceipt> UploadSession::Commit(
   RETURN_IF_ERROR(store_->Admit(agency_, header_, &b));
   ASSIGN_OR_RETURN(auto current,
                    store_->Current(agency_, header_.extract_name()));
-  const uint64_t now_upload = current.has_value() ? current->upload_id() : 0;
-  if (now_upload != base_upload_id_) {
+  ASSIGN_OR_RETURN(
+      const uint64_t now_token,
+      store_->ChangeToken(current, agency_, header_.extract_name()));
+  if (now_token != base_token_) {
     // Withdrawn, or replaced by another upload, since this one began: it
     // loses (a withdrawal also removed what it staged).
     failed_ = true;

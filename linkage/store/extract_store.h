@@ -133,7 +133,7 @@ class UploadSession {
   class LinkageWrite;
   UploadSession(ExtractStore* store, std::string agency, std::string uploader,
                 cohortlink::v1::UploadHeader header, uint64_t extract_id,
-                uint64_t upload_id, uint64_t base_upload_id,
+                uint64_t upload_id, uint64_t base_token,
                 std::optional<RecordPolicy> policy);
   absl::Status AddRecord(absl::string_view bytes);
   // The policy and header checks of one parsed record.
@@ -145,9 +145,9 @@ class UploadSession {
   std::string agency_, uploader_;
   cohortlink::v1::UploadHeader header_;
   uint64_t extract_id_, upload_id_;  // records staged under (extract, upload)
-  // The extract's current upload when this one began (0: none). The commit
-  // is refused (ABORTED) if it changed meanwhile.
-  uint64_t base_upload_id_;
+  // The extract's change token (ExtractStore::ChangeToken) when this upload
+  // began. The commit is refused (ABORTED) if it changed meanwhile.
+  uint64_t base_token_;
   std::optional<RecordPolicy> policy_;
   absl::flat_hash_set<std::string> declared_attributes_;
   // The distinct values seen of each attribute (at most kMaxDistinctValues).
@@ -254,6 +254,20 @@ class ExtractStore {
   // The extract's status; nullopt when there is none.
   absl::StatusOr<std::optional<cohortlink::v1::ExtractStatus>> Current(
       const std::string& agency, const std::string& name);
+  // What an upload compares at commit to tell whether its extract changed
+  // since it began: 2u for a current version of upload id u; 2u+1 for none,
+  // the version last removed having been u's (0 if never). Upload ids are
+  // never reused, so the token never comes back to an earlier value: an
+  // extract created and withdrawn again meanwhile does not read as
+  // unchanged (its withdrawal removed what the upload had staged).
+  absl::StatusOr<uint64_t> ChangeToken(
+      const std::optional<cohortlink::v1::ExtractStatus>& current,
+      const std::string& agency, const std::string& name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds to `b` the marker ChangeToken reads once `st` is withdrawn or
+  // retired.
+  void MarkRemoved(const cohortlink::v1::ExtractStatus& st,
+                   rocksdb::WriteBatch* b);
   absl::StatusOr<uint64_t> ExtractId(const std::string& agency,
                                      const std::string& name)
       ABSL_LOCKS_EXCLUDED(mu_);

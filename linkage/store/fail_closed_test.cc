@@ -117,6 +117,36 @@ TEST_F(FailClosedTest, WithdrawalDuringAnUploadMakesTheUploadLose) {
   EXPECT_EQ((Census()["police/main"]), (std::pair<uint64_t, uint64_t>{60, 60}));
 }
 
+// An upload that began while its extract did not exist loses when, before
+// it commits, another upload created the extract and it was withdrawn
+// again: the withdrawal removed what the first had staged, so "absent then,
+// absent now" must not read as "unchanged".
+TEST_F(FailClosedTest, AnUploadBegunBeforeACreateAndWithdrawalLoses) {
+  Upload first = MakeUpload("main", 30, "-first");
+  auto session = Begin(first);
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE((*session)->AddFramedRecords(first.framed).ok());
+  ASSERT_TRUE(Send(MakeUpload("main", 10, "-other")).ok());
+  ASSERT_TRUE(extracts_->Delete("police", "main", Entry("delete")).ok());
+  auto r = (*session)->Commit(Entry("upload"));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kAborted) << r.status();
+  EXPECT_NE(r.status().message().find("withdrawn while this upload"),
+            std::string::npos);
+  session->reset();
+  EXPECT_TRUE(Census().empty());
+  // The same after a restart, and the extract can be sent again, whole.
+  Upload again = MakeUpload("main", 20, "-again");
+  auto s2 = Begin(again);
+  ASSERT_TRUE(s2.ok());
+  ASSERT_TRUE((*s2)->AddFramedRecords(again.framed).ok());
+  ASSERT_TRUE(Send(MakeUpload("main", 5, "-x")).ok());
+  ASSERT_TRUE(extracts_->Delete("police", "main", Entry("delete")).ok());
+  s2->reset();
+  Open(nullptr);
+  ASSERT_TRUE(Send(again).ok());
+  EXPECT_EQ((Census()["police/main"]), (std::pair<uint64_t, uint64_t>{20, 20}));
+}
+
 TEST_F(FailClosedTest, OfTwoRacingReplacementsTheSecondToCommitLoses) {
   ASSERT_TRUE(Send(MakeUpload("main", 10)).ok());
   Upload a = MakeUpload("main", 20, "-a"), b = MakeUpload("main", 30, "-b");

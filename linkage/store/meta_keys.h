@@ -36,6 +36,10 @@ inline constexpr char kExtractIdPrefix[] = "extract-id/";
 // + agency ␟ extract name -> the current version's distinct attribute
 // values (cohortlink.v1.ExtractValues).
 inline constexpr char kExtractValuesPrefix[] = "extract-values/";
+// + agency ␟ extract name -> the big-endian upload id of the version last
+// withdrawn or retired: with the current version's, it tells an upload at
+// commit whether its extract changed since it began (see ChangeToken).
+inline constexpr char kExtractRemovedPrefix[] = "extract-removed/";
 
 // The linkage runner's state.
 inline constexpr char kLinkageStatus[] = "linkage/status";
