@@ -70,12 +70,12 @@ int32_t Day(const std::string& iso) {
   return d.ok() ? static_cast<int32_t>(encoding::DaysFromCivil(*d)) : 0;
 }
 
+}  // namespace
+
 uint64_t RoundTo(uint64_t v, uint32_t base) {
   if (base <= 1) return v;
   return (v + base / 2) / base * base;
 }
-
-}  // namespace
 
 absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
                                   const StopRequested& stop) {

@@ -112,6 +112,9 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
                                     uint32_t base_threshold,
                                     const std::vector<bool>& also_hidden = {});
 
+// `v` to the nearest multiple of `base` (halves up); `v` when base <= 1.
+uint64_t RoundTo(uint64_t v, uint32_t base);
+
 // The cell-key perturbation table: noise for a cell key, independent of
 // the count (docs/disclosure.md).
 int Perturbation(uint8_t cell_key);

@@ -41,6 +41,14 @@ inline constexpr char kExtractValuesPrefix[] = "extract-values/";
 // commit whether its extract changed since it began (see ChangeToken).
 inline constexpr char kExtractRemovedPrefix[] = "extract-removed/";
 
+// + project name -> its privacy-budget account (linkage/store/
+// privacy_budgets.h): micro-rho spent, then answers charged (big-endian
+// 64-bit each).
+inline constexpr char kPrivacyBudgetPrefix[] = "privacy-budget/";
+inline std::string PrivacyBudget(const std::string& project) {
+  return absl::StrCat(kPrivacyBudgetPrefix, project);
+}
+
 // The linkage runner's state.
 inline constexpr char kLinkageStatus[] = "linkage/status";
 inline constexpr char kCurrentModel[] = "model/current";  // -> model version
