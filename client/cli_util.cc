@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "linkage/encoding/csv_writer.h"
 #include "util/names.h"
@@ -11,8 +13,12 @@
 namespace cohortlink::client {
 
 void PrintError(const absl::Status& status) {
-  std::cerr << "cohortlink: error: " << util::Printable(status.message())
-            << std::endl;
+  // Line by line: the error's details are on lines of their own (FromGrpc),
+  // and each is made printable (it may quote what the server sent).
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(status.message(), '\n'))
+    lines.push_back(util::Printable(line));
+  std::cerr << "cohortlink: error: " << absl::StrJoin(lines, "\n") << std::endl;
 }
 
 CLI::Validator NameRule() {
@@ -126,7 +132,9 @@ google::protobuf::Value ToJsonValue(const google::protobuf::Message& m) {
       auto* list = (*fields)[f->name()].mutable_list_value();
       for (int i = 0; i < r->FieldSize(m, f); ++i)
         *list->add_values() = scalar(f, i);
-    } else if (f->has_optional_keyword() && !r->HasField(m, f)) {
+    } else if ((f->has_optional_keyword() ||
+                f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) &&
+               !r->HasField(m, f)) {
       (*fields)[f->name()].set_null_value(google::protobuf::NULL_VALUE);
     } else {
       (*fields)[f->name()] = scalar(f, 0);

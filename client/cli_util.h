@@ -44,8 +44,9 @@ void PrintTable(const std::vector<std::string>& header,
 // Pretty JSON of a protobuf Value, or of any message through ToJsonValue,
 // on stdout.
 void PrintJson(const google::protobuf::Message& v);
-// A message as JSON with its proto field names, every field present, and
-// 64-bit integers as numbers (proto3's JSON mapping makes them strings).
+// A message as JSON with its proto field names, every field present (null
+// for an unset optional scalar or message), and 64-bit integers as numbers
+// (proto3's JSON mapping makes them strings).
 google::protobuf::Value ToJsonValue(const google::protobuf::Message& m);
 
 // Helpers for building JSON reports.

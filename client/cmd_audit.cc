@@ -1,14 +1,17 @@
 // cohortlink audit log / verify: the information governance lead's view of
 // the access log, and proof that it has not been altered.
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -16,6 +19,7 @@
 #include "client/commands.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/audit.grpc.pb.h"
+#include "cohortlink/v1/query.grpc.pb.h"
 #include "keys/audit_state.h"
 #include "keys/merkle.h"
 #include "keys/signing.h"
@@ -102,6 +106,11 @@ absl::Status RunLog(const LogArgs& a) {
                                          : "";
     if (e.differenced() > 0)
       absl::StrAppend(&detail, ", ", e.differenced(), " differenced");
+    if (e.rho_micro() > 0) {
+      absl::StrAppend(&detail, ", rho ",
+                      absl::StrFormat("%.6g", e.rho_micro() / 1e6), " of ",
+                      e.project());
+    }
     rows.push_back(
         {absl::StrCat(e.sequence()), e.time(), e.principal(), e.method(),
          e.target(),
@@ -247,6 +256,8 @@ absl::Status RunVerify(const VerifyArgs& a) {
   return absl::OkStatus();
 }
 
+constexpr uint64_t kUnknown = ~uint64_t{0};
+
 struct ReportArgs : ConnArgs {
   std::string period, html;
 };
@@ -268,6 +279,8 @@ absl::Status RunReport(const ReportArgs& a) {
     std::string title;
     std::vector<std::string> header;
     std::map<std::vector<std::string>, std::vector<uint64_t>> rows;
+    // Counts that are micro-rho, shown as rho; kUnknown shows as "-".
+    std::set<size_t> rho_columns = {};
   };
   Section queries{"Cohort queries per analyst",
                   {"analyst", "answered", "refused", "counts differenced"},
@@ -278,6 +291,13 @@ absl::Status RunReport(const ReportArgs& a) {
   Section denied{"Denied attempts", {"principal", "method", "attempts"}, {}};
   Section exports{
       "Exports of the linkage map", {"principal", "exports", "rows"}, {}};
+  Section budgets{
+      "Privacy budgets (zCDP rho) of projects in differential-"
+      "privacy mode",
+      {"project", "answers charged", "rho spent in the month",
+       "rho spent to date", "rho budget", "rho left"},
+      {},
+      {1, 2, 3, 4}};
   uint64_t total = 0;
   for (const auto& e : all) {
     if (e.time().substr(0, 7) != a.period) continue;
@@ -288,6 +308,12 @@ absl::Status RunReport(const ReportArgs& a) {
       r.resize(3);
       ++r[ok ? 0 : 1];
       r[2] += e.differenced();
+    }
+    if (e.method() == "QueryService/RunQuery" && e.rho_micro() > 0) {
+      auto& r = budgets.rows[{e.project()}];
+      r.resize(5);
+      ++r[0];
+      r[1] += e.rho_micro();
     }
     if (ok && e.method() == "IngestService/Upload") {
       auto& r = uploads.rows[{e.agency()}];
@@ -313,7 +339,35 @@ absl::Status RunReport(const ReportArgs& a) {
       r[1] += e.records();
     }
   }
-  std::vector<Section*> sections = {&queries, &uploads, &denied, &exports};
+  // Each project's account as it stands, from the server (an auditor may
+  // read any project's).
+  if (!budgets.rows.empty()) {
+    auto qstub = cohortlink::v1::QueryService::NewStub(channel);
+    for (auto& [keys, r] : budgets.rows) {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, 30);
+      cohortlink::v1::BudgetRequest req;
+      req.set_project(keys[0]);
+      cohortlink::v1::PrivacyBudget b;
+      auto micro = [](double rho) {
+        return static_cast<uint64_t>(std::llround(rho * 1e6));
+      };
+      if (qstub->GetBudget(&ctx, req, &b).ok()) {
+        r[2] = micro(b.rho_spent());
+        r[3] = micro(b.rho_total());
+        r[4] = micro(b.rho_left());
+      } else {  // e.g. no longer configured
+        r[2] = r[3] = r[4] = kUnknown;
+      }
+    }
+  }
+  std::vector<Section*> sections = {&queries, &uploads, &denied, &exports,
+                                    &budgets};
+  auto shown = [](const Section& s, size_t column, uint64_t v) {
+    if (!s.rho_columns.contains(column)) return WithThousands(v);
+    if (v == kUnknown) return std::string("-");
+    return absl::StrFormat("%.6g", static_cast<double>(v) / 1e6);
+  };
   if (a.format == "json") {
     google::protobuf::Value v;
     auto* f = v.mutable_struct_value()->mutable_fields();
@@ -326,8 +380,17 @@ absl::Status RunReport(const ReportArgs& a) {
         auto* rf = row.mutable_struct_value()->mutable_fields();
         size_t c = 0;
         for (; c < keys.size(); ++c) (*rf)[s->header[c]] = JsonString(keys[c]);
-        for (size_t k = 0; k < counts.size(); ++k)
-          (*rf)[s->header[c + k]] = JsonNumber(static_cast<double>(counts[k]));
+        for (size_t k = 0; k < counts.size(); ++k) {
+          google::protobuf::Value n;
+          if (!s->rho_columns.contains(k)) {
+            n = JsonNumber(static_cast<double>(counts[k]));
+          } else if (counts[k] == kUnknown) {
+            n.set_null_value(google::protobuf::NULL_VALUE);
+          } else {
+            n = JsonNumber(static_cast<double>(counts[k]) / 1e6);
+          }
+          (*rf)[s->header[c + k]] = n;
+        }
         *list->add_values() = row;
       }
     }
@@ -340,7 +403,8 @@ absl::Status RunReport(const ReportArgs& a) {
       std::vector<std::vector<std::string>> rows;
       for (const auto& [keys, counts] : s->rows) {
         std::vector<std::string> row = keys;
-        for (uint64_t c : counts) row.push_back(WithThousands(c));
+        for (size_t k = 0; k < counts.size(); ++k)
+          row.push_back(shown(*s, k, counts[k]));
         rows.push_back(std::move(row));
       }
       if (rows.empty()) {
@@ -376,7 +440,9 @@ absl::Status RunReport(const ReportArgs& a) {
         absl::StrAppend(&page, "<tr>");
         for (const auto& k : keys)
           absl::StrAppend(&page, "<td>", XmlEscape(k), "</td>");
-        for (uint64_t c : counts) absl::StrAppend(&page, "<td>", c, "</td>");
+        for (size_t k = 0; k < counts.size(); ++k)
+          absl::StrAppend(&page, "<td>", XmlEscape(shown(*s, k, counts[k])),
+                          "</td>");
         absl::StrAppend(&page, "</tr>\n");
         chart.bars.push_back(
             {absl::StrJoin(keys, " "), static_cast<double>(counts[0])});

@@ -21,7 +21,9 @@ namespace cohortlink::client {
 namespace {
 
 struct QueryArgs : ConnArgs {
-  std::string spec, chart;
+  std::string spec, chart, project;
+  double rho = 0;
+  bool budget = false;
 };
 
 std::string Shown(const cohortlink::v1::PublishedCount& c) {
@@ -60,10 +62,39 @@ absl::Status DrawRates(const cohortlink::v1::QueryResult& r,
   return WriteChart(chart, path);
 }
 
+void PrintBudget(const cohortlink::v1::PrivacyBudget& b) {
+  std::cout << absl::StrFormat(
+      "Project %s: privacy budget (zero-concentrated DP)\n"
+      "  spent       rho %.6g of %.6g (%.6g left) in %d answer%s\n"
+      "  guarantee   (epsilon %.3g, delta %.3g)-DP for the answers so far\n",
+      util::Printable(b.project()), b.rho_spent(), b.rho_total(), b.rho_left(),
+      b.answers(), b.answers() == 1 ? "" : "s", b.epsilon(), b.delta());
+}
+
+absl::Status ShowBudget(const QueryArgs& a) {
+  ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
+  auto stub = cohortlink::v1::QueryService::NewStub(channel);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 30);
+  cohortlink::v1::BudgetRequest req;
+  req.set_project(a.project);
+  cohortlink::v1::PrivacyBudget b;
+  RETURN_IF_ERROR(FromGrpc(stub->GetBudget(&ctx, req, &b), "budget"));
+  if (a.format == "json") {
+    PrintJson(b);
+  } else {
+    PrintBudget(b);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunQuery(const QueryArgs& a) {
+  if (a.budget) return ShowBudget(a);
   ASSIGN_OR_RETURN(std::string text, util::ReadFile(a.spec));
   ASSIGN_OR_RETURN(cohortlink::v1::CohortQuery q,
                    cohort::ParseQuerySpec(text, a.spec));
+  if (!a.project.empty()) q.set_project(a.project);
+  if (a.rho != 0) q.set_privacy_rho(a.rho);
   ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
   auto stub = cohortlink::v1::QueryService::NewStub(channel);
   grpc::ClientContext ctx;
@@ -97,13 +128,26 @@ absl::Status RunQuery(const QueryArgs& a) {
   }
   if (!r.name().empty()) std::cout << util::Printable(r.name()) << "\n\n";
   PrintTable(header, rows);
+  if (r.has_budget()) {
+    std::cout << absl::StrFormat(
+        "\n[c] = suppressed. Differentially private: every count carries "
+        "discrete Gaussian noise (standard deviation %.3g); noisy counts "
+        "below %d are suppressed, others rounded to a multiple of %d; rates "
+        "from the published counts.\nThis answer spent rho %.6g of project "
+        "%s's budget.\n",
+        r.budget().noise_sd(), r.policy().threshold(), r.policy().rounding(),
+        r.budget().rho_charged(), util::Printable(r.budget().project()));
+  } else {
+    std::cout << absl::StrFormat(
+        "\n[c] = suppressed. Counts below %d suppressed, others rounded to a "
+        "multiple of %d after cell-key perturbation; rates from the "
+        "published counts.\n",
+        r.policy().threshold(), r.policy().rounding());
+  }
   std::cout << absl::StrFormat(
-      "\n[c] = suppressed. Counts below %d suppressed, others rounded to a "
-      "multiple of %d after cell-key perturbation; rates from the published "
-      "counts.\nUncertain links below the probability floor: %s. Linkage "
-      "as of %s (run %d).\n",
-      r.policy().threshold(), r.policy().rounding(), Shown(r.uncertain()),
-      r.linked_at(), r.linkage_generation());
+      "Uncertain links below the probability floor: %s. Linkage as of %s "
+      "(run %d).\n",
+      Shown(r.uncertain()), r.linked_at(), r.linkage_generation());
   if (r.differenced() > 0) {
     std::cout << absl::StrFormat(
         "%d of the suppressed counts are of sets of people that differ by "
@@ -111,6 +155,7 @@ absl::Status RunQuery(const QueryArgs& a) {
         "rule).\n",
         r.differenced(), r.policy().threshold());
   }
+  if (r.has_budget()) PrintBudget(r.budget());
   if (!a.chart.empty()) std::cout << "chart written to " << a.chart << "\n";
   return absl::OkStatus();
 }
@@ -126,16 +171,33 @@ void RegisterQuery(CLI::App& app, Context* ctx) {
   cmd->add_option("--tls", args->tls,
                   "Directory with ca.pem, cert.pem, key.pem")
       ->required();
-  cmd->add_option("--spec", args->spec, "Query specification (JSON)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* spec =
+      cmd->add_option("--spec", args->spec, "Query specification (JSON)")
+          ->check(CLI::ExistingFile);
+  auto* project = cmd->add_option(
+      "--project", args->project,
+      "The project the query is for (required for a member of a project; "
+      "overrides the spec's \"project\")");
+  cmd->add_option("--rho", args->rho,
+                  "In a project with a privacy budget: what this answer may "
+                  "spend (zCDP rho; default: the project's per-query charge)")
+      ->check(CLI::Range(0.000001, 100.0));
+  cmd->add_flag("--budget", args->budget,
+                "Show the project's privacy budget instead of querying "
+                "(charges nothing)")
+      ->excludes(spec)
+      ->needs(project);
   cmd->add_option("--format", args->format, "Output format")
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
   cmd->add_option("--chart", args->chart,
                   "Also draw the rates per breakdown cell (FILE.svg or "
                   "FILE.png)");
-  cmd->callback([ctx, args] { ctx->run = [args] { return RunQuery(*args); }; });
+  cmd->callback([ctx, args] {
+    if (args->spec.empty() && !args->budget)
+      throw CLI::RequiredError("--spec (or --budget --project)");
+    ctx->run = [args] { return RunQuery(*args); };
+  });
 }
 
 }  // namespace cohortlink::client

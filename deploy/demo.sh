@@ -6,7 +6,8 @@
 # uploads to a dev cohortlink-server over mutual TLS, the linkage the
 # server runs in the background, its model, and the linkage map exported
 # by the linkage-export role and scored against the synthetic truth, and
-# three cohort questions answered under disclosure control.
+# three cohort questions answered under disclosure control, and one in a
+# project with a privacy budget.
 # The data are synthetic (`cohortlink synth`); the truth stays beside them
 # for evaluation and is never uploaded.
 set -euo pipefail
@@ -69,7 +70,10 @@ fi
 
 say "7. Upload to cohortlink-server over mutual TLS, each agency with its own certificate"
 . deploy/dev-server.sh
-start_dev_server "$SERVER" "$DEMO/server" "$DEMO/server.log"
+# The demo's config declares the values of every attribute (codelists) and
+# one project with a privacy budget.
+start_dev_server "$SERVER" "$DEMO/server" "$DEMO/server.log" \
+  --config deploy/demo-server.json
 trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
 echo "server listening on $ADDR (dev certificates in $DEMO/server/dev-tls/)"
 TLS="$DEMO/server/dev-tls"
@@ -120,6 +124,19 @@ echo
 query --spec examples/queries/drug-treatment-3w.json
 echo "-- a submitter may not query:"
 "$CL" query --server "$ADDR" --tls "$TLS/police" --spec examples/queries/reoffending-12m.json || true
+
+say "10b. A project with a privacy budget: differentially private answers"
+# dp-analyst works in project reoffending-2025 (deploy/demo-server.json):
+# its answers carry discrete Gaussian noise and are charged to its budget.
+"$CL" keys issue --ca "$TLS/ca" --id spiffe://cohortlink.dev/user/dp-analyst/analyst \
+  --out "$TLS/dp-analyst" > /dev/null
+"$CL" query --server "$ADDR" --tls "$TLS/dp-analyst" --project reoffending-2025 \
+  --spec examples/queries/women-reoffending-by-area.json
+echo "-- the project's budget:"
+"$CL" query --server "$ADDR" --tls "$TLS/dp-analyst" --budget --project reoffending-2025
+echo "-- a member of a project must name it:"
+"$CL" query --server "$ADDR" --tls "$TLS/dp-analyst" \
+  --spec examples/queries/reoffending-12m.json || true
 
 say "11. The prison withdraws its extract, then sends it again: each change is linked incrementally"
 "$CL" delete --server "$ADDR" --tls "$TLS/prison" --extract prison-2022-2025

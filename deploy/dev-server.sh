@@ -1,11 +1,11 @@
 # Sourced by deploy/demo.sh and the bench/ scripts: starts a --dev
 # cohortlink-server on a free loopback port.
 #
-#   start_dev_server SERVER_BINARY DATA_DIR LOG
+#   start_dev_server SERVER_BINARY DATA_DIR LOG [SERVER_ARGS...]
 #
 # Sets SERVER_PID and ADDR (HOST:PORT), or fails with the server's log.
 start_dev_server() {
-  "$1" --dev --data-dir "$2" --listen 127.0.0.1:0 2> "$3" &
+  "$1" --dev --data-dir "$2" --listen 127.0.0.1:0 "${@:4}" 2> "$3" &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     grep -q "listening on" "$3" 2>/dev/null && break

@@ -1,9 +1,12 @@
 #include "server/authz.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "util/error_details.h"
+#include "util/text.h"
 
 namespace cohortlink::server {
 
@@ -27,6 +30,8 @@ const char* MethodName(Method m) {
       return "GetLinkageStatus";
     case Method::kRunQuery:
       return "RunQuery";
+    case Method::kGetBudget:
+      return "GetBudget";
     case Method::kGetSignedTreeHead:
       return "GetSignedTreeHead";
     case Method::kGetAuditEntries:
@@ -58,6 +63,7 @@ const char* ServiceName(Method m) {
     case Method::kOpenKeyEpoch:
       return "LinkageService";
     case Method::kRunQuery:
+    case Method::kGetBudget:
       return "QueryService";
     case Method::kGetSignedTreeHead:
     case Method::kGetAuditEntries:
@@ -133,6 +139,8 @@ absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
       return std::string();
     case Method::kRunQuery:
       return OneOf(who, m, {Role::kAnalyst});
+    case Method::kGetBudget:
+      return OneOf(who, m, {Role::kAnalyst, Role::kAuditor});
     case Method::kGetSignedTreeHead:
     case Method::kGetAuditEntries:
     case Method::kGetInclusionProof:
@@ -140,6 +148,43 @@ absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
       return OneOf(who, m, {Role::kAuditor});
   }
   return absl::PermissionDeniedError("unknown method");
+}
+
+absl::StatusOr<const ProjectConfig*> ProjectFor(const keys::Identity& who,
+                                                const std::string& requested,
+                                                const ServerConfig& config) {
+  const ProjectConfig* named = config.FindProject(requested);
+  if (who.role == keys::Role::kAuditor) {
+    if (named == nullptr) {
+      return absl::NotFoundError(absl::StrCat(
+          "no project '", util::Printable(requested), "' on this server"));
+    }
+    return named;
+  }
+  std::vector<std::string> mine;
+  for (const auto& p : config.projects) {
+    if (who.kind == keys::Identity::Kind::kUser &&
+        p.analysts.contains(who.name))
+      mine.push_back(p.name);
+  }
+  if (requested.empty()) {
+    if (mine.empty()) return nullptr;
+    return util::WithPreconditionViolation(
+        absl::FailedPreconditionError(
+            absl::StrCat("you work in project", mine.size() == 1 ? " " : "s ",
+                         absl::StrJoin(mine, ", "),
+                         "; name the one this query is for (--project)")),
+        "PROJECT", "project", "required for a member of a project");
+  }
+  if (named == nullptr ||
+      std::find(mine.begin(), mine.end(), requested) == mine.end()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "project '", util::Printable(requested), "' is not one of yours",
+        mine.empty()
+            ? std::string(" (you are in none)")
+            : absl::StrCat(" (yours: ", absl::StrJoin(mine, ", "), ")")));
+  }
+  return named;
 }
 
 }  // namespace cohortlink::server

@@ -20,6 +20,7 @@ enum class Method {
   kRetrainModel,
   kGetLinkageStatus,
   kRunQuery,
+  kGetBudget,
   kGetSignedTreeHead,
   kGetAuditEntries,
   kGetInclusionProof,
@@ -39,11 +40,21 @@ const char* ServiceName(Method m);  // "IngestService"
 // - RetrainModel, RetireKeyEpoch, OpenKeyEpoch: admin only.
 // - GetLinkageStatus: every role.
 // - RunQuery (cohort counts under disclosure control): analyst only.
+// - GetBudget (a project's privacy budget): analyst and auditor.
 // - AuditService (the access log and its proofs): auditor only.
 // PERMISSION_DENIED explains the refusal.
 absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
                                       const std::string& requested_agency,
                                       const ServerConfig& config);
+
+// The project a query or budget request of `who` acts in (nullptr: none).
+// An analyst names one of the projects listing them, and must name one if
+// any does; an auditor may name any project. PERMISSION_DENIED for a
+// project that is not the analyst's (or does not exist: the same answer),
+// FAILED_PRECONDITION when a member of projects names none.
+absl::StatusOr<const ProjectConfig*> ProjectFor(const keys::Identity& who,
+                                                const std::string& requested,
+                                                const ServerConfig& config);
 
 }  // namespace cohortlink::server
 

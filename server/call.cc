@@ -19,7 +19,7 @@ absl::StatusOr<std::string> Call::Authorize(const std::string& agency) {
   ASSIGN_OR_RETURN(keys::Identity who, CallerIdentity(*ctx_, *config_));
   entry_.set_principal(who.ToString());
   entry_.set_role(keys::RoleName(who.role));
-  role_ = who.role;
+  who_ = who;
   ASSIGN_OR_RETURN(std::string allowed,
                    server::Authorize(who, method_, agency, *config_));
   entry_.set_agency(allowed);

@@ -28,7 +28,11 @@ class Call {
   cohortlink::v1::AuditEntry& entry() { return entry_; }
   const std::string& principal() const { return entry_.principal(); }
   // The caller's role, once Authorize has identified it.
-  std::optional<keys::Role> role() const { return role_; }
+  std::optional<keys::Role> role() const {
+    return who_ ? std::optional<keys::Role>(who_->role) : std::nullopt;
+  }
+  // The caller, once Authorize has identified it (nullptr before).
+  const keys::Identity* identity() const { return who_ ? &*who_ : nullptr; }
 
   // Appends the entry with the outcome (unless a change already wrote it
   // in its own write: `already_audited`) and converts the status. A call
@@ -40,7 +44,7 @@ class Call {
   const ServerConfig* config_;
   store::AuditLog* audit_;
   Method method_;
-  std::optional<keys::Role> role_;
+  std::optional<keys::Identity> who_;
   cohortlink::v1::AuditEntry entry_;
 };
 

@@ -5,9 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "keys/pki.h"
+#include "linkage/cohort/private_counts.h"
 #include "linkage/cohort/query_spec.h"
 #include "linkage/encoding/json.h"
 #include "util/atomic_file.h"
+#include "util/names.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::server {
@@ -15,6 +17,13 @@ namespace cohortlink::server {
 const AgencyConfig* ServerConfig::FindAgency(const std::string& id) const {
   for (const auto& a : agencies) {
     if (a.id == id) return &a;
+  }
+  return nullptr;
+}
+
+const ProjectConfig* ServerConfig::FindProject(const std::string& name) const {
+  for (const auto& p : projects) {
+    if (p.name == name) return &p;
   }
   return nullptr;
 }
@@ -88,6 +97,72 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path) {
   return ParseConfig(text, path);
 }
 
+namespace {
+
+// A rho in the config, to whole micro-rho: 1e-6 to cohort::kMaxRho.
+absl::StatusOr<uint64_t> MicroRho(const encoding::JsonObject& o,
+                                  absl::string_view key) {
+  ASSIGN_OR_RETURN(double rho, o.GetNumber(key, -1));
+  const double micro = std::round(rho * cohort::kMicro);
+  if (!(rho > 0) || rho > cohort::kMaxRho || micro < 1 ||
+      std::abs(micro - rho * cohort::kMicro) > 1e-6 * micro) {
+    return o.Error(key, absl::StrCat("must be 0.000001 to ", cohort::kMaxRho,
+                                     ", in steps of 0.000001"));
+  }
+  return static_cast<uint64_t>(micro);
+}
+
+absl::Status ParseProjects(const encoding::JsonObject& root, ServerConfig* c) {
+  ASSIGN_OR_RETURN(auto list, root.GetList("projects"));
+  if (static_cast<size_t>(list->values_size()) > kMaxProjects) {
+    return root.Error(
+        "projects",
+        absl::StrCat(list->values_size(), " projects; at most ", kMaxProjects));
+  }
+  for (int i = 0; i < list->values_size(); ++i) {
+    ASSIGN_OR_RETURN(
+        auto p, encoding::JsonObject::Of(list->values(i),
+                                         absl::StrCat("projects[", i, "]")));
+    RETURN_IF_ERROR(p.AllowOnly({"name", "analysts", "privacy_budget"}));
+    ProjectConfig project;
+    ASSIGN_OR_RETURN(project.name, p.GetString("name"));
+    RETURN_IF_ERROR(util::CheckName(p.PathOf("name"), project.name,
+                                    cohort::kMaxLabelBytes));
+    if (c->FindProject(project.name) != nullptr)
+      return p.Error("name", "duplicate project");
+    ASSIGN_OR_RETURN(auto analysts, p.GetStringList("analysts"));
+    if (analysts.empty() || analysts.size() > kMaxProjectAnalysts) {
+      return p.Error("analysts",
+                     absl::StrCat("must name 1 to ", kMaxProjectAnalysts,
+                                  " analysts (user names)"));
+    }
+    for (size_t a = 0; a < analysts.size(); ++a) {
+      RETURN_IF_ERROR(
+          util::CheckName(p.PathOf(absl::StrCat("analysts[", a, "]")),
+                          analysts[a], cohort::kMaxLabelBytes));
+      if (!project.analysts.insert(analysts[a]).second)
+        return p.Error("analysts",
+                       absl::StrCat("'", analysts[a], "' is named twice"));
+    }
+    if (p.Has("privacy_budget")) {
+      ASSIGN_OR_RETURN(auto b, p.GetObject("privacy_budget"));
+      RETURN_IF_ERROR(b.AllowOnly({"rho", "rho_per_query", "delta"}));
+      project.private_mode = true;
+      ASSIGN_OR_RETURN(project.rho_total, MicroRho(b, "rho"));
+      ASSIGN_OR_RETURN(project.rho_per_query, MicroRho(b, "rho_per_query"));
+      if (project.rho_per_query > project.rho_total)
+        return b.Error("rho_per_query", "must not exceed rho");
+      ASSIGN_OR_RETURN(project.delta, b.GetNumber("delta", project.delta));
+      if (!(project.delta >= 1e-12 && project.delta <= 1e-3))
+        return b.Error("delta", "must be 1e-12 to 1e-3");
+    }
+    c->projects.push_back(std::move(project));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
                                          const std::string& path) {
   auto doc = encoding::ParseJson(text, path);
@@ -100,7 +175,7 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
   if (auto s = root->AllowOnly({"data_dir", "listen", "tls_dir", "trust_domain",
                                 "metrics_listen", "health_listen", "agencies",
                                 "agency_types", "limits", "disclosure",
-                                "query_space", "data_key_file"});
+                                "query_space", "data_key_file", "projects"});
       !s.ok()) {
     return fail(s);
   }
@@ -251,6 +326,9 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
     // Its errors ("outcome_windows[2]: ...") are named within the object.
     if (auto s = cohort::ValidateQuerySpace(c.query_space); !s.ok())
       return fail(absl::InvalidArgumentError(q->PathOf(s.message())));
+  }
+  if (root->Has("projects")) {
+    if (auto s = ParseProjects(*root, &c); !s.ok()) return fail(s);
   }
   if (root->Has("limits")) {
     auto l = root->GetObject("limits");

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,20 @@ struct AgencyConfig {
   std::string type;  // police | probation | prison | health | local-authority
   std::string display_name;
 };
+
+// A group of analysts working on one question (docs/disclosure.md). With a
+// privacy budget, its answers are differentially private and charged to
+// the budget; without one they are controlled like every other answer.
+struct ProjectConfig {
+  std::string name;
+  std::set<std::string> analysts;  // user names of analyst identities
+  bool private_mode = false;       // has a privacy budget
+  uint64_t rho_total = 0;          // micro-rho (zCDP)
+  uint64_t rho_per_query = 0;      // micro-rho: the default charge
+  double delta = 1e-6;             // for the (epsilon, delta) shown
+};
+inline constexpr size_t kMaxProjects = 256;
+inline constexpr size_t kMaxProjectAnalysts = 1000;
 
 // The agency types, and the built-in event types and attributes of each
 // (docs/server.md). Every type may send sex, age_band and area.
@@ -63,8 +78,10 @@ struct ServerConfig {
   uint64_t disk_reserve_bytes = uint64_t{128} << 20;
   int max_message_bytes = 16 << 20;
   bool dev = false;
+  std::vector<ProjectConfig> projects;
 
   const AgencyConfig* FindAgency(const std::string& id) const;
+  const ProjectConfig* FindProject(const std::string& name) const;
   // The record policy of a registered agency's type.
   store::RecordPolicy PolicyFor(const AgencyConfig& agency) const;
 };

@@ -26,6 +26,7 @@
 #include "linkage/encoding/json.h"
 #include "linkage/entities/linkage_runner.h"
 #include "linkage/store/extract_store.h"
+#include "linkage/store/privacy_budgets.h"
 #include "linkage/store/published_sets.h"
 #include "server/audit_service.h"
 #include "server/auth.h"
@@ -263,7 +264,9 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       store::PublishedSetStore::Open(
           db.get(), cohort::SetSketch::WidthFor(config.disclosure_threshold)));
   cohort::DifferencingControl differencing(published.get());
-  server::QueryService queries(&config, &runner, &differencing, audit.get());
+  store::PrivacyBudgets budgets(db.get());
+  server::QueryService queries(&config, &runner, &differencing, &budgets,
+                               audit.get(), cohort::SystemRandom());
   // Signed tree heads over the access log, with the server's Ed25519 key;
   // its public key is written beside it for auditors.
   {

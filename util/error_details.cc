@@ -52,6 +52,16 @@ absl::Status WithPreconditionViolation(absl::Status s, absl::string_view type,
       });
 }
 
+absl::Status WithQuotaViolation(absl::Status s, absl::string_view subject,
+                                absl::string_view description) {
+  return EditPayload<google::rpc::QuotaFailure>(
+      std::move(s), [&](google::rpc::QuotaFailure* m) {
+        auto* v = m->add_violations();
+        v->set_subject(std::string(subject));
+        v->set_description(std::string(description));
+      });
+}
+
 std::string ToRpcStatusBytes(const absl::Status& s) {
   google::rpc::Status out;
   out.set_code(static_cast<int>(s.code()));
@@ -77,6 +87,9 @@ std::vector<std::string> DescribeRpcStatusBytes(absl::string_view bytes) {
       for (const auto& v : pf.violations())
         lines.push_back(
             absl::StrCat(v.type(), " (", v.subject(), "): ", v.description()));
+    } else if (google::rpc::QuotaFailure qf; any.UnpackTo(&qf)) {
+      for (const auto& v : qf.violations())
+        lines.push_back(absl::StrCat(v.subject(), ": ", v.description()));
     }
   }
   return lines;

@@ -24,6 +24,11 @@ absl::Status WithPreconditionViolation(absl::Status s, absl::string_view type,
                                        absl::string_view subject,
                                        absl::string_view description);
 
+// Adds a google.rpc.QuotaFailure violation to `s` (e.g. subject
+// "project/reoffending", "privacy budget: 0.95 of 1 rho spent").
+absl::Status WithQuotaViolation(absl::Status s, absl::string_view subject,
+                                absl::string_view description);
+
 // `s` as a serialized google.rpc.Status with its details (what grpc::Status
 // carries as error_details).
 std::string ToRpcStatusBytes(const absl::Status& s);

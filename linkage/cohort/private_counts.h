@@ -22,6 +22,8 @@ namespace cohortlink::cohort {
 
 // Budgets and charges are counted in millionths of a unit of rho.
 inline constexpr uint64_t kMicro = 1'000'000;
+// The largest rho a project's budget, or one answer, may have.
+inline constexpr double kMaxRho = 100;
 // Rows of one answer in this mode (every combination of declared values,
 // with the margins).
 inline constexpr uint64_t kMaxPrivateCells = 20'000;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "linkage/cohort/private_counts.h"
 #include "linkage/encoding/dates.h"
 #include "linkage/encoding/json.h"
 #include "util/names.h"
@@ -141,6 +142,12 @@ absl::Status ValidateQuery(const cohortlink::v1::CohortQuery& q) {
     return absl::InvalidArgumentError(
         "min_match_probability: must be between 0 and 1");
   }
+  if (!q.project().empty())
+    RETURN_IF_ERROR(util::CheckName("project", q.project(), kMaxLabelBytes));
+  if (!(q.privacy_rho() >= 0 && q.privacy_rho() <= kMaxRho)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("privacy_rho: must be 0 to ", kMaxRho));
+  }
   if (q.disclosure().threshold() > kMaxThreshold) {
     return absl::InvalidArgumentError(
         absl::StrCat("disclosure.threshold: at most ", kMaxThreshold));
@@ -163,7 +170,7 @@ absl::StatusOr<cohortlink::v1::CohortQuery> ParseQuerySpec(
   if (!root.ok()) return fail(root.status());
   if (auto s = root->AllowOnly({"name", "description", "cohort", "outcomes",
                                 "breakdowns", "min_match_probability",
-                                "disclosure"});
+                                "disclosure", "project", "privacy_rho"});
       !s.ok()) {
     return fail(s);
   }
@@ -216,6 +223,10 @@ absl::StatusOr<cohortlink::v1::CohortQuery> ParseQuerySpec(
       ASSIGN_OR_RETURN(auto b, root->GetStringList("breakdowns"));
       for (auto& x : b) q.add_breakdowns(x);
     }
+    ASSIGN_OR_RETURN(std::string project, root->GetString("project", ""));
+    q.set_project(project);
+    ASSIGN_OR_RETURN(double rho, root->GetNumber("privacy_rho", 0));
+    q.set_privacy_rho(rho);
     ASSIGN_OR_RETURN(double p, root->GetNumber("min_match_probability", 0.9));
     q.set_min_match_probability(p);
     if (root->Has("disclosure")) {
