@@ -3,15 +3,19 @@
 // (first byte odd). Whatever passes ValidateQuery is checked against a
 // query space with a codelist, evaluated over a small linked index and put
 // under disclosure control with the differencing rule, as the server
-// would; no query may crash, hang or produce a table of the wrong shape.
+// would, and (when its breakdowns have codelists) answered as in a project
+// with a privacy budget; no query may crash, hang or produce a table of the
+// wrong shape.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "keys/random.h"
 #include "linkage/cohort/differencing.h"
 #include "linkage/cohort/engine.h"
+#include "linkage/cohort/private_counts.h"
 #include "linkage/cohort/query_index.h"
 #include "linkage/cohort/query_space.h"
 #include "linkage/cohort/query_spec.h"
@@ -64,6 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto space = [] {
     cohortlink::cohort::QuerySpace s;
     s.codelists["area"] = {"bristol", "bath", "north-somerset"};
+    s.codelists["sex"] = {"f", "m", "x"};
     return s;
   }();
   (void)cohortlink::cohort::CheckQuerySpace(q, space);
@@ -90,6 +95,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     if (!c.cohort().suppressed() && c.cohort().value() > 400 + 2 + 5)
       __builtin_trap();  // more people than records
+  }
+  // In a project with a privacy budget: the rows come from the codelists
+  // (a fixed count), whatever the data; the noise comes from a fixed
+  // keyed stream so that a crash replays.
+  if (cohortlink::cohort::CheckPrivateShape(q, space).ok()) {
+    static auto* stream =
+        cohortlink::keys::KeyStream::Create(std::string(32, 'f'))->release();
+    uint32_t block = 0;
+    cohortlink::cohort::UniformSource noise(
+        [&block](uint8_t* bytes, size_t n) {
+          return stream->Fill(0, block++, bytes, n);
+        });
+    auto sigma2 = cohortlink::cohort::NoiseVariance(
+        cohortlink::cohort::CountsPerPerson(q), 50'000);
+    if (!sigma2.ok()) __builtin_trap();
+    auto dp = cohortlink::cohort::PrivateAnswer(*raw, space, *policy, *sigma2,
+                                                noise);
+    if (!dp.ok()) __builtin_trap();
+    int rows = 1;
+    for (const auto& b : q.breakdowns())
+      rows *= static_cast<int>(space.codelists.at(b).size()) + 2;
+    if (dp->cells_size() != rows) __builtin_trap();
+    for (const auto& c : dp->cells())
+      if (c.outcomes_size() != q.outcomes_size() ||
+          c.rates_size() != q.outcomes_size())
+        __builtin_trap();
   }
   return 0;
 }

@@ -102,5 +102,80 @@ TEST(ConfigTest, TheQuerySpaceIsConfiguredAndChecked) {
   }
 }
 
+// Projects: their limits hold at their value and fail one beyond, and a
+// budget is whole micro-rho with the per-query charge within it.
+std::string Projects(size_t projects, size_t analysts,
+                     const std::string& budget = "") {
+  std::string names, list;
+  for (size_t a = 0; a < analysts; ++a)
+    absl::StrAppend(&names, a ? "," : "", "\"u", a, "\"");
+  for (size_t i = 0; i < projects; ++i) {
+    absl::StrAppend(&list, i ? "," : "", R"({"name": "p)", i,
+                    R"(", "analysts": [)", names, "]",
+                    budget.empty() ? "" : ", \"privacy_budget\": " + budget,
+                    "}");
+  }
+  return absl::StrCat(R"({"data_dir": "/tmp/x", "projects": [)", list, "]}");
+}
+
+TEST(ConfigTest, ProjectsHoldAtTheirLimitsAndFailOneBeyond) {
+  auto at = ParseConfig(Projects(kMaxProjects, 1), "c.json");
+  ASSERT_TRUE(at.ok()) << at.status();
+  EXPECT_EQ(at->projects.size(), kMaxProjects);
+  EXPECT_FALSE(at->projects[0].private_mode);
+  auto over = ParseConfig(Projects(kMaxProjects + 1, 1), "c.json");
+  EXPECT_NE(over.status().message().find("257 projects; at most 256"),
+            std::string::npos)
+      << over.status();
+  ASSERT_TRUE(ParseConfig(Projects(1, kMaxProjectAnalysts), "c.json").ok());
+  auto many = ParseConfig(Projects(1, kMaxProjectAnalysts + 1), "c.json");
+  EXPECT_NE(many.status().message().find(
+                "projects[0].analysts: must name 1 to 1000 analysts"),
+            std::string::npos)
+      << many.status();
+  EXPECT_FALSE(ParseConfig(Projects(1, 0), "c.json").ok());
+  auto twice = ParseConfig(
+      R"({"projects": [{"name": "p", "analysts": ["a", "a"]}]})", "c.json");
+  EXPECT_NE(twice.status().message().find("'a' is named twice"),
+            std::string::npos)
+      << twice.status();
+  auto dup = ParseConfig(R"({"projects": [{"name": "p", "analysts": ["a"]},
+                                          {"name": "p", "analysts": ["b"]}]})",
+                         "c.json");
+  EXPECT_NE(dup.status().message().find("duplicate project"),
+            std::string::npos)
+      << dup.status();
+}
+
+TEST(ConfigTest, APrivacyBudgetIsWholeMicroRhoWithinItsRange) {
+  auto ok = ParseConfig(
+      Projects(1, 1, R"({"rho": 100, "rho_per_query": 0.000001})"), "c.json");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE(ok->projects[0].private_mode);
+  EXPECT_EQ(ok->projects[0].rho_total, 100'000'000u);
+  EXPECT_EQ(ok->projects[0].rho_per_query, 1u);
+  EXPECT_DOUBLE_EQ(ok->projects[0].delta, 1e-6);
+  for (const auto& [budget, error] :
+       std::vector<std::pair<std::string, std::string>>{
+           {R"({"rho": 100.000001, "rho_per_query": 1})",
+            "privacy_budget.rho: must be 0.000001 to 100"},
+           {R"({"rho": 1, "rho_per_query": 0.0000001})",
+            "privacy_budget.rho_per_query: must be 0.000001 to 100"},
+           {R"({"rho": 1, "rho_per_query": 0.0000015})",
+            "in steps of 0.000001"},
+           {R"({"rho": 0, "rho_per_query": 0})", "privacy_budget.rho:"},
+           {R"({"rho": 1})", "privacy_budget.rho_per_query:"},
+           {R"({"rho": 0.1, "rho_per_query": 0.2})", "must not exceed rho"},
+           {R"({"rho": 1, "rho_per_query": 0.1, "delta": 0.01})",
+            "privacy_budget.delta: must be 1e-12 to 1e-3"},
+           {R"({"rho": 1, "rho_per_query": 0.1, "epsilon": 1})",
+            "privacy_budget.epsilon: unknown field"}}) {
+    auto r = ParseConfig(Projects(1, 1, budget), "c.json");
+    ASSERT_FALSE(r.ok()) << budget;
+    EXPECT_NE(r.status().message().find(error), std::string::npos)
+        << budget << ": " << r.status();
+  }
+}
+
 }  // namespace
 }  // namespace cohortlink::server

@@ -15,6 +15,12 @@ constexpr size_t kBufferBytes = 4096;
 // under the discrete Laplace proposal is below exp(-2^19), so no draw is
 // ever affected, and (|y| t - sigma2)^2 stays below 2^122.
 constexpr uint64_t kMaxMagnitude = uint64_t{1} << 40;
+// Loops that end with a constant probability each time are cut off far
+// beyond any real run (the chance of reaching these is below 10^-80 with
+// a working generator), so that a broken generator is an error, not a
+// hang.
+constexpr uint64_t kMaxTrials = 64;        // K in Bernoulli(exp(-gamma))
+constexpr uint64_t kMaxProposals = 10000;  // rejections in the sampler
 
 int BitLength(absl::uint128 v) {
   int n = 0;
@@ -61,7 +67,10 @@ absl::StatusOr<absl::uint128> UniformSource::Below(absl::uint128 n) {
   // Rejection from the smallest power of two covering [0, n): exact, and
   // fewer than two tries expected.
   const int bits = BitLength(n - 1);
-  while (true) {
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 128)  // each is refused with probability below 1/2
+      return absl::InternalError(
+          "the random generator looks broken (no uniform draw was in range)");
     ASSIGN_OR_RETURN(uint64_t lo, Next64());
     absl::uint128 v = lo;
     if (bits > 64) {
@@ -82,8 +91,10 @@ absl::StatusOr<bool> BernoulliExpMinus(absl::uint128 num, absl::uint128 den,
     // gamma in [0, 1]: K is the first k with not Bernoulli(gamma / k);
     // P(K odd) = exp(-gamma) (CKS 2020, Algorithm 1).
     for (uint64_t k = 1;; ++k) {
-      if (k > (uint64_t{1} << 32))
-        return absl::InternalError("Bernoulli(exp(-x)) did not terminate");
+      if (k > kMaxTrials)
+        return absl::InternalError(
+            "the random generator looks broken (a Bernoulli trial did not "
+            "end)");
       ASSIGN_OR_RETURN(absl::uint128 draw, u.Below(den * k));
       if (draw >= num) return k % 2 == 1;
     }
@@ -91,6 +102,9 @@ absl::StatusOr<bool> BernoulliExpMinus(absl::uint128 num, absl::uint128 den,
   // gamma > 1: exp(-gamma) = exp(-1)^floor(gamma) * exp(-(gamma mod 1)).
   const absl::uint128 whole = num / den;
   for (absl::uint128 i = 0; i < whole; ++i) {
+    if (i > kMaxProposals)
+      return absl::InternalError(
+          "the random generator looks broken (exp(-1) held too often)");
     ASSIGN_OR_RETURN(bool b, BernoulliExpMinus(1, 1, u));
     if (!b) return false;
   }
@@ -104,7 +118,10 @@ absl::StatusOr<int64_t> SampleDiscreteGaussian(uint64_t sigma2,
         "discrete Gaussian variance ", sigma2, ": must be 1 to ", kMaxSigma2));
   }
   const uint64_t t = ISqrt(sigma2) + 1;  // floor(sigma) + 1
-  while (true) {
+  for (uint64_t proposal = 0;; ++proposal) {
+    if (proposal > kMaxProposals)
+      return absl::InternalError(
+          "the random generator looks broken (no sample was accepted)");
     // A discrete Laplace proposal of scale t (CKS 2020, Algorithm 2).
     ASSIGN_OR_RETURN(absl::uint128 uu, u.Below(t));
     const uint64_t low = static_cast<uint64_t>(uu);
@@ -114,7 +131,10 @@ absl::StatusOr<int64_t> SampleDiscreteGaussian(uint64_t sigma2,
     while (true) {
       ASSIGN_OR_RETURN(bool a, BernoulliExpMinus(1, 1, u));
       if (!a) break;
-      if (++v > kMaxMagnitude) break;
+      if (++v > kMaxProposals)
+        return absl::InternalError(
+            "the random generator looks broken (a geometric draw did not "
+            "end)");
     }
     ASSIGN_OR_RETURN(absl::uint128 sign, u.Below(2));
     if (sign == 1 && low == 0 && v == 0) continue;

@@ -126,6 +126,18 @@ TEST(DiscreteGaussianTest, LimitsAndRandomFailuresAreErrors) {
   });
   auto y = SampleDiscreteGaussian(4, broken);
   EXPECT_EQ(y.status().message(), "no entropy");
+  // A generator stuck on one value ends in an error, not a hang.
+  for (uint8_t stuck : {0x00, 0xff, 0x5a}) {
+    UniformSource constant([stuck](uint8_t* out, size_t n) {
+      std::fill(out, out + n, stuck);
+      return absl::OkStatus();
+    });
+    auto c = SampleDiscreteGaussian(100, constant);
+    if (!c.ok()) {
+      EXPECT_NE(c.status().message().find("looks broken"), std::string::npos)
+          << c.status();
+    }
+  }
   UniformSource system(SystemRandom());
   EXPECT_TRUE(SampleDiscreteGaussian(100, system).ok());
 }
