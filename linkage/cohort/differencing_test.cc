@@ -352,8 +352,34 @@ class Adversary {
   void Add(uint64_t atoms, int64_t lo, int64_t hi) {
     constraints_.push_back({atoms, lo, hi});
   }
+  // Adds, for every two constraints on nested sets of atoms, the one their
+  // difference implies (what an analyst differencing two counts knows).
+  void AddDifferences() {
+    const size_t n = constraints_.size();
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < n; ++j) {
+        const auto &big = constraints_[i], &small = constraints_[j];
+        if (i == j || big.atoms == small.atoms ||
+            (big.atoms & small.atoms) != small.atoms)
+          continue;
+        constraints_.push_back({big.atoms & ~small.atoms, big.lo - small.hi,
+                                big.hi - small.lo});
+      }
+  }
   // Propagation alone fixes atom a.
   bool ProvablyPinned(int a) const {
+    auto [l, h] = Bounds(a);
+    return l == h;
+  }
+  // Propagation alone proves that atom a holds 1 to threshold - 1 people:
+  // a small count exposed, though not pinned.
+  bool ProvablySmall(int a, int64_t threshold) const {
+    auto [l, h] = Bounds(a);
+    return l >= 1 && h <= threshold - 1;
+  }
+  // Sound bounds on atom a (each atom is >= 0), by propagating every
+  // constraint to a fixed point.
+  std::pair<int64_t, int64_t> Bounds(int a) const {
     std::vector<int64_t> l(truth_.size(), 0), h(truth_.size(), 1 << 20);
     for (bool changed = true; changed;) {
       changed = false;
@@ -377,7 +403,7 @@ class Adversary {
         }
       }
     }
-    return l[a] == h[a];
+    return {l[a], h[a]};
   }
   // A solution with atom a moved by one, if repair finds one.
   bool HasAnotherValue(int a, std::mt19937_64& rng) const {
@@ -437,118 +463,133 @@ int AtomOf(int month, int band, int sex, int charged) {
   return ((month * 3 + band) * 2 + sex) * 2 + charged;
 }
 
+// A random region of 1,200 people over the atoms, as a query index, with
+// the true size of each atom.
+struct AtomRegion {
+  std::shared_ptr<const QueryIndex> index;
+  std::vector<int64_t> sizes = std::vector<int64_t>(48, 0);
+};
+
+AtomRegion MakeAtomRegion(uint64_t seed) {
+  AtomRegion region;
+  std::mt19937_64 rng(seed);
+  QueryIndexBuilder b("atoms");
+  std::discrete_distribution<int> band({60, 36, 4});
+  int key = 0;
+  auto add = [&](const char* type, uint64_t e, const char* event,
+                 const std::string& date, const std::string& band_value,
+                 const std::string& sex) {
+    EncodedRecord r;
+    r.set_record_key(absl::StrCat("r", key++));
+    r.set_event_type(event);
+    r.set_event_date(date);
+    auto* a = r.add_attributes();
+    a->set_name("band");
+    a->set_value(band_value);
+    auto* s = r.add_attributes();
+    s->set_name("sex");
+    s->set_value(sex);
+    EXPECT_TRUE(b.Add(type, type, "x", r, e, 1.0f).ok());
+  };
+  for (int e = 1; e <= 1200; ++e) {
+    const int month = static_cast<int>(rng() % 4), bd = band(rng),
+              sex = static_cast<int>(rng() % 2), charged = rng() % 3 == 0;
+    add("prison", e, "release", absl::StrFormat("2024-%02d-01", month + 1),
+        std::string(1, "abx"[bd]), sex ? "M" : "F");
+    if (charged) {
+      add("police", e, "charge", absl::StrFormat("2024-%02d-10", month + 1),
+          "", "");
+    }
+    ++region.sizes[AtomOf(month, bd, sex, charged)];
+  }
+  region.index = *b.Build();
+  return region;
+}
+
+// Asks every question of a small space (month ranges x band unions x with
+// and without a breakdown by sex) with or without the differencing rule,
+// at rounding 1 (the least noise: the adversary's best case), and gives
+// the adversary each published count as a constraint on its atoms to
+// within the perturbation (at most 2 either way).
+void AskEverything(const AtomRegion& region, bool rule, Adversary* adversary) {
+  InMemoryPublishedSets memory(SetSketch::WidthFor(10));
+  DifferencingControl control(&memory);
+  cohortlink::v1::DisclosurePolicy p;
+  p.set_threshold(10);
+  p.set_rounding(1);
+  for (int m1 = 0; m1 < 4; ++m1)
+    for (int m2 = m1; m2 < 4; ++m2)
+      for (uint32_t bands = 1; bands < 8; ++bands)
+        for (bool by_sex : {false, true}) {
+          CohortQuery q;
+          q.set_name("atoms");
+          auto* c = q.mutable_cohort();
+          c->mutable_event()->set_agency_type("prison");
+          c->mutable_event()->set_event_type("release");
+          c->set_from(absl::StrFormat("2024-%02d-01", m1 + 1));
+          const int last[] = {31, 29, 31, 30};
+          c->set_to(absl::StrFormat("2024-%02d-%02d", m2 + 1, last[m2]));
+          if (bands != 7) {
+            auto& f = (*c->mutable_event()->mutable_filters())["band"];
+            for (int bd = 0; bd < 3; ++bd)
+              if (bands >> bd & 1) f.add_values(std::string(1, "abx"[bd]));
+          }
+          auto* o = q.add_outcomes();
+          o->set_name("charged");
+          o->mutable_event()->set_agency_type("police");
+          o->mutable_event()->set_event_type("charge");
+          o->set_from_day(1);
+          o->set_to_day(28);
+          if (by_sex) q.add_breakdowns("sex");
+          q.set_min_match_probability(0.9);
+          auto raw = Evaluate(*region.index, q);
+          ASSERT_TRUE(raw.ok()) << raw.status();
+          cohortlink::v1::QueryResult r;
+          if (rule) {
+            auto pr = control.Protect(*raw, p, 10);
+            ASSERT_TRUE(pr.ok()) << pr.status();
+            r = *pr;
+          } else {
+            r = Protect(*raw, p, 10);
+          }
+          for (int cell = 0; cell < r.cells_size(); ++cell) {
+            const std::string label = by_sex ? r.cells(cell).labels(0) : "all";
+            for (int m = 0; m < 2; ++m) {
+              const auto& pc = m == 0 ? r.cells(cell).cohort()
+                                      : r.cells(cell).outcomes(0);
+              uint64_t atoms = 0;
+              int64_t truth = 0;
+              for (int mo = m1; mo <= m2; ++mo)
+                for (int bd = 0; bd < 3; ++bd)
+                  for (int sx = 0; sx < 2; ++sx)
+                    for (int ch = m; ch < 2; ++ch) {
+                      if (!(bands >> bd & 1)) continue;
+                      if (label != "all" && label != (sx ? "M" : "F")) continue;
+                      const int a = AtomOf(mo, bd, sx, ch);
+                      atoms |= uint64_t{1} << a;
+                      truth += region.sizes[a];
+                    }
+              const uint64_t count = m == 0 ? raw->cells[cell].cohort
+                                            : raw->cells[cell].outcomes[0];
+              ASSERT_EQ(static_cast<uint64_t>(truth), count) << label;
+              if (pc.suppressed()) continue;
+              const int64_t v = static_cast<int64_t>(pc.value());
+              adversary->Add(atoms, v - 2, v + 2);
+            }
+          }
+        }
+}
+
 TEST(DifferencingTest, NoSmallCellIsPinnedByTheLinearConstraintsOfWhatIsShown) {
   int pinned_without = 0, pinned_with = 0, undecided = 0, small = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<int64_t> sizes(48, 0);
-    QueryIndexBuilder b("atoms");
-    std::discrete_distribution<int> band({60, 36, 4});
-    int key = 0;
-    auto add = [&](const char* type, uint64_t e, const char* event,
-                   const std::string& date, const std::string& band_value,
-                   const std::string& sex) {
-      EncodedRecord r;
-      r.set_record_key(absl::StrCat("r", key++));
-      r.set_event_type(event);
-      r.set_event_date(date);
-      auto* a = r.add_attributes();
-      a->set_name("band");
-      a->set_value(band_value);
-      auto* s = r.add_attributes();
-      s->set_name("sex");
-      s->set_value(sex);
-      ASSERT_TRUE(b.Add(type, type, "x", r, e, 1.0f).ok());
-    };
-    for (int e = 1; e <= 1200; ++e) {
-      const int month = static_cast<int>(rng() % 4), bd = band(rng),
-                sex = static_cast<int>(rng() % 2), charged = rng() % 3 == 0;
-      add("prison", e, "release", absl::StrFormat("2024-%02d-01", month + 1),
-          std::string(1, "abx"[bd]), sex ? "M" : "F");
-      if (charged) {
-        add("police", e, "charge", absl::StrFormat("2024-%02d-10", month + 1),
-            "", "");
-      }
-      ++sizes[AtomOf(month, bd, sex, charged)];
-    }
-    auto index = *b.Build();
+    const AtomRegion region = MakeAtomRegion(seed);
     for (bool rule : {false, true}) {
-      InMemoryPublishedSets memory(SetSketch::WidthFor(10));
-      DifferencingControl control(&memory);
-      cohortlink::v1::DisclosurePolicy p;
-      p.set_threshold(10);
-      p.set_rounding(1);  // the least noise: the adversary's best case
-      Adversary adversary(sizes);
-      std::mt19937_64 queries(seed * 31);
-      // Every question of this small space: month ranges x band unions x
-      // with and without a breakdown by sex.
-      for (int m1 = 0; m1 < 4; ++m1)
-        for (int m2 = m1; m2 < 4; ++m2)
-          for (uint32_t bands = 1; bands < 8; ++bands)
-            for (bool by_sex : {false, true}) {
-              CohortQuery q;
-              q.set_name("atoms");
-              auto* c = q.mutable_cohort();
-              c->mutable_event()->set_agency_type("prison");
-              c->mutable_event()->set_event_type("release");
-              c->set_from(absl::StrFormat("2024-%02d-01", m1 + 1));
-              const int last[] = {31, 29, 31, 30};
-              c->set_to(absl::StrFormat("2024-%02d-%02d", m2 + 1, last[m2]));
-              if (bands != 7) {
-                auto& f = (*c->mutable_event()->mutable_filters())["band"];
-                for (int bd = 0; bd < 3; ++bd)
-                  if (bands >> bd & 1) f.add_values(std::string(1, "abx"[bd]));
-              }
-              auto* o = q.add_outcomes();
-              o->set_name("charged");
-              o->mutable_event()->set_agency_type("police");
-              o->mutable_event()->set_event_type("charge");
-              o->set_from_day(1);
-              o->set_to_day(28);
-              if (by_sex) q.add_breakdowns("sex");
-              q.set_min_match_probability(0.9);
-              auto raw = Evaluate(*index, q);
-              ASSERT_TRUE(raw.ok()) << raw.status();
-              cohortlink::v1::QueryResult r;
-              if (rule) {
-                auto pr = control.Protect(*raw, p, 10);
-                ASSERT_TRUE(pr.ok()) << pr.status();
-                r = *pr;
-              } else {
-                r = Protect(*raw, p, 10);
-              }
-              for (int cell = 0; cell < r.cells_size(); ++cell) {
-                const std::string label =
-                    by_sex ? r.cells(cell).labels(0) : "all";
-                for (int m = 0; m < 2; ++m) {
-                  const auto& pc = m == 0 ? r.cells(cell).cohort()
-                                          : r.cells(cell).outcomes(0);
-                  uint64_t atoms = 0;
-                  int64_t truth = 0;
-                  for (int mo = m1; mo <= m2; ++mo)
-                    for (int bd = 0; bd < 3; ++bd)
-                      for (int sx = 0; sx < 2; ++sx)
-                        for (int ch = m; ch < 2; ++ch) {
-                          if (!(bands >> bd & 1)) continue;
-                          if (label != "all" && label != (sx ? "M" : "F"))
-                            continue;
-                          const int a = AtomOf(mo, bd, sx, ch);
-                          atoms |= uint64_t{1} << a;
-                          truth += sizes[a];
-                        }
-                  const uint64_t count = m == 0 ? raw->cells[cell].cohort
-                                                : raw->cells[cell].outcomes[0];
-                  ASSERT_EQ(static_cast<uint64_t>(truth), count) << label;
-                  if (pc.suppressed()) continue;
-                  // Perturbation is at most 2 either way.
-                  const int64_t v = static_cast<int64_t>(pc.value());
-                  adversary.Add(atoms, v - 2, v + 2);
-                }
-              }
-            }
+      Adversary adversary(region.sizes);
+      AskEverything(region, rule, &adversary);
       std::mt19937_64 search(seed);
       for (int a = 0; a < 48; ++a) {
-        if (sizes[a] < 1 || sizes[a] >= 10) continue;
+        if (region.sizes[a] < 1 || region.sizes[a] >= 10) continue;
         small += rule;
         if (adversary.ProvablyPinned(a)) {
           ++(rule ? pinned_with : pinned_without);
@@ -563,6 +604,33 @@ TEST(DifferencingTest, NoSmallCellIsPinnedByTheLinearConstraintsOfWhatIsShown) {
             << " with the rule not shown to be free\n";
   EXPECT_EQ(pinned_with, 0);
   EXPECT_EQ(undecided, 0);
+}
+
+// The stronger adversary: it also differences every two nested counts (as
+// the analyst of the date-window attack did) and propagates, and a cell is
+// exposed when that proves it holds 1 to 9 people. Without the rule, the
+// questions of this space expose small cells; with it, none.
+TEST(DifferencingTest, NoSmallCellIsProvedSmallByDifferencesOfWhatIsShown) {
+  int exposed_without = 0, exposed_with = 0, small = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    const AtomRegion region = MakeAtomRegion(seed);
+    for (bool rule : {false, true}) {
+      Adversary adversary(region.sizes);
+      AskEverything(region, rule, &adversary);
+      adversary.AddDifferences();
+      for (int a = 0; a < 48; ++a) {
+        if (region.sizes[a] < 1 || region.sizes[a] >= 10) continue;
+        small += rule;
+        if (adversary.ProvablySmall(a, 10))
+          ++(rule ? exposed_with : exposed_without);
+      }
+    }
+  }
+  std::cout << small << " small cells; proved to hold 1 to 9 people: "
+            << exposed_without << " without the rule, " << exposed_with
+            << " with it\n";
+  EXPECT_GT(exposed_without, 0);
+  EXPECT_EQ(exposed_with, 0);
 }
 
 }  // namespace
