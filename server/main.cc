@@ -23,6 +23,7 @@
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "keys/signing.h"
 #include "linkage/cohort/differencing.h"
+#include "linkage/cohort/private_counts.h"
 #include "linkage/encoding/json.h"
 #include "linkage/entities/linkage_runner.h"
 #include "linkage/store/extract_store.h"
@@ -290,12 +291,20 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     return h;
   };
   server::Metrics metrics(
-      [&extracts, &published]() -> absl::StatusOr<server::Inventory> {
+      [&extracts, &published, &budgets,
+       &config]() -> absl::StatusOr<server::Inventory> {
         ASSIGN_OR_RETURN(auto all, extracts->List(""));
         server::Inventory inv;
         inv.extracts = all.size();
         for (const auto& x : all) inv.records += x.records();
         inv.published_sets = published->EstimatedEntries();
+        for (const auto& p : config.projects) {
+          if (!p.private_mode) continue;
+          ASSIGN_OR_RETURN(store::BudgetAccount a, budgets.Get(p.name));
+          inv.budgets.push_back(
+              {p.name, static_cast<double>(a.spent) / cohort::kMicro,
+               static_cast<double>(p.rho_total) / cohort::kMicro});
+        }
         return inv;
       },
       health);

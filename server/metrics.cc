@@ -75,6 +75,26 @@ class Metrics::InventoryCollector : public prometheus::Collectable {
               "Sets of people behind published counts that the differencing "
               "rule remembers (RocksDB's estimate)",
               static_cast<double>(inv->published_sets)));
+    if (!inv->budgets.empty()) {
+      prometheus::MetricFamily spent, total;
+      spent.name = "cohortlink_privacy_budget_rho_spent";
+      spent.help = "zCDP rho a project in differential-privacy mode has spent";
+      total.name = "cohortlink_privacy_budget_rho";
+      total.help =
+          "The zCDP rho budget of a project in differential-privacy "
+          "mode";
+      spent.type = total.type = prometheus::MetricType::Gauge;
+      for (const auto& b : inv->budgets) {
+        spent.metric.emplace_back();
+        spent.metric.back().label = {{"project", b.project}};
+        spent.metric.back().gauge.value = b.spent;
+        total.metric.emplace_back();
+        total.metric.back().label = {{"project", b.project}};
+        total.metric.back().gauge.value = b.total;
+      }
+      out.push_back(std::move(spent));
+      out.push_back(std::move(total));
+    }
     return out;
   }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -20,6 +21,12 @@ struct Inventory {
   uint64_t extracts = 0;
   uint64_t records = 0;
   uint64_t published_sets = 0;  // the differencing memory (estimate)
+  // Projects with a privacy budget: name, rho spent, rho budget.
+  struct Budget {
+    std::string project;
+    double spent = 0, total = 0;
+  };
+  std::vector<Budget> budgets;
 };
 
 // Whether the server can serve, read at each scrape.
@@ -35,6 +42,9 @@ struct Health {
 //   cohortlink_rpc_duration_seconds{method,code}    histogram
 //   cohortlink_extracts, cohortlink_records_stored,
 //   cohortlink_published_sets                       gauges (read at scrape)
+//   cohortlink_privacy_budget_rho_spent{project},
+//   cohortlink_privacy_budget_rho{project}          gauges, per project with
+//                                                   a budget (from the config)
 //   cohortlink_storage_writable, cohortlink_storage_disk_full,
 //   cohortlink_linkage_failed                       gauges, 0 or 1
 //   cohortlink_linkage_failed_runs_total            counter

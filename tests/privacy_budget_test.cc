@@ -180,6 +180,15 @@ TEST_F(PrivacyBudgetTest, AnswersAreNoisyChargedAndStopAtTheBudget) {
             std::string::npos)
       << human.out;
 
+  // Operations: the budget as a metric, per project with one.
+  const std::string page = testing::HttpGet(server_.metrics_port(), "/metrics");
+  EXPECT_NE(
+      page.find(
+          "cohortlink_privacy_budget_rho_spent{project=\"reoffending\"} 0.2"),
+      std::string::npos)
+      << page;
+  EXPECT_EQ(page.find("project=\"housing\""), std::string::npos) << page;
+
   // The IG lead: the auditor reads any project's budget, and the month's
   // access report lists the charges.
   EXPECT_EQ(Budget("auditor").answers(), 4u);
