@@ -19,7 +19,6 @@
 #include "client/commands.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/audit.grpc.pb.h"
-#include "cohortlink/v1/query.grpc.pb.h"
 #include "keys/audit_state.h"
 #include "keys/merkle.h"
 #include "keys/signing.h"
@@ -341,24 +340,16 @@ absl::Status RunReport(const ReportArgs& a) {
   }
   // Each project's account as it stands, from the server (an auditor may
   // read any project's).
-  if (!budgets.rows.empty()) {
-    auto qstub = cohortlink::v1::QueryService::NewStub(channel);
-    for (auto& [keys, r] : budgets.rows) {
-      grpc::ClientContext ctx;
-      SetDeadline(&ctx, 30);
-      cohortlink::v1::BudgetRequest req;
-      req.set_project(keys[0]);
-      cohortlink::v1::PrivacyBudget b;
-      auto micro = [](double rho) {
-        return static_cast<uint64_t>(std::llround(rho * 1e6));
-      };
-      if (qstub->GetBudget(&ctx, req, &b).ok()) {
-        r[2] = micro(b.rho_spent());
-        r[3] = micro(b.rho_total());
-        r[4] = micro(b.rho_left());
-      } else {  // e.g. no longer configured
-        r[2] = r[3] = r[4] = kUnknown;
-      }
+  for (auto& [keys, r] : budgets.rows) {
+    auto micro = [](double rho) {
+      return static_cast<uint64_t>(std::llround(rho * 1e6));
+    };
+    if (auto b = GetBudget(channel, keys[0]); b.ok()) {
+      r[2] = micro(b->rho_spent());
+      r[3] = micro(b->rho_total());
+      r[4] = micro(b->rho_left());
+    } else {  // e.g. no longer configured
+      r[2] = r[3] = r[4] = kUnknown;
     }
   }
   std::vector<Section*> sections = {&queries, &uploads, &denied, &exports,

@@ -73,13 +73,8 @@ void PrintBudget(const cohortlink::v1::PrivacyBudget& b) {
 
 absl::Status ShowBudget(const QueryArgs& a) {
   ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
-  auto stub = cohortlink::v1::QueryService::NewStub(channel);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, 30);
-  cohortlink::v1::BudgetRequest req;
-  req.set_project(a.project);
-  cohortlink::v1::PrivacyBudget b;
-  RETURN_IF_ERROR(FromGrpc(stub->GetBudget(&ctx, req, &b), "budget"));
+  ASSIGN_OR_RETURN(cohortlink::v1::PrivacyBudget b,
+                   GetBudget(channel, a.project));
   if (a.format == "json") {
     PrintJson(b);
   } else {
@@ -161,6 +156,18 @@ absl::Status RunQuery(const QueryArgs& a) {
 }
 
 }  // namespace
+
+absl::StatusOr<cohortlink::v1::PrivacyBudget> GetBudget(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& project) {
+  auto stub = cohortlink::v1::QueryService::NewStub(channel);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 30);
+  cohortlink::v1::BudgetRequest req;
+  req.set_project(project);
+  cohortlink::v1::PrivacyBudget b;
+  RETURN_IF_ERROR(FromGrpc(stub->GetBudget(&ctx, req, &b), "budget"));
+  return b;
+}
 
 void RegisterQuery(CLI::App& app, Context* ctx) {
   auto args = std::make_shared<QueryArgs>();

@@ -5,6 +5,7 @@
 #include "client/cli_util.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/linkage.pb.h"
+#include "cohortlink/v1/query.pb.h"
 
 namespace cohortlink::client {
 
@@ -19,6 +20,10 @@ void RegisterIngest(CLI::App& app, Context* ctx);
 void RegisterLinkage(CLI::App& app, Context* ctx);
 void RegisterQuery(CLI::App& app, Context* ctx);
 void RegisterAudit(CLI::App& app, Context* ctx);
+
+// A project's privacy budget (its analysts and auditors may ask).
+absl::StatusOr<cohortlink::v1::PrivacyBudget> GetBudget(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& project);
 
 // The server's linkage state (every role may ask).
 absl::StatusOr<cohortlink::v1::LinkageStatus> GetLinkageStatus(

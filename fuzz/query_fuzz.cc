@@ -12,7 +12,6 @@
 #include <memory>
 #include <string>
 
-#include "keys/random.h"
 #include "linkage/cohort/differencing.h"
 #include "linkage/cohort/engine.h"
 #include "linkage/cohort/private_counts.h"
@@ -100,18 +99,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // (a fixed count), whatever the data; the noise comes from a fixed
   // keyed stream so that a crash replays.
   if (cohortlink::cohort::CheckPrivateShape(q, space).ok()) {
-    static auto* stream =
-        cohortlink::keys::KeyStream::Create(std::string(32, 'f'))->release();
-    uint32_t block = 0;
-    cohortlink::cohort::UniformSource noise(
-        [&block](uint8_t* bytes, size_t n) {
-          return stream->Fill(0, block++, bytes, n);
-        });
+    cohortlink::cohort::UniformSource noise(cohortlink::cohort::FixedRandom(1));
     auto sigma2 = cohortlink::cohort::NoiseVariance(
         cohortlink::cohort::CountsPerPerson(q), 50'000);
     if (!sigma2.ok()) __builtin_trap();
-    auto dp = cohortlink::cohort::PrivateAnswer(*raw, space, *policy, *sigma2,
-                                                noise);
+    auto dp =
+        cohortlink::cohort::PrivateAnswer(*raw, space, *policy, *sigma2, noise);
     if (!dp.ok()) __builtin_trap();
     int rows = 1;
     for (const auto& b : q.breakdowns())

@@ -26,6 +26,15 @@ absl::StatusOr<std::string> Call::Authorize(const std::string& agency) {
   return allowed;
 }
 
+absl::StatusOr<const ProjectConfig*> Call::Project(
+    const std::string& requested) {
+  if (!who_) return absl::InternalError("Project() before Authorize()");
+  ASSIGN_OR_RETURN(const ProjectConfig* p,
+                   ProjectFor(*who_, requested, *config_));
+  if (p != nullptr) entry_.set_project(p->name);
+  return p;
+}
+
 grpc::Status Call::Finish(const absl::Status& s, bool already_audited) {
   if (!already_audited) {
     entry_.set_code(static_cast<int>(s.code()));

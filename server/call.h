@@ -25,14 +25,16 @@ class Call {
   // may act on.
   absl::StatusOr<std::string> Authorize(const std::string& agency = "");
 
+  // The project the authorised caller acts in (ProjectFor; nullptr for
+  // none), recorded in the entry.
+  absl::StatusOr<const ProjectConfig*> Project(const std::string& requested);
+
   cohortlink::v1::AuditEntry& entry() { return entry_; }
   const std::string& principal() const { return entry_.principal(); }
   // The caller's role, once Authorize has identified it.
   std::optional<keys::Role> role() const {
     return who_ ? std::optional<keys::Role>(who_->role) : std::nullopt;
   }
-  // The caller, once Authorize has identified it (nullptr before).
-  const keys::Identity* identity() const { return who_ ? &*who_ : nullptr; }
 
   // Appends the entry with the outcome (unless a change already wrote it
   // in its own write: `already_audited`) and converts the status. A call

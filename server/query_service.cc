@@ -126,9 +126,8 @@ grpc::Status QueryService::RunQuery(grpc::ServerContext* ctx,
   // Recorded once authorised (and bounded by the access log), so a caller
   // without the analyst role cannot fill the log with large specifications.
   call.entry().set_query(cohort::QueryToJson(*req));
-  auto project = ProjectFor(*call.identity(), req->project(), *config_);
+  auto project = call.Project(req->project());
   if (!project.ok()) return call.Finish(project.status());
-  if (*project != nullptr) call.entry().set_project((*project)->name);
   uint64_t charged = 0;
   auto r = Answer(
       *req, *project, [ctx] { return ctx->IsCancelled(); }, &charged);
@@ -148,13 +147,12 @@ grpc::Status QueryService::GetBudget(grpc::ServerContext* ctx,
   Call call(ctx, config_, audit_, Method::kGetBudget, req->project());
   auto allowed = call.Authorize();
   if (!allowed.ok()) return call.Finish(allowed.status());
-  auto project = ProjectFor(*call.identity(), req->project(), *config_);
+  auto project = call.Project(req->project());
   if (!project.ok()) return call.Finish(project.status());
   if (*project == nullptr) {
     return call.Finish(absl::InvalidArgumentError(
         "project: name the project whose budget to show (--project)"));
   }
-  call.entry().set_project((*project)->name);
   if (!(*project)->private_mode) {
     return call.Finish(absl::FailedPreconditionError(absl::StrCat(
         "project ", (*project)->name,

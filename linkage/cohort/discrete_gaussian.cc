@@ -3,8 +3,10 @@
 #include <openssl/rand.h>
 
 #include <cmath>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "keys/random.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::cohort {
@@ -49,6 +51,16 @@ RandomFill SystemRandom() {
   };
 }
 
+RandomFill FixedRandom(uint64_t seed) {
+  std::string key(32, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(seed >> (8 * i));
+  std::shared_ptr<keys::KeyStream> stream = *keys::KeyStream::Create(key);
+  auto block = std::make_shared<uint32_t>(0);
+  return [stream, block](uint8_t* out, size_t n) {
+    return stream->Fill(0, (*block)++, out, n);
+  };
+}
+
 absl::StatusOr<uint64_t> UniformSource::Next64() {
   if (used_ + 8 > buffer_.size()) {
     buffer_.resize(kBufferBytes);
@@ -85,8 +97,9 @@ absl::StatusOr<absl::uint128> UniformSource::Below(absl::uint128 n) {
 absl::StatusOr<bool> BernoulliExpMinus(absl::uint128 num, absl::uint128 den,
                                        UniformSource& u) {
   if (den == 0 || BitLength(den) > 88)
-    return absl::InternalError("Bernoulli(exp(-x)) with a denominator out of "
-                               "range");
+    return absl::InternalError(
+        "Bernoulli(exp(-x)) with a denominator out of "
+        "range");
   if (num <= den) {
     // gamma in [0, 1]: K is the first k with not Bernoulli(gamma / k);
     // P(K odd) = exp(-gamma) (CKS 2020, Algorithm 1).
@@ -147,10 +160,9 @@ absl::StatusOr<int64_t> SampleDiscreteGaussian(uint64_t sigma2,
     const absl::int128 diff = absl::int128(absl::uint128(magnitude) * t) -
                               absl::int128(absl::uint128(sigma2));
     const absl::uint128 mag = absl::uint128(diff < 0 ? -diff : diff);
-    ASSIGN_OR_RETURN(bool c,
-                     BernoulliExpMinus(mag * mag, absl::uint128(2) * sigma2 *
-                                                      t * t,
-                                       u));
+    ASSIGN_OR_RETURN(
+        bool c,
+        BernoulliExpMinus(mag * mag, absl::uint128(2) * sigma2 * t * t, u));
     if (!c) continue;
     const int64_t y = static_cast<int64_t>(magnitude);
     return sign == 1 ? -y : y;

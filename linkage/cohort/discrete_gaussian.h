@@ -21,6 +21,9 @@ namespace cohortlink::cohort {
 using RandomFill = std::function<absl::Status(uint8_t* out, size_t n)>;
 // The server's: the OpenSSL CSPRNG (RAND_bytes).
 RandomFill SystemRandom();
+// A fixed stream (ChaCha20 under a key made from `seed`), for tests and for
+// fuzzing that must replay; never for answers.
+RandomFill FixedRandom(uint64_t seed);
 
 // The largest variance sampled: sigma^2 <= 2^40 keeps every intermediate
 // below 2^128.

@@ -9,23 +9,12 @@
 #include <map>
 
 #include "gtest/gtest.h"
-#include "keys/random.h"
 
 namespace cohortlink::cohort {
 namespace {
 
-RandomFill Stream(uint64_t seed) {
-  auto ks = keys::KeyStream::Create(std::string(32, 'k'));
-  EXPECT_TRUE(ks.ok());
-  auto shared = std::shared_ptr<keys::KeyStream>(std::move(*ks));
-  auto block = std::make_shared<uint32_t>(0);
-  return [shared, block, seed](uint8_t* out, size_t n) {
-    return shared->Fill(seed, (*block)++, out, n);
-  };
-}
-
 TEST(DiscreteGaussianTest, UniformDrawsStayInRangeAndCoverIt) {
-  UniformSource u(Stream(1));
+  UniformSource u(FixedRandom(1));
   std::map<int, int> seen;
   for (int i = 0; i < 7000; ++i) {
     auto v = u.Below(7);
@@ -41,10 +30,10 @@ TEST(DiscreteGaussianTest, UniformDrawsStayInRangeAndCoverIt) {
 }
 
 TEST(DiscreteGaussianTest, BernoulliExpMinusHasItsProbability) {
-  UniformSource u(Stream(2));
+  UniformSource u(FixedRandom(2));
   const int n = 40000;
-  for (auto [num, den] : {std::pair<int, int>{0, 1}, {3, 10}, {1, 1}, {5, 2},
-                          {7, 3}}) {
+  for (auto [num, den] :
+       {std::pair<int, int>{0, 1}, {3, 10}, {1, 1}, {5, 2}, {7, 3}}) {
     int ones = 0;
     for (int i = 0; i < n; ++i) {
       auto b = BernoulliExpMinus(num, den, u);
@@ -61,7 +50,7 @@ TEST(DiscreteGaussianTest, BernoulliExpMinusHasItsProbability) {
 // values within 4 sigma (the rest pooled): far below the 1e-6 tail of a
 // chi-squared with that many degrees of freedom.
 void ExpectDiscreteGaussian(uint64_t sigma2, uint64_t seed) {
-  UniformSource u(Stream(seed));
+  UniformSource u(FixedRandom(seed));
   const int n = 200000;
   const int range = static_cast<int>(4 * std::sqrt(sigma2)) + 1;
   std::map<int64_t, int> counts;
@@ -78,7 +67,8 @@ void ExpectDiscreteGaussian(uint64_t sigma2, uint64_t seed) {
   for (int64_t x = -50 * range; x <= 50 * range; ++x)
     z += std::exp(-static_cast<double>(x * x) / (2.0 * sigma2));
   for (int64_t x = -50 * range; x <= 50 * range; ++x) {
-    p[std::clamp<int64_t>(x, -(range + 1), range + 1)] += std::exp(-static_cast<double>(x * x) / (2.0 * sigma2)) / z;
+    p[std::clamp<int64_t>(x, -(range + 1), range + 1)] +=
+        std::exp(-static_cast<double>(x * x) / (2.0 * sigma2)) / z;
   }
   double chi2 = 0;
   for (const auto& [bin, prob] : p) {
@@ -105,7 +95,7 @@ TEST(DiscreteGaussianTest, DrawsFollowTheDiscreteGaussian) {
 // 0.5515 for sigma2 = 4 and 0.5013 for sigma2 = 5, and 200,000 draws pin
 // it to +-0.006 (5 standard errors).
 TEST(DiscreteGaussianTest, ASlightlyWrongVarianceWouldBeCaught) {
-  UniformSource u(Stream(6));
+  UniformSource u(FixedRandom(6));
   const int n = 200000;
   int within_one = 0;
   for (int i = 0; i < n; ++i) {
@@ -117,13 +107,12 @@ TEST(DiscreteGaussianTest, ASlightlyWrongVarianceWouldBeCaught) {
 }
 
 TEST(DiscreteGaussianTest, LimitsAndRandomFailuresAreErrors) {
-  UniformSource u(Stream(7));
+  UniformSource u(FixedRandom(7));
   EXPECT_FALSE(SampleDiscreteGaussian(0, u).ok());
   EXPECT_FALSE(SampleDiscreteGaussian(kMaxSigma2 + 1, u).ok());
   EXPECT_TRUE(SampleDiscreteGaussian(kMaxSigma2, u).ok());
-  UniformSource broken([](uint8_t*, size_t) {
-    return absl::InternalError("no entropy");
-  });
+  UniformSource broken(
+      [](uint8_t*, size_t) { return absl::InternalError("no entropy"); });
   auto y = SampleDiscreteGaussian(4, broken);
   EXPECT_EQ(y.status().message(), "no entropy");
   // A generator stuck on one value ends in an error, not a hang.

@@ -7,20 +7,9 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
-#include "keys/random.h"
 
 namespace cohortlink::cohort {
 namespace {
-
-RandomFill Stream(uint64_t seed) {
-  auto ks = keys::KeyStream::Create(std::string(32, 's'));
-  EXPECT_TRUE(ks.ok());
-  auto shared = std::shared_ptr<keys::KeyStream>(std::move(*ks));
-  auto block = std::make_shared<uint32_t>(0);
-  return [shared, block, seed](uint8_t* out, size_t n) {
-    return shared->Fill(seed, (*block)++, out, n);
-  };
-}
 
 // A table by sex with one outcome, holding only the labels given.
 RawTable BySex(const std::vector<std::pair<std::string, uint64_t>>& rows) {
@@ -32,11 +21,8 @@ RawTable BySex(const std::vector<std::pair<std::string, uint64_t>>& rows) {
   t.cells.push_back({{-1}, 0, 0, {0}, {0}});
   for (const auto& [label, n] : rows) {
     t.label_names[0].push_back(label);
-    t.cells.push_back({{static_cast<int>(t.label_names[0].size() - 1)},
-                       n,
-                       0,
-                       {n / 2},
-                       {0}});
+    t.cells.push_back(
+        {{static_cast<int>(t.label_names[0].size() - 1)}, n, 0, {n / 2}, {0}});
     total += n;
   }
   t.cells[0].cohort = total;
@@ -65,7 +51,7 @@ std::vector<std::string> Labels(const cohortlink::v1::QueryResult& r) {
 }
 
 TEST(PrivateCountsTest, RowsComeFromTheCodelistNotTheData) {
-  UniformSource u(Stream(1));
+  UniformSource u(FixedRandom(1));
   auto a = PrivateAnswer(BySex({{"F", 40}, {"M", 35}}), SexCodelist(),
                          Policy(1, 1), 4, u);
   auto b = PrivateAnswer(BySex({{"M", 70}, {"unknown", 2}}), SexCodelist(),
@@ -79,7 +65,7 @@ TEST(PrivateCountsTest, RowsComeFromTheCodelistNotTheData) {
 }
 
 TEST(PrivateCountsTest, NoiseIsCentredWithTheVarianceItWasGiven) {
-  UniformSource u(Stream(2));
+  UniformSource u(FixedRandom(2));
   const RawTable t = BySex({{"F", 400}, {"M", 350}});
   const int n = 2000;
   const uint64_t sigma2 = 25;
@@ -96,7 +82,7 @@ TEST(PrivateCountsTest, NoiseIsCentredWithTheVarianceItWasGiven) {
 }
 
 TEST(PrivateCountsTest, SmallNoisyCountsAreShownSuppressedAndOthersRounded) {
-  UniformSource u(Stream(3));
+  UniformSource u(FixedRandom(3));
   auto r = PrivateAnswer(BySex({{"F", 400}, {"M", 350}}), SexCodelist(),
                          Policy(10, 5), 1, u);
   ASSERT_TRUE(r.ok());
