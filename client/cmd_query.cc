@@ -143,6 +143,13 @@ absl::Status RunQuery(const QueryArgs& a) {
       "Uncertain links below the probability floor: %s. Linkage as of %s "
       "(run %d).\n",
       Shown(r.uncertain()), r.linked_at(), r.linkage_generation());
+  if (r.rows_left_out() > 0) {
+    std::cout << absl::StrFormat(
+        "%d row%s with every count suppressed %s not shown (such a row may "
+        "hold no one).\n",
+        r.rows_left_out(), r.rows_left_out() == 1 ? "" : "s",
+        r.rows_left_out() == 1 ? "is" : "are");
+  }
   if (r.differenced() > 0) {
     std::cout << absl::StrFormat(
         "%d of the suppressed counts are of sets of people that differ by "

@@ -100,6 +100,7 @@ absl::StatusOr<cohortlink::v1::QueryResult> DifferencingControl::Protect(
     if (changed) continue;
     if (absl::Status s = memory_->Remember(accepted); !s.ok()) return s;
     r.set_differenced(differenced);
+    LeaveOutSuppressedRows(&r);
     return r;
   }
 }

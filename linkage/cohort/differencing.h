@@ -85,7 +85,8 @@ class DifferencingControl {
   // one that is near either is suppressed, and secondary suppression
   // redone, until every count shown passes (RESOURCE_EXHAUSTED if that
   // takes more than kMaxDifferencingPasses). They are then remembered; when
-  // that fails, the error is returned and nothing may be shown.
+  // that fails, the error is returned and nothing may be shown. Rows with
+  // no published count are left out (LeaveOutSuppressedRows).
   absl::StatusOr<cohortlink::v1::QueryResult> Protect(
       const RawTable& raw, const cohortlink::v1::DisclosurePolicy& p,
       uint32_t base_threshold) ABSL_LOCKS_EXCLUDED(mu_);

@@ -155,6 +155,21 @@ CohortQuery RandomQuery(std::mt19937_64& rng) {
   return q;
 }
 
+// The raw cell a row of the answer shows (rows may be left out);
+// raw.cells.size() if none.
+size_t RawCellOf(const RawTable& raw, const cohortlink::v1::ResultCell& row) {
+  for (size_t c = 0; c < raw.cells.size(); ++c) {
+    bool same = true;
+    for (size_t b = 0; b < raw.breakdowns.size() && same; ++b) {
+      const int l = raw.cells[c].labels[b];
+      same = (l < 0 ? std::string("all") : raw.label_names[b][l]) ==
+             row.labels(static_cast<int>(b));
+    }
+    if (same) return c;
+  }
+  return raw.cells.size();
+}
+
 // The people behind each published count of an answer, from the members
 // (independently of the sketches).
 std::vector<std::set<uint64_t>> PublishedSetsOf(
@@ -171,13 +186,19 @@ std::vector<std::set<uint64_t>> PublishedSetsOf(
         if (m.outcomes >> o & 1) sets[c * nm + o + 1].insert(m.token);
     }
   }
-  std::vector<std::set<uint64_t>> shown;
   for (size_t c = 0; c < nc; ++c) {
     EXPECT_EQ(sets[c * nm].size(), raw.cells[c].cohort);
-    if (!r.cells(c).cohort().suppressed()) shown.push_back(sets[c * nm]);
-    for (size_t m = 1; m < nm; ++m) {
+    for (size_t m = 1; m < nm; ++m)
       EXPECT_EQ(sets[c * nm + m].size(), raw.cells[c].outcomes[m - 1]);
-      if (!r.cells(c).outcomes(m - 1).suppressed())
+  }
+  std::vector<std::set<uint64_t>> shown;
+  for (const auto& row : r.cells()) {
+    const size_t c = RawCellOf(raw, row);
+    EXPECT_LT(c, nc);
+    if (c >= nc) continue;
+    if (!row.cohort().suppressed()) shown.push_back(sets[c * nm]);
+    for (size_t m = 1; m < nm; ++m) {
+      if (!row.outcomes(static_cast<int>(m - 1)).suppressed())
         shown.push_back(sets[c * nm + m]);
     }
   }
@@ -295,6 +316,47 @@ TEST(DifferencingTest, TheUnionAttackIsSuppressedAndTheSameSetRepublished) {
   EXPECT_EQ(c_again.value(), c.value());
 }
 
+// A row is there only when someone has its values, so a row in which
+// every count is suppressed is left out: showing it would say that a set
+// too small to publish is not empty. Rows with a published count stay, and
+// so does the grand total.
+TEST(DifferencingTest, RowsWithEveryCountSuppressedAreLeftOut) {
+  std::mt19937_64 rng(11);
+  auto index = RandomIndex(rng, 3000);
+  InMemoryPublishedSets memory(SetSketch::WidthFor(10));
+  DifferencingControl control(&memory);
+  CohortQuery q;
+  q.set_name("by band");
+  auto* c = q.mutable_cohort();
+  c->mutable_event()->set_agency_type("prison");
+  c->mutable_event()->set_event_type("release");
+  c->set_from("2024-01-01");
+  c->set_to("2024-12-31");
+  q.add_breakdowns("band");
+  q.set_min_match_probability(0.9);
+  auto raw = Evaluate(*index, q);
+  ASSERT_TRUE(raw.ok());
+  // The raw table has a row for the rare band x (someone has it).
+  bool x_in_raw = false;
+  for (const auto& cell : raw->cells)
+    x_in_raw |=
+        cell.labels[0] >= 0 && raw->label_names[0][cell.labels[0]] == "x";
+  ASSERT_TRUE(x_in_raw);
+  auto r = control.Protect(*raw, Policy(), 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GE(r->rows_left_out(), 1u);
+  EXPECT_EQ(static_cast<size_t>(r->cells_size() + r->rows_left_out()),
+            raw->cells.size());
+  EXPECT_EQ(r->cells(0).labels(0), "all");
+  for (int i = 1; i < r->cells_size(); ++i) {
+    const auto& cell = r->cells(i);
+    EXPECT_NE(cell.labels(0), "x");
+    bool published = !cell.cohort().suppressed();
+    for (const auto& o : cell.outcomes()) published |= !o.suppressed();
+    EXPECT_TRUE(published) << cell.labels(0);
+  }
+}
+
 // A memory that cannot be read or written: the answer is an error, never
 // counts that were not checked or not remembered.
 class BrokenMemory final : public PublishedSets {
@@ -362,8 +424,8 @@ class Adversary {
         if (i == j || big.atoms == small.atoms ||
             (big.atoms & small.atoms) != small.atoms)
           continue;
-        constraints_.push_back({big.atoms & ~small.atoms, big.lo - small.hi,
-                                big.hi - small.lo});
+        constraints_.push_back(
+            {big.atoms & ~small.atoms, big.lo - small.hi, big.hi - small.lo});
       }
   }
   // Propagation alone fixes atom a.
@@ -497,8 +559,8 @@ AtomRegion MakeAtomRegion(uint64_t seed) {
     add("prison", e, "release", absl::StrFormat("2024-%02d-01", month + 1),
         std::string(1, "abx"[bd]), sex ? "M" : "F");
     if (charged) {
-      add("police", e, "charge", absl::StrFormat("2024-%02d-10", month + 1),
-          "", "");
+      add("police", e, "charge", absl::StrFormat("2024-%02d-10", month + 1), "",
+          "");
     }
     ++region.sizes[AtomOf(month, bd, sex, charged)];
   }
@@ -555,8 +617,8 @@ void AskEverything(const AtomRegion& region, bool rule, Adversary* adversary) {
           for (int cell = 0; cell < r.cells_size(); ++cell) {
             const std::string label = by_sex ? r.cells(cell).labels(0) : "all";
             for (int m = 0; m < 2; ++m) {
-              const auto& pc = m == 0 ? r.cells(cell).cohort()
-                                      : r.cells(cell).outcomes(0);
+              const auto& pc =
+                  m == 0 ? r.cells(cell).cohort() : r.cells(cell).outcomes(0);
               uint64_t atoms = 0;
               int64_t truth = 0;
               for (int mo = m1; mo <= m2; ++mo)
@@ -569,8 +631,10 @@ void AskEverything(const AtomRegion& region, bool rule, Adversary* adversary) {
                       atoms |= uint64_t{1} << a;
                       truth += region.sizes[a];
                     }
-              const uint64_t count = m == 0 ? raw->cells[cell].cohort
-                                            : raw->cells[cell].outcomes[0];
+              const size_t rc = RawCellOf(*raw, r.cells(cell));
+              ASSERT_LT(rc, raw->cells.size()) << label;
+              const uint64_t count =
+                  m == 0 ? raw->cells[rc].cohort : raw->cells[rc].outcomes[0];
               ASSERT_EQ(static_cast<uint64_t>(truth), count) << label;
               if (pc.suppressed()) continue;
               const int64_t v = static_cast<int64_t>(pc.value());
@@ -626,9 +690,9 @@ TEST(DifferencingTest, NoSmallCellIsProvedSmallByDifferencesOfWhatIsShown) {
       }
     }
   }
-  std::cout << small << " small cells; proved to hold 1 to 9 people: "
-            << exposed_without << " without the rule, " << exposed_with
-            << " with it\n";
+  std::cout << small
+            << " small cells; proved to hold 1 to 9 people: " << exposed_without
+            << " without the rule, " << exposed_with << " with it\n";
   EXPECT_GT(exposed_without, 0);
   EXPECT_EQ(exposed_with, 0);
 }

@@ -72,6 +72,25 @@ int32_t Day(const std::string& iso) {
 
 }  // namespace
 
+void LeaveOutSuppressedRows(cohortlink::v1::QueryResult* r) {
+  auto* cells = r->mutable_cells();
+  uint32_t left_out = 0;
+  int kept = 0;
+  for (int c = 0; c < cells->size(); ++c) {
+    const auto& cell = cells->Get(c);
+    bool shown = c == 0 || !cell.cohort().suppressed();
+    for (const auto& o : cell.outcomes()) shown |= !o.suppressed();
+    if (!shown) {
+      ++left_out;
+      continue;
+    }
+    if (kept != c) cells->SwapElements(kept, c);
+    ++kept;
+  }
+  while (cells->size() > kept) cells->RemoveLast();
+  r->set_rows_left_out(left_out);
+}
+
 uint64_t RoundTo(uint64_t v, uint32_t base) {
   if (base <= 1) return v;
   return (v + base / 2) / base * base;

@@ -112,6 +112,13 @@ cohortlink::v1::QueryResult Protect(const RawTable& raw,
                                     uint32_t base_threshold,
                                     const std::vector<bool>& also_hidden = {});
 
+// Leaves out of `r` the rows (not the grand total) in which every count is
+// suppressed, counting them in rows_left_out: a row is there only when
+// some member has its values, so showing it would say that a set too small
+// to publish is not empty. A row with a published count says only that
+// its cohort is at least that count.
+void LeaveOutSuppressedRows(cohortlink::v1::QueryResult* r);
+
 // `v` to the nearest multiple of `base` (halves up); `v` when base <= 1.
 uint64_t RoundTo(uint64_t v, uint32_t base);
 

@@ -103,8 +103,9 @@ absl::StatusOr<cohortlink::v1::QueryResult> PrivateAnswer(
   for (const auto& o : raw.outcome_names) out.add_outcome_names(o);
   *out.mutable_policy() = p;
   uint64_t hidden = 0;
-  auto publish = [&](uint64_t truth, cohortlink::v1::PublishedCount* pc)
-      -> absl::StatusOr<int64_t> {
+  auto publish =
+      [&](uint64_t truth,
+          cohortlink::v1::PublishedCount* pc) -> absl::StatusOr<int64_t> {
     ASSIGN_OR_RETURN(int64_t z, SampleDiscreteGaussian(sigma2, noise));
     const int64_t noisy = std::max<int64_t>(0, static_cast<int64_t>(truth) + z);
     const bool small = noisy < static_cast<int64_t>(p.threshold());
@@ -146,13 +147,12 @@ absl::StatusOr<cohortlink::v1::QueryResult> PrivateAnswer(
       auto found = cell_of.find(key);
       if (found != cell_of.end()) raw_cell = found->second;
     }
-    ASSIGN_OR_RETURN(
-        int64_t cohort,
-        publish(raw_cell ? raw_cell->cohort : 0, cell->mutable_cohort()));
+    ASSIGN_OR_RETURN(int64_t cohort, publish(raw_cell ? raw_cell->cohort : 0,
+                                             cell->mutable_cohort()));
     for (size_t m = 0; m < no; ++m) {
-      ASSIGN_OR_RETURN(int64_t outcome,
-                       publish(raw_cell ? raw_cell->outcomes[m] : 0,
-                               cell->add_outcomes()));
+      ASSIGN_OR_RETURN(
+          int64_t outcome,
+          publish(raw_cell ? raw_cell->outcomes[m] : 0, cell->add_outcomes()));
       cell->add_rates(cohort > 0 && outcome >= 0
                           ? static_cast<double>(outcome) / cohort
                           : -1);
