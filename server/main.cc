@@ -21,6 +21,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
+#include "keys/pki.h"
 #include "keys/signing.h"
 #include "linkage/cohort/differencing.h"
 #include "linkage/cohort/private_counts.h"
@@ -440,6 +441,38 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   return absl::OkStatus();
 }
 
+// --check-config: what the server checks of a config before it opens
+// anything, printed as a summary on success.
+absl::Status CheckConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(cohortlink::server::ServerConfig c,
+                   cohortlink::server::LoadConfig(path));
+  auto fail = [&](absl::string_view field, const absl::Status& s) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", field, ": ", s.message()));
+  };
+  if (!c.tls_dir.empty()) {
+    auto tls = cohortlink::keys::LoadTlsDir(c.tls_dir);
+    if (!tls.ok()) return fail("tls_dir", tls.status());
+    // The server's certificate chains to the CA and is valid now.
+    if (auto v =
+            cohortlink::keys::VerifyCertificate(tls->ca_pem, tls->cert_pem);
+        !v.ok())
+      return fail("tls_dir", v);
+  }
+  if (!c.data_key_file.empty()) {
+    if (auto k = cohortlink::keys::CheckPrivateFile(c.data_key_file); !k.ok())
+      return fail("data_key_file", k);
+  }
+  size_t budgeted = 0;
+  for (const auto& p : c.projects) budgeted += p.private_mode;
+  std::cout << absl::StrFormat(
+      "%s: OK (listen %s, %d agencies, %d codelists, %d projects of which %d "
+      "with a privacy budget, TLS %s)\n",
+      path, c.listen, c.agencies.size(), c.query_space.codelists.size(),
+      c.projects.size(), budgeted, c.tls_dir.empty() ? "not set" : c.tls_dir);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -483,11 +516,26 @@ int main(int argc, char** argv) {
   app.add_flag("--dev", dev,
                "Create a throwaway CA and certificates under DATA_DIR/dev-tls "
                "on first start");
+  std::string check_config;
+  app.add_option("--check-config", check_config,
+                 "Check this configuration file (every field and limit, and "
+                 "its TLS directory) and exit: 0 when the server would accept "
+                 "it")
+      ->check(CLI::ExistingFile);
+  app.set_version_flag("--version", "cohortlink-server " COHORTLINK_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+  if (!check_config.empty()) {
+    absl::Status s = CheckConfig(check_config);
+    if (!s.ok()) {
+      std::cerr << "cohortlink-server: " << s.message() << "\n";
+      return 1;
+    }
+    return 0;
   }
   cohortlink::server::ServerConfig config;
   if (!config_path.empty()) {

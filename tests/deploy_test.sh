@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The deployment files against the real binaries:
+#   deploy_test.sh version|check-config|systemd SERVER CLI SOURCE_DIR
+# version: both binaries print their version. check-config: the server's
+# --check-config accepts a good config and names what is wrong with a bad
+# one (a field, a readable key, a certificate from another CA).
+# systemd: deploy/systemd/cohortlink-server.service passes
+# `systemd-analyze verify` with its ExecStart pointing at SERVER, and its
+# `systemd-analyze security` exposure is at most 2.0 (exit 77, skipped,
+# without systemd-analyze).
+set -euo pipefail
+what=$1 server=$2 cli=$3 src=$4
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+case "$what" in
+version)
+  "$server" --version | grep -qx 'cohortlink-server [0-9.]*' || fail "server --version"
+  "$cli" --version | grep -qx 'cohortlink [0-9.]*' || fail "cli --version"
+  ;;
+check-config)
+  out=$("$server" --check-config "$src/deploy/demo-server.json") || fail "demo config: $out"
+  grep -q "OK (listen" <<<"$out" || fail "no summary: $out"
+  echo '{"projects": [{"name": "p", "analysts": ["a"], "privacy_budget": {"rho": 1, "rho_per_query": 2}}]}' > "$tmp/bad.json"
+  if err=$("$server" --check-config "$tmp/bad.json" 2>&1); then fail "bad config accepted"; fi
+  grep -q "projects\[0\].privacy_budget.rho_per_query: must not exceed rho" <<<"$err" || fail "bad config: $err"
+  # A TLS directory issued by our keys code, then with a readable key.
+  "$cli" keys ca init --dir "$tmp/ca" > /dev/null
+  "$cli" keys issue --ca "$tmp/ca" --id spiffe://t.example/server/s --dns localhost --out "$tmp/tls" > /dev/null
+  printf '{"tls_dir": "%s"}' "$tmp/tls" > "$tmp/tls.json"
+  "$server" --check-config "$tmp/tls.json" > /dev/null || fail "good tls_dir refused"
+  chmod 0644 "$tmp/tls/key.pem"
+  if err=$("$server" --check-config "$tmp/tls.json" 2>&1); then fail "readable key accepted"; fi
+  grep -q "tls_dir: .*key.pem" <<<"$err" || fail "readable key: $err"
+  chmod 0600 "$tmp/tls/key.pem"
+  # A certificate that does not chain to the directory's CA.
+  "$cli" keys ca init --dir "$tmp/other-ca" > /dev/null
+  cp "$tmp/other-ca/ca.pem" "$tmp/tls/ca.pem"
+  if err=$("$server" --check-config "$tmp/tls.json" 2>&1); then fail "foreign certificate accepted"; fi
+  grep -q "tls_dir:" <<<"$err" || fail "foreign certificate: $err"
+  ;;
+systemd)
+  command -v systemd-analyze > /dev/null || { echo "no systemd-analyze: skipped"; exit 77; }
+  unit="$tmp/cohortlink-server.service"
+  sed "s|/usr/bin/cohortlink-server|$server|g" "$src/deploy/systemd/cohortlink-server.service" > "$unit"
+  out=$(cd "$tmp" && systemd-analyze verify ./cohortlink-server.service 2>&1) || fail "verify: $out"
+  [ -z "$out" ] || fail "verify warns: $out"
+  score=$(cd "$tmp" && systemd-analyze security --offline=true ./cohortlink-server.service 2>&1 |
+          sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+  echo "systemd-analyze security exposure: $score"
+  [ -n "$score" ] || fail "no security score"
+  awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "exposure $score above 2.0"
+  ;;
+*) echo "usage: $0 version|check-config|systemd SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
+esac
+echo "ok: $what"
