@@ -110,10 +110,9 @@ std::string Projects(size_t projects, size_t analysts,
   for (size_t a = 0; a < analysts; ++a)
     absl::StrAppend(&names, a ? "," : "", "\"u", a, "\"");
   for (size_t i = 0; i < projects; ++i) {
-    absl::StrAppend(&list, i ? "," : "", R"({"name": "p)", i,
-                    R"(", "analysts": [)", names, "]",
-                    budget.empty() ? "" : ", \"privacy_budget\": " + budget,
-                    "}");
+    absl::StrAppend(
+        &list, i ? "," : "", R"({"name": "p)", i, R"(", "analysts": [)", names,
+        "]", budget.empty() ? "" : ", \"privacy_budget\": " + budget, "}");
   }
   return absl::StrCat(R"({"data_dir": "/tmp/x", "projects": [)", list, "]}");
 }
@@ -142,8 +141,7 @@ TEST(ConfigTest, ProjectsHoldAtTheirLimitsAndFailOneBeyond) {
   auto dup = ParseConfig(R"({"projects": [{"name": "p", "analysts": ["a"]},
                                           {"name": "p", "analysts": ["b"]}]})",
                          "c.json");
-  EXPECT_NE(dup.status().message().find("duplicate project"),
-            std::string::npos)
+  EXPECT_NE(dup.status().message().find("duplicate project"), std::string::npos)
       << dup.status();
 }
 

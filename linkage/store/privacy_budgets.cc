@@ -6,8 +6,7 @@
 
 namespace cohortlink::store {
 
-absl::StatusOr<BudgetAccount> PrivacyBudgets::Read(
-    const std::string& project) {
+absl::StatusOr<BudgetAccount> PrivacyBudgets::Read(const std::string& project) {
   ASSIGN_OR_RETURN(auto v,
                    store_->Get(Family::kMeta, meta::PrivacyBudget(project)));
   BudgetAccount a;
