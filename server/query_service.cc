@@ -90,7 +90,10 @@ absl::StatusOr<cohortlink::v1::QueryResult> QueryService::Answer(
         "privacy_rho", "not in a project with a privacy budget");
   }
   ASSIGN_OR_RETURN(auto index, runner_->ServingIndex());
-  ASSIGN_OR_RETURN(cohort::RawTable raw, cohort::Evaluate(*index, q, stop));
+  ASSIGN_OR_RETURN(
+      cohort::RawTable raw,
+      cohort::Evaluate(*index, q, stop,
+                       {.absent_breakdowns_unknown = private_mode}));
   cohortlink::v1::QueryResult r;
   if (private_mode) {
     // Charged (one synced write) before any noisy count exists: an answer

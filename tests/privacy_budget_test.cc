@@ -34,7 +34,8 @@ class PrivacyBudgetTest : public ::testing::Test {
   void SetUp() override {
     std::ofstream(tmp_.File("server.json")) << R"({
       "query_space": {"codelists": {
-        "sentence_band": ["under-12m", "12m-4y", "4y-plus"]}},
+        "sentence_band": ["under-12m", "12m-4y", "4y-plus"],
+        "ethnicity": ["a", "b"]}},
       "projects": [
         {"name": "reoffending", "analysts": ["analyst"],
          "privacy_budget": {"rho": 0.2, "rho_per_query": 0.05}},
@@ -153,9 +154,23 @@ TEST_F(PrivacyBudgetTest, AnswersAreNoisyChargedAndStopAtTheBudget) {
       << too_much.err;
   EXPECT_DOUBLE_EQ(Budget("analyst").rho_spent(), 0.05);
 
-  // Three more answers spend the rest; the next is refused, unanswered and
+  // A declared attribute that no uploaded record carries: answered like
+  // any other, everyone "unknown", not refused (a refusal would depend on
+  // the data).
+  std::ofstream(tmp_.File("q3.json")) << std::string(kQuery).replace(
+      std::string(kQuery).find("sentence_band"), 13, "ethnicity");
+  auto absent = As("analyst", {"query", "--spec", tmp_.File("q3.json"),
+                               "--project", "reoffending", "--format", "json"});
+  ASSERT_EQ(absent.exit_code, 0) << absent.err;
+  cohortlink::v1::QueryResult by_absent;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(absent.out, &by_absent).ok());
+  ASSERT_EQ(by_absent.cells_size(), 4);
+  EXPECT_EQ(by_absent.cells(3).labels(0), "unknown");
+
+  // Two more answers spend the rest; the next is refused, unanswered and
   // uncharged, and so it stays after a restart.
-  for (int i = 0; i < 3; ++i) Query("analyst", {"--project", "reoffending"});
+  for (int i = 0; i < 2; ++i) Query("analyst", {"--project", "reoffending"});
   auto over = As("analyst", {"query", "--spec", tmp_.File("q.json"),
                              "--project", "reoffending"});
   EXPECT_EQ(over.exit_code, 1);

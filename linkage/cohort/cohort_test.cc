@@ -131,6 +131,12 @@ TEST(CohortEngineTest, UnknownBreakdownAndBadSpecsAreRefused) {
   EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(t.status().message().find("no attribute 'area'"),
             std::string::npos);
+  // A budgeted project's answer: everyone is "unknown" on it instead.
+  auto u = Evaluate(*index, q, nullptr, {.absent_breakdowns_unknown = true});
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->label_names[1], std::vector<std::string>{"unknown"});
+  for (const auto& c : u->cells) EXPECT_LE(c.labels[1], 0);
+  EXPECT_EQ(CellFor(*u, -1).cohort, Evaluate(*index, Query())->cells[0].cohort);
   auto bad = ParseQuerySpec(R"({"cohort": {"agency_type": "prisons",
     "event_type": "release", "from": "2024-01-01", "to": "2024-12-31"},
     "outcomes": [{"name": "x", "agency_type": "police", "event_type": "charge",

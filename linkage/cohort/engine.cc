@@ -97,7 +97,8 @@ uint64_t RoundTo(uint64_t v, uint32_t base) {
 }
 
 absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
-                                  const StopRequested& stop) {
+                                  const StopRequested& stop,
+                                  EvaluateOptions options) {
   // Checked every kStopStride members, so a call whose caller has gone
   // stops within microseconds instead of running to the end.
   constexpr uint32_t kStopStride = 4096;
@@ -114,7 +115,7 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
   std::vector<int> battr(nb);
   for (size_t b = 0; b < nb; ++b) {
     battr[b] = x.AttributeId(q.breakdowns(b));
-    if (battr[b] < 0) {
+    if (battr[b] < 0 && !options.absent_breakdowns_unknown) {
       return absl::InvalidArgumentError(absl::StrCat(
           "breakdowns[", b, "]: the linked data carry no attribute '",
           q.breakdowns(b),
@@ -192,8 +193,8 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
       }
       if (found) has |= uint16_t{1} << o;
     }
-    for (size_t b = 0; b < nb; ++b)
-      labels[b] = x.attribute(index_record, battr[b]);
+    for (size_t b = 0; b < nb; ++b)  // label 0: "unknown" when absent
+      labels[b] = battr[b] < 0 ? 0 : x.attribute(index_record, battr[b]);
     auto [it, fresh] = combo_of.try_emplace(
         labels, static_cast<uint32_t>(t.ancestors.size() / nmask));
     if (fresh) {
@@ -228,8 +229,10 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
   }
   for (size_t b = 0; b < nb; ++b) {
     std::vector<std::string> names;
-    for (const auto& v : x.attribute_values(battr[b]).names)
-      names.push_back(v.empty() ? "unknown" : v);
+    if (battr[b] < 0) names.push_back("unknown");
+    if (battr[b] >= 0)
+      for (const auto& v : x.attribute_values(battr[b]).names)
+        names.push_back(v.empty() ? "unknown" : v);
     t.label_names.push_back(std::move(names));
   }
   // Cells in label order (values alphabetically, "unknown" then the margin

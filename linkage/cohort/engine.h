@@ -85,11 +85,20 @@ std::vector<SetSketch> SketchCounts(const RawTable& raw,
 // deadline passed or it cancelled). Then Evaluate stops with CANCELLED.
 using StopRequested = std::function<bool()>;
 
-// INVALID_ARGUMENT for a breakdown attribute the data does not carry.
+struct EvaluateOptions {
+  // A breakdown on an attribute the data do not carry gives every member
+  // "unknown" instead of INVALID_ARGUMENT (a budgeted project's answers,
+  // whose refusals must not depend on the data).
+  bool absent_breakdowns_unknown = false;
+};
+
+// INVALID_ARGUMENT for a breakdown attribute the data does not carry
+// (unless `options` says otherwise).
 // REQUIRES: ValidateQuery(query) is OK (it bounds the work).
 absl::StatusOr<RawTable> Evaluate(const QueryIndex& index,
                                   const cohortlink::v1::CohortQuery& query,
-                                  const StopRequested& stop = nullptr);
+                                  const StopRequested& stop = nullptr,
+                                  EvaluateOptions options = {});
 
 // Disclosure control (docs/disclosure.md):
 // 1. cell-key perturbation: count + Perturbation(count, cell key);
