@@ -128,10 +128,16 @@ absl::Status RunQuery(const QueryArgs& a) {
         "\n[c] = suppressed. Differentially private: every count carries "
         "discrete Gaussian noise (standard deviation %.3g); noisy counts "
         "below %d are suppressed, others rounded to a multiple of %d; rates "
-        "from the published counts.\nThis answer spent rho %.6g of project "
-        "%s's budget.\n",
-        r.budget().noise_sd(), r.policy().threshold(), r.policy().rounding(),
-        r.budget().rho_charged(), util::Printable(r.budget().project()));
+        "from the published counts.\n",
+        r.budget().noise_sd(), r.policy().threshold(), r.policy().rounding());
+    if (r.budget().repeated()) {
+      std::cout << "The same question on the same linkage was answered "
+                   "before: this is that answer again, charged nothing.\n";
+    } else {
+      std::cout << absl::StrFormat(
+          "This answer spent rho %.6g of project %s's budget.\n",
+          r.budget().rho_charged(), util::Printable(r.budget().project()));
+    }
   } else {
     std::cout << absl::StrFormat(
         "\n[c] = suppressed. Counts below %d suppressed, others rounded to a "

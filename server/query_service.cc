@@ -4,6 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "keys/mac.h"
 #include "linkage/cohort/engine.h"
 #include "linkage/cohort/private_counts.h"
 #include "linkage/cohort/query_space.h"
@@ -11,6 +14,7 @@
 #include "server/call.h"
 #include "util/error_details.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace cohortlink::server {
 namespace {
@@ -47,6 +51,37 @@ absl::Status Spent(const ProjectConfig& p, const store::BudgetAccount& a,
       absl::StrCat("project/", p.name), "privacy budget (rho)");
 }
 
+// What a budgeted answer depends on, digested: the question (serialized
+// deterministically), the policy, the noise's variance, the codelists of
+// its breakdowns and the linkage run it was counted on. The same key means
+// the same answer may be given again, free: it is post-processing of one
+// already paid for.
+std::string AnswerKey(const cohortlink::v1::CohortQuery& q,
+                      const cohortlink::v1::DisclosurePolicy& policy,
+                      uint64_t sigma2, const cohort::QuerySpace& space,
+                      uint64_t generation) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    q.SerializeToCodedStream(&coded);
+    policy.SerializeToCodedStream(&coded);
+  }
+  keys::Sha256 h;
+  h.Update("cohortlink/answer-key/v1\n");
+  h.Update(absl::StrCat(bytes.size(), ":"));
+  h.Update(bytes);
+  h.Update(absl::StrCat(sigma2, "/", generation, "/"));
+  for (const auto& b : q.breakdowns()) {
+    auto it = space.codelists.find(b);
+    if (it == space.codelists.end()) continue;
+    for (const auto& v : it->second) h.Update(absl::StrCat(v.size(), ":", v));
+    h.Update("/");
+  }
+  return util::HexEncode(h.Finish());
+}
+
 }  // namespace
 
 absl::StatusOr<cohortlink::v1::QueryResult> QueryService::Answer(
@@ -77,12 +112,6 @@ absl::StatusOr<cohortlink::v1::QueryResult> QueryService::Answer(
     }
     ASSIGN_OR_RETURN(sigma2,
                      cohort::NoiseVariance(cohort::CountsPerPerson(q), charge));
-    // Refused before any work when it cannot be afforded (and again,
-    // atomically, when charged).
-    ASSIGN_OR_RETURN(store::BudgetAccount before, budgets_->Get(project->name));
-    if (before.spent > project->rho_total ||
-        charge > project->rho_total - before.spent)
-      return Spent(*project, before, charge);
   } else if (q.privacy_rho() != 0) {
     return util::WithFieldViolation(
         absl::InvalidArgumentError(
@@ -90,33 +119,61 @@ absl::StatusOr<cohortlink::v1::QueryResult> QueryService::Answer(
         "privacy_rho", "not in a project with a privacy budget");
   }
   ASSIGN_OR_RETURN(auto index, runner_->ServingIndex());
+  std::string key;
+  if (private_mode) {
+    // The same question on the same linkage: the answer already paid for.
+    key = AnswerKey(q, policy, sigma2, config_->query_space, index->generation);
+    ASSIGN_OR_RETURN(auto kept, budgets_->Answer(project->name, key));
+    if (kept.has_value()) {
+      cohortlink::v1::QueryResult again;
+      if (!again.ParseFromString(*kept))
+        return absl::DataLossError("a kept answer does not parse");
+      ASSIGN_OR_RETURN(store::BudgetAccount now, budgets_->Get(project->name));
+      const double sd = again.budget().noise_sd();
+      *again.mutable_budget() = BudgetView(*project, now);
+      again.mutable_budget()->set_noise_sd(sd);
+      again.mutable_budget()->set_repeated(true);
+      return again;
+    }
+    // Refused before any work when it cannot be afforded (and again,
+    // atomically, when charged).
+    ASSIGN_OR_RETURN(store::BudgetAccount before, budgets_->Get(project->name));
+    if (before.spent > project->rho_total ||
+        charge > project->rho_total - before.spent)
+      return Spent(*project, before, charge);
+  }
   ASSIGN_OR_RETURN(
       cohort::RawTable raw,
       cohort::Evaluate(*index, q, stop,
                        {.absent_breakdowns_unknown = private_mode}));
   cohortlink::v1::QueryResult r;
+  if (!private_mode) {
+    ASSIGN_OR_RETURN(r, differencing_->Protect(raw, policy, base.threshold()));
+  } else {
+    cohort::UniformSource noise(noise_);
+    ASSIGN_OR_RETURN(r, cohort::PrivateAnswer(raw, config_->query_space, policy,
+                                              sigma2, noise));
+  }
+  r.set_name(q.name());
+  r.set_linkage_generation(index->generation);
+  r.set_linked_at(index->linked_at);
   if (private_mode) {
-    // Charged (one synced write) before any noisy count exists: an answer
-    // the caller never receives is still paid for, never the reverse.
-    auto account = budgets_->Charge(project->name, charge, project->rho_total);
+    r.mutable_budget()->set_noise_sd(std::sqrt(static_cast<double>(sigma2)));
+    // Charged, and the answer kept, in one synced write before it is
+    // returned: an answer the caller never receives is still paid for,
+    // never the reverse.
+    auto account = budgets_->Charge(project->name, charge, project->rho_total,
+                                    key, r.SerializeAsString());
     if (absl::IsResourceExhausted(account.status())) {
       ASSIGN_OR_RETURN(store::BudgetAccount now, budgets_->Get(project->name));
       return Spent(*project, now, charge);
     }
     RETURN_IF_ERROR(account.status());
     *charged = charge;
-    cohort::UniformSource noise(noise_);
-    ASSIGN_OR_RETURN(r, cohort::PrivateAnswer(raw, config_->query_space, policy,
-                                              sigma2, noise));
     *r.mutable_budget() = BudgetView(*project, *account);
     r.mutable_budget()->set_rho_charged(Rho(charge));
     r.mutable_budget()->set_noise_sd(std::sqrt(static_cast<double>(sigma2)));
-  } else {
-    ASSIGN_OR_RETURN(r, differencing_->Protect(raw, policy, base.threshold()));
   }
-  r.set_name(q.name());
-  r.set_linkage_generation(index->generation);
-  r.set_linked_at(index->linked_at);
   return r;
 }
 

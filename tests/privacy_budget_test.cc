@@ -138,6 +138,18 @@ TEST_F(PrivacyBudgetTest, AnswersAreNoisyChargedAndStopAtTheBudget) {
       static_cast<double>(plain.cells(0).cohort().value());
   EXPECT_NEAR(total_dp, total_plain, 6 * std::sqrt(50.0) + 10);
   EXPECT_GT(total_plain, 50);
+  // The same question again: the same answer, charged nothing.
+  const auto again = Query("analyst", {"--project", "reoffending"});
+  EXPECT_TRUE(again.budget().repeated());
+  EXPECT_DOUBLE_EQ(again.budget().rho_charged(), 0);
+  EXPECT_DOUBLE_EQ(again.budget().rho_spent(), 0.05);
+  ASSERT_EQ(again.cells_size(), dp.cells_size());
+  for (int c = 0; c < dp.cells_size(); ++c) {
+    EXPECT_EQ(again.cells(c).cohort().value(), dp.cells(c).cohort().value());
+    EXPECT_EQ(again.cells(c).outcomes(0).value(),
+              dp.cells(c).outcomes(0).value());
+  }
+  EXPECT_FALSE(dp.budget().repeated());
 
   // A breakdown without a codelist is refused before any charge.
   std::ofstream(tmp_.File("q2.json")) << std::string(kQuery).replace(
@@ -168,11 +180,12 @@ TEST_F(PrivacyBudgetTest, AnswersAreNoisyChargedAndStopAtTheBudget) {
   ASSERT_EQ(by_absent.cells_size(), 4);
   EXPECT_EQ(by_absent.cells(3).labels(0), "unknown");
 
-  // Two more answers spend the rest; the next is refused, unanswered and
-  // uncharged, and so it stays after a restart.
-  for (int i = 0; i < 2; ++i) Query("analyst", {"--project", "reoffending"});
+  // Two more answers (charged 0.04 and 0.06) spend the rest; the next is
+  // refused, unanswered and uncharged, and so it stays after a restart.
+  for (const char* rho : {"0.04", "0.06"})
+    Query("analyst", {"--project", "reoffending", "--rho", rho});
   auto over = As("analyst", {"query", "--spec", tmp_.File("q.json"),
-                             "--project", "reoffending"});
+                             "--project", "reoffending", "--rho", "0.01"});
   EXPECT_EQ(over.exit_code, 1);
   EXPECT_NE(over.err.find("the privacy budget of project reoffending is "
                           "spent: 0.2 of 0.2 rho used in 4 answers"),
@@ -182,8 +195,14 @@ TEST_F(PrivacyBudgetTest, AnswersAreNoisyChargedAndStopAtTheBudget) {
   std::string error;
   ASSERT_TRUE(server_.Start(&error)) << error;
   auto after = As("analyst", {"query", "--spec", tmp_.File("q.json"),
-                              "--project", "reoffending"});
+                              "--project", "reoffending", "--rho", "0.01"});
   EXPECT_EQ(after.exit_code, 1) << after.out;
+  // A question already answered is answered again, free, after the
+  // restart too.
+  const auto kept = Query("analyst", {"--project", "reoffending"});
+  EXPECT_TRUE(kept.budget().repeated());
+  ASSERT_EQ(kept.cells_size(), dp.cells_size());
+  EXPECT_EQ(kept.cells(0).cohort().value(), dp.cells(0).cohort().value());
   const auto b = Budget("analyst");
   EXPECT_DOUBLE_EQ(b.rho_spent(), 0.2);
   EXPECT_DOUBLE_EQ(b.rho_left(), 0);

@@ -48,6 +48,13 @@ inline constexpr char kPrivacyBudgetPrefix[] = "privacy-budget/";
 inline std::string PrivacyBudget(const std::string& project) {
   return absl::StrCat(kPrivacyBudgetPrefix, project);
 }
+// + project ␟ answer key -> a charged answer (cohortlink.v1.QueryResult),
+// given again for the same question.
+inline constexpr char kPrivacyAnswerPrefix[] = "privacy-answer/";
+inline std::string PrivacyAnswer(const std::string& project,
+                                 const std::string& answer_key) {
+  return absl::StrCat(kPrivacyAnswerPrefix, project, "\x1f", answer_key);
+}
 
 // The linkage runner's state.
 inline constexpr char kLinkageStatus[] = "linkage/status";

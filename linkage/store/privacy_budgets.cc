@@ -25,9 +25,9 @@ absl::StatusOr<BudgetAccount> PrivacyBudgets::Get(const std::string& project) {
   return Read(project);
 }
 
-absl::StatusOr<BudgetAccount> PrivacyBudgets::Charge(const std::string& project,
-                                                     uint64_t cost,
-                                                     uint64_t total) {
+absl::StatusOr<BudgetAccount> PrivacyBudgets::Charge(
+    const std::string& project, uint64_t cost, uint64_t total,
+    const std::string& answer_key, const std::string& answer) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(BudgetAccount a, Read(project));
   if (a.spent > total || cost > total - a.spent) {
@@ -40,8 +40,17 @@ absl::StatusOr<BudgetAccount> PrivacyBudgets::Charge(const std::string& project,
   AppendBigEndian64(a.queries, &value);
   rocksdb::WriteBatch b;
   b.Put(store_->cf(Family::kMeta), meta::PrivacyBudget(project), value);
+  if (!answer_key.empty()) {
+    b.Put(store_->cf(Family::kMeta), meta::PrivacyAnswer(project, answer_key),
+          answer);
+  }
   RETURN_IF_ERROR(store_->Write(&b, /*sync=*/true));
   return a;
+}
+
+absl::StatusOr<std::optional<std::string>> PrivacyBudgets::Answer(
+    const std::string& project, const std::string& answer_key) {
+  return store_->Get(Family::kMeta, meta::PrivacyAnswer(project, answer_key));
 }
 
 }  // namespace cohortlink::store

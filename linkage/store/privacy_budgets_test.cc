@@ -65,6 +65,27 @@ TEST(PrivacyBudgetsTest, RacingChargesNeverSpendMoreThanTheBudget) {
   EXPECT_EQ(b.Get("p")->spent, 98u);
 }
 
+// An answer is kept with its charge, in the same write: a refused charge
+// keeps nothing, and what is kept survives a reopen.
+TEST(PrivacyBudgetsTest, AnAnswerIsKeptWithItsChargeOnly) {
+  util::TempDir dir("privacy_budgets_test");
+  {
+    auto db = Store::Open(dir.File("db"));
+    ASSERT_TRUE(db.ok()) << db.status();
+    PrivacyBudgets b(db->get());
+    EXPECT_FALSE(b.Answer("p", "k1")->has_value());
+    ASSERT_TRUE(b.Charge("p", 6, 10, "k1", "answer one").ok());
+    EXPECT_TRUE(absl::IsResourceExhausted(
+        b.Charge("p", 6, 10, "k2", "answer two").status()));
+    EXPECT_FALSE(b.Answer("p", "k2")->has_value());
+    EXPECT_FALSE(b.Answer("other", "k1")->has_value());
+  }
+  auto db = Store::Open(dir.File("db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  PrivacyBudgets b(db->get());
+  EXPECT_EQ(**b.Answer("p", "k1"), "answer one");
+}
+
 TEST(PrivacyBudgetsTest, ADamagedAccountIsDataLoss) {
   util::TempDir dir("privacy_budgets_test");
   auto db = Store::Open(dir.File("db"));
