@@ -103,13 +103,12 @@ namespace {
 absl::StatusOr<uint64_t> MicroRho(const encoding::JsonObject& o,
                                   absl::string_view key) {
   ASSIGN_OR_RETURN(double rho, o.GetNumber(key, -1));
-  const double micro = std::round(rho * cohort::kMicro);
-  if (!(rho > 0) || rho > cohort::kMaxRho || micro < 1 ||
-      std::abs(micro - rho * cohort::kMicro) > 1e-6 * micro) {
+  const std::optional<uint64_t> micro = cohort::ToMicroRho(rho);
+  if (!micro.has_value()) {
     return o.Error(key, absl::StrCat("must be 0.000001 to ", cohort::kMaxRho,
                                      ", in steps of 0.000001"));
   }
-  return static_cast<uint64_t>(micro);
+  return *micro;
 }
 
 absl::Status ParseProjects(const encoding::JsonObject& root, ServerConfig* c) {

@@ -229,10 +229,12 @@ absl::StatusOr<RawTable> Evaluate(const QueryIndex& x, const CohortQuery& q,
   }
   for (size_t b = 0; b < nb; ++b) {
     std::vector<std::string> names;
-    if (battr[b] < 0) names.push_back("unknown");
-    if (battr[b] >= 0)
+    if (battr[b] < 0) {
+      names.push_back("unknown");
+    } else {
       for (const auto& v : x.attribute_values(battr[b]).names)
         names.push_back(v.empty() ? "unknown" : v);
+    }
     t.label_names.push_back(std::move(names));
   }
   // Cells in label order (values alphabetically, "unknown" then the margin

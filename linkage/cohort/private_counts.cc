@@ -1,6 +1,7 @@
 #include "linkage/cohort/private_counts.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,14 @@ std::vector<std::string> Levels(const std::set<std::string>& codelist) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> ToMicroRho(double rho) {
+  const double micro = std::round(rho * kMicro);
+  if (!(rho > 0) || rho > kMaxRho || micro < 1 ||
+      std::abs(micro - rho * kMicro) > 1e-6 * micro)
+    return std::nullopt;
+  return static_cast<uint64_t>(micro);
+}
 
 uint64_t CountsPerPerson(const cohortlink::v1::CohortQuery& q) {
   const uint64_t cells = uint64_t{1} << q.breakdowns_size();

@@ -11,6 +11,7 @@
 // zeros included.
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "cohortlink/v1/query.pb.h"
@@ -24,6 +25,10 @@ namespace cohortlink::cohort {
 inline constexpr uint64_t kMicro = 1'000'000;
 // The largest rho a project's budget, or one answer, may have.
 inline constexpr double kMaxRho = 100;
+// `rho` as whole micro-rho: nullopt unless it is 0.000001 to kMaxRho in
+// steps of 0.000001 (NaN included).
+std::optional<uint64_t> ToMicroRho(double rho);
+
 // Rows of one answer in this mode (every combination of declared values,
 // with the margins).
 inline constexpr uint64_t kMaxPrivateCells = 20'000;
