@@ -155,19 +155,30 @@ absl::Status RunModelShow(const ModelArgs& a) {
                   "candidate pairs, "),
             count(m.has_u_sample_pairs(), m.u_sample_pairs(), "random pairs, "),
             m.em_iterations(), " EM iterations",
-            m.em_converged() ? "" : " (not converged)")}});
+            m.em_converged() ? "" : " (not converged)")},
+       {"method", m.method().empty() ? std::string("em") : m.method()}});
   std::cout << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : m.comparisons()) {
     for (int l = 0; l < c.weight_size(); ++l) {
       if (c.members_size() > 1 && c.m(l) < 1e-3) continue;
-      rows.push_back({c.name(), c.level_names(l),
-                      absl::StrFormat("%.4f", c.m(l)),
-                      absl::StrFormat("%.2e", c.u(l)),
-                      absl::StrFormat("%+.2f", c.weight(l))});
+      const bool pooled = l < c.pooled_size() && c.pooled(l);
+      rows.push_back(
+          {c.name(), absl::StrCat(c.level_names(l), pooled ? " (pooled)" : ""),
+           absl::StrFormat("%.4f", c.m(l)), absl::StrFormat("%.2e", c.u(l)),
+           absl::StrFormat("%+.2f", c.weight(l))});
     }
   }
   PrintTable({"comparison", "level", "m", "u", "weight"}, rows);
+  bool any_pooled = false;
+  for (const auto& c : m.comparisons())
+    for (bool p : c.pooled()) any_pooled |= p;
+  if (any_pooled) {
+    std::cout << "\n(pooled): the estimates would have given this level a "
+                 "higher weight than a more similar level; it shares its "
+                 "neighbours' m / u so that weights never rise as similarity "
+                 "falls\n";
+  }
   if (!a.chart.empty()) std::cout << "\nchart written to " << a.chart << "\n";
   return absl::OkStatus();
 }

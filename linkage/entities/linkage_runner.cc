@@ -107,6 +107,7 @@ LinkageModel ModelToProto(const model::Model& m,
       cp->add_m(f.m[l]);
       cp->add_u(f.u[l]);
       cp->add_weight(m.LevelWeight(c, static_cast<uint8_t>(l)));
+      cp->add_pooled(l < f.pooled.size() && f.pooled[l] != 0);
     }
   }
   p.set_prior(m.prior);
@@ -115,6 +116,7 @@ LinkageModel ModelToProto(const model::Model& m,
   p.set_u_sample_pairs(m.u_sample_pairs);
   p.set_em_iterations(m.em_iterations);
   p.set_em_converged(m.em_converged);
+  p.set_method(m.method);
   return p;
 }
 
@@ -143,6 +145,7 @@ absl::StatusOr<model::Model> ModelFromProto(
   m.u_sample_pairs = p.u_sample_pairs();
   m.em_iterations = p.em_iterations();
   m.em_converged = p.em_converged();
+  if (!p.method().empty()) m.method = p.method();
   for (const auto& cp : p.comparisons()) {
     model::FieldParams f;
     f.name = cp.name();
@@ -156,6 +159,7 @@ absl::StatusOr<model::Model> ModelFromProto(
     }
     f.m.assign(cp.m().begin(), cp.m().end());
     f.u.assign(cp.u().begin(), cp.u().end());
+    f.pooled.assign(cp.pooled().begin(), cp.pooled().end());
     m.fields.push_back(std::move(f));
   }
   return m;

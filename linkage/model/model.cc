@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "linkage/model/mixture.h"
 #include "linkage/similarity/dice.h"
 
 namespace cohortlink::model {
@@ -303,6 +304,107 @@ std::vector<std::vector<int>> Comparisons(
   return out;
 }
 
+// The single-comparison model (see Model::method): each record's closest
+// candidate in each source (its own included, for duplicates within an
+// extract) is a pair that a one-to-one linkage would consider; over those
+// pairs, the match and non-match similarity distributions are fitted as a
+// Beta mixture. Levels are placed where the fitted match probability
+// rises, each level's m and u are the classes' masses in it, and the
+// prior is the mixture's share of matches over all comparable pairs.
+// Returns false (the caller falls back to EM) when the pairs are too few
+// or the fit degenerates.
+bool TrainMixture(const blocking::Dataset& data,
+                  absl::Span<const std::pair<uint32_t, uint32_t>> candidates,
+                  const TrainOptions& o, Model* m) {
+  constexpr size_t kMinPairs = 50;
+  const int field = m->fields[0].members[0];
+  const auto& filters = data.filters();
+  struct Closest {
+    float dice = -1;
+    uint32_t pair = 0;
+  };
+  absl::flat_hash_map<uint64_t, Closest> closest;
+  std::vector<float> dice(candidates.size(), -1);
+  double field_dice[32];
+  for (size_t p = 0; p < candidates.size(); ++p) {
+    auto [i, j] = candidates[p];
+    if (data.missing(i, field) || data.missing(j, field)) continue;
+    similarity::SegmentDice(filters, i, filters, j,
+                            absl::MakeSpan(field_dice, data.num_fields()));
+    dice[p] = static_cast<float>(field_dice[field]);
+    for (auto [r, other] : {std::pair{i, j}, std::pair{j, i}}) {
+      Closest& c = closest[uint64_t{r} << 32 | data.source(other)];
+      if (dice[p] > c.dice) c = {dice[p], static_cast<uint32_t>(p)};
+    }
+  }
+  std::vector<uint8_t> chosen(candidates.size(), 0);
+  for (const auto& [key, c] : closest) chosen[c.pair] = 1;
+  std::vector<double> values;
+  for (size_t p = 0; p < candidates.size(); ++p)
+    if (chosen[p]) values.push_back(dice[p]);
+  if (values.size() < kMinPairs || o.fine_levels < 2) return false;
+  BetaMixture mix;
+  if (!FitBetaMixture(values, &mix, o.max_iterations)) return false;
+  // Where the match probability rises (it is non-decreasing).
+  constexpr double kStep = 1.0 / 4096;
+  double lo = -1, hi = -1;
+  for (double x = kStep; x < 1; x += kStep) {
+    double post = mix.Posterior(x);
+    if (lo < 0 && post >= 1e-3) lo = x;
+    if (hi < 0 && post >= 1 - 1e-3) hi = x;
+  }
+  if (lo < 0) return false;  // nothing looks like a match
+  if (hi < 0) hi = *std::max_element(values.begin(), values.end());
+  if (hi - lo < 1e-3) return false;
+  const int k = std::min(o.fine_levels, 13);
+  m->thresholds.clear();
+  for (int t = 0; t < k; ++t)
+    m->thresholds.push_back(hi - t * (hi - lo) / (k - 1));
+  FieldParams& f = m->fields[0];
+  f.m.assign(k + 1, 0);
+  f.u.assign(k + 1, 0);
+  const double n_top = static_cast<double>(values.size());
+  const double all = static_cast<double>(data.ComparablePairs(o.within_source));
+  const double matches = mix.match_share * n_top;
+  double m_sum = 0, u_sum = 0;
+  for (int l = 0; l <= k; ++l) {
+    double top = l == 0 ? 1.0 : m->thresholds[l - 1];
+    double bottom = l == k ? 0.0 : m->thresholds[l];
+    f.m[l] = BetaMass(mix.match, bottom, top);
+    m_sum += f.m[l];
+    if (l < k) {
+      // The closest pairs' non-matches at this level, over every
+      // non-matching pair: nearly all pairs this similar are candidates.
+      f.u[l] = (1 - mix.match_share) * n_top *
+               BetaMass(mix.non_match, bottom, top) /
+               std::max(all - matches, 1.0);
+      u_sum += f.u[l];
+    }
+  }
+  for (double& v : f.m) v = std::max(v / std::max(m_sum, 1e-300), 1e-12);
+  f.u[k] = std::max(1 - u_sum, 1e-12);
+  for (double& v : f.u) v = std::max(v, 1e-15);
+  m->prior = std::clamp(matches / std::max(all, 1.0), 1e-12, 0.5);
+  m->total_pairs = static_cast<uint64_t>(all);
+  m->candidate_pairs = candidates.size();
+  m->em_iterations = mix.iterations;
+  m->em_converged = mix.converged;
+  m->method = "beta mixture";
+  return true;
+}
+
+// Makes each single-field comparison's weights non-increasing from its most
+// similar level to "else" (joint comparisons have no such order).
+void MakeMonotone(Model* m) {
+  for (FieldParams& f : m->fields) {
+    if (f.members.size() != 1) {
+      f.pooled.assign(f.m.size(), 0);
+      continue;
+    }
+    PoolAdjacentViolators(&f.m, f.u, &f.pooled);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<Model> Train(
@@ -362,6 +464,11 @@ absl::StatusOr<Model> Train(
       m.fields[c].u[l] = (count[l] + 1.0) / (total + n);
   }
   m.u_sample_pairs = sampled;
+  if (nc == 1 && m.fields[0].members.size() == 1 &&
+      TrainMixture(data, candidates, o, &m)) {
+    MakeMonotone(&m);
+    return m;
+  }
 
   // Candidate comparison vectors, and each record's closest candidates
   // (the top kTrainPerRecord by whole-filter Dice).
@@ -487,6 +594,7 @@ absl::StatusOr<Model> Train(
   double matches =
       (det + static_cast<double>(o.identical_pairs)) / std::max(recall, 1e-6);
   m.prior = std::clamp(matches / static_cast<double>(total_pairs), 1e-12, 0.5);
+  MakeMonotone(&m);
   return m;
 }
 

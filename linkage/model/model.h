@@ -45,6 +45,9 @@ struct FieldParams {
   // ("else" last); a joint comparison has one level per combination of its
   // fields' levels including null, (L + 1)^2 - 1 (both null is kNull).
   std::vector<double> m, u;
+  // Per level: 1 where m was pooled with a neighbouring level's so that
+  // the weights do not rise as similarity falls (PoolAdjacentViolators).
+  std::vector<uint8_t> pooled;
 };
 
 struct Model {
@@ -57,6 +60,11 @@ struct Model {
   uint64_t candidate_pairs = 0, u_sample_pairs = 0, total_pairs = 0;
   int em_iterations = 0;
   bool em_converged = false;
+  // How m, u and the prior were estimated: "em" (comparison levels at
+  // fixed thresholds, EM in sessions) or "beta mixture" (one comparison:
+  // a two-component Beta mixture over each record's closest candidates,
+  // with levels placed where the fitted match probability rises).
+  std::string method = "em";
 
   // `levels` are per data field, as Compare gives them.
   double Weight(absl::Span<const uint8_t> levels) const;
@@ -78,8 +86,12 @@ double Compare(const blocking::Dataset& data, uint32_t i, uint32_t j,
 struct TrainOptions {
   std::vector<double> thresholds = {0.95, 0.85, 0.7, 0.5};
   uint64_t u_samples = 500'000;
-  int max_iterations = 100;
+  int max_iterations = 1000;
   double tolerance = 1e-7;
+  // Levels of a single-comparison model (beta mixture): this many
+  // thresholds, evenly spaced over the similarities where the fitted
+  // match probability rises from 0.001 to 0.999.
+  int fine_levels = 12;
   uint64_t seed = 42;
   // Pairs within one source count as comparable (link-and-dedupe).
   bool within_source = true;

@@ -92,6 +92,75 @@ TEST(ModelTest, EmRecoversKnownMAndU) {
   EXPECT_LT(m->prior, true_prior * 2);
 }
 
+// A record-level CLK: one filter holding every field's tokens. The model
+// is the Beta mixture; its prior is near the truth, its weights never rise
+// as similarity falls, and true matches score above non-matches.
+TEST(ModelTest, OneComparisonIsFittedAsAMixture) {
+  constexpr int kBits = 1024, kTokens = 12, kPeople = 600;
+  cohortlink::v1::FilterLayout layout;
+  layout.set_total_bits(kBits);
+  auto* seg = layout.add_segments();
+  seg->set_name("clk");
+  seg->set_kind(cohortlink::v1::FilterSegment::FIELD);
+  seg->set_length_bits(kBits);
+  auto data = *blocking::Dataset::ForLayout(layout);
+  std::mt19937_64 rng(11);
+  auto clk = [&](const std::vector<uint32_t>& tokens) {
+    std::string s(kBits / 8, '\0');
+    for (uint32_t t : tokens) {
+      std::mt19937_64 h(t);
+      for (int k = 0; k < 30; ++k) {
+        int bit = static_cast<int>(h() % kBits);
+        s[bit / 8] |= static_cast<char>(0x80 >> (bit % 8));
+      }
+    }
+    return s;
+  };
+  std::vector<std::vector<uint32_t>> people(kPeople);
+  for (auto& p : people)
+    for (int t = 0; t < kTokens; ++t)
+      p.push_back(static_cast<uint32_t>(t * 1000 + rng() % 1000));
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (uint32_t source = 0; source < 2; ++source) {
+    for (auto p : people) {
+      if (source == 1)
+        for (auto& t : p)
+          if (unit(rng) < 0.15) t = t / 1000 * 1000 + rng() % 1000;
+      cohortlink::v1::EncodedRecord r;
+      r.set_filters(clk(p));
+      ASSERT_TRUE(data.Add(source, r).ok());
+    }
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> all;
+  for (uint32_t i = 0; i < data.size(); ++i)
+    for (uint32_t j = i + 1; j < data.size(); ++j) all.push_back({i, j});
+  auto m = Train(data, all);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->method, "beta mixture");
+  ASSERT_EQ(m->fields.size(), 1u);
+  double n = data.size();
+  double true_prior = kPeople / (n * (n - 1) / 2);
+  EXPECT_GT(m->prior, true_prior / 2);
+  EXPECT_LT(m->prior, true_prior * 2);
+  for (size_t l = 1; l < m->fields[0].m.size(); ++l) {
+    EXPECT_GE(m->LevelWeight(0, static_cast<uint8_t>(l - 1)) + 1e-9,
+              m->LevelWeight(0, static_cast<uint8_t>(l)))
+        << "level " << l;
+  }
+  // Nearly every true pair is above 0.5, nearly no other pair.
+  std::vector<uint8_t> lv(1);
+  int matched = 0, false_links = 0;
+  for (auto [i, j] : all) {
+    Compare(data, i, j, m->thresholds, absl::MakeSpan(lv));
+    bool same = j == i + kPeople;
+    bool linked = m->Probability(lv) >= 0.5;
+    matched += same && linked;
+    false_links += !same && linked;
+  }
+  EXPECT_GE(matched, kPeople * 0.97);
+  EXPECT_LE(false_links, kPeople * 0.025);  // scored alone, no one-to-one
+}
+
 TEST(ModelTest, TooLittleDataIsAPreconditionFailure) {
   auto data = *blocking::Dataset::ForLayout(Layout());
   cohortlink::v1::EncodedRecord r;
