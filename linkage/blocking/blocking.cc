@@ -269,10 +269,12 @@ BlockIndex BlockIndex::Build(const Dataset& data,
     return splits;
   };
   index.plan_.token_splits = draw_splits(all_bits, 1);
+  const bool shrink = groups.size() == 1;
   if (o.lsh_tables <= 0 || n < 2) return index;
   const double target = std::log(1.0 / std::max<size_t>(n, 2));
   const uint64_t budget = static_cast<uint64_t>(
       std::max(1.0, o.lsh_pairs_per_record * static_cast<double>(n)));
+  constexpr size_t kMinShrunkBits = 8;
   index.plan_.tables.resize(groups.size() * per_group);
   index.lsh_.resize(groups.size() * per_group);
   // Groups are hashed in parallel, each with its own random stream, so the
@@ -289,10 +291,13 @@ BlockIndex BlockIndex::Build(const Dataset& data,
         std::vector<uint64_t>& entries = index.lsh_[g * per_group + t];
         std::vector<uint32_t>& sample = table.bits;
         double log_agree = 0;
+        // After the first table of a record-level CLK, each table samples
+        // as many bits as that one settled on (below).
+        const bool fixed = shrink && want > 0;
         while (sample.size() < 64 && sample.size() < bits.size() &&
-               (o.lsh_bits > 0
-                    ? static_cast<int>(sample.size()) < o.lsh_bits
-                    : (log_agree > target || sample.size() < want))) {
+               (o.lsh_bits > 0 ? static_cast<int>(sample.size()) < o.lsh_bits
+                : fixed        ? sample.size() < want
+                        : (log_agree > target || sample.size() < want))) {
           uint32_t b = bits[pos(rng)];
           sample.push_back(b);
           log_agree +=
@@ -309,6 +314,22 @@ BlockIndex BlockIndex::Build(const Dataset& data,
             break;
           }
           for (int k = 0; k < 4; ++k) sample.push_back(bits[pos(rng)]);
+        }
+        // A record-level CLK has one group, so its tables carry all of
+        // blocking's recall; its bits are correlated (common tokens set the
+        // same bits in most filters), and the independence estimate asks
+        // for more bits than the load needs. The first table drops bits
+        // while its measured load stays within budget, which raises every
+        // table's chance of catching a near match.
+        if (shrink && !fixed && o.lsh_bits <= 0) {
+          std::vector<uint64_t> fewer;
+          while (sample.size() > kMinShrunkBits) {
+            std::vector<uint32_t> trial(sample.begin(), sample.end() - 1);
+            HashTable(data, rows, trial, &fewer);
+            if (CountRunPairs(fewer, o.max_block) > budget) break;
+            sample = std::move(trial);
+            entries.swap(fewer);
+          }
         }
         want = sample.size();
         // Where no number of bits can split them (identical field pairs:
