@@ -71,6 +71,7 @@ absl::Status RunEvaluate(const EvaluateArgs& a) {
     (*f)["persons"] = JsonNumber(static_cast<double>(m.persons));
     (*f)["pairwise"] = ScoresJson(m.pairwise);
     (*f)["cross_agency"] = ScoresJson(m.cross_agency);
+    (*f)["within_agency"] = ScoresJson(m.within_agency);
     auto* b = (*f)["bcubed"].mutable_struct_value()->mutable_fields();
     (*b)["precision"] = JsonNumber(m.bcubed_precision);
     (*b)["recall"] = JsonNumber(m.bcubed_recall);
@@ -98,6 +99,7 @@ absl::Status RunEvaluate(const EvaluateArgs& a) {
                                  WithThousands(m.persons), " true persons")},
        {"pairwise", ScoresText(m.pairwise)},
        {"cross-agency", ScoresText(m.cross_agency)},
+       {"within-agency", ScoresText(m.within_agency)},
        {"B-cubed",
         absl::StrFormat("precision %.4f  recall %.4f  F1 %.4f",
                         m.bcubed_precision, m.bcubed_recall, m.bcubed_f1)}});

@@ -66,6 +66,7 @@ struct Scored {
 struct Counts {
   uint64_t tp = 0, predicted = 0, actual = 0;
   uint64_t tp_x = 0, predicted_x = 0, actual_x = 0;  // cross-agency
+  uint64_t tp_w = 0, predicted_w = 0, actual_w = 0;  // within an agency
   double bcubed_p = 0, bcubed_r = 0;
   uint64_t entities = 0, persons = 0;
 };
@@ -93,6 +94,9 @@ Counts Count(const std::vector<Scored>& recs) {
   c.predicted_x = c.predicted - same_e;
   c.actual_x = c.actual - same_p;
   c.tp_x = c.tp - same_ep;
+  c.tp_w = same_ep;
+  c.predicted_w = same_e;
+  c.actual_w = same_p;
   // B-cubed (Bagga & Baldwin 1998): per record, the share of its entity
   // that is the same person, and of its person that is in its entity.
   const double n = static_cast<double>(recs.size());
@@ -232,6 +236,7 @@ Metrics Evaluate(const std::vector<LinkRow>& links, const Truth& truth,
   m.persons = c.persons;
   m.pairwise = Score(c.tp, c.predicted, c.actual);
   m.cross_agency = Score(c.tp_x, c.predicted_x, c.actual_x);
+  m.within_agency = Score(c.tp_w, c.predicted_w, c.actual_w);
   m.bcubed_precision = c.bcubed_p;
   m.bcubed_recall = c.bcubed_r;
   m.bcubed_f1 = c.bcubed_p + c.bcubed_r == 0

@@ -67,6 +67,7 @@ struct Metrics {
   uint64_t persons = 0;          // true persons among scored records
   PairScores pairwise;           // all same-entity record pairs
   PairScores cross_agency;       // pairs of records from different agencies
+  PairScores within_agency;      // pairs of records of one agency (dedupe)
   double bcubed_precision = 0, bcubed_recall = 0, bcubed_f1 = 0;
   std::vector<ThresholdScore> sweep;  // records below t split off as singletons
 };

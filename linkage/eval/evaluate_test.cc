@@ -46,7 +46,9 @@ TEST_F(EvaluateTest, PerfectLinkage) {
   EXPECT_DOUBLE_EQ(m.pairwise.precision, 1.0);
   EXPECT_DOUBLE_EQ(m.pairwise.recall, 1.0);
   EXPECT_DOUBLE_EQ(m.pairwise.f1, 1.0);
-  EXPECT_EQ(m.cross_agency.actual, 3u);  // a1-b1, a2-b2, a3-b2
+  EXPECT_EQ(m.cross_agency.actual, 3u);   // a1-b1, a2-b2, a3-b2
+  EXPECT_EQ(m.within_agency.actual, 1u);  // a2-a3
+  EXPECT_DOUBLE_EQ(m.within_agency.f1, 1.0);
   EXPECT_DOUBLE_EQ(m.bcubed_f1, 1.0);
   EXPECT_EQ(m.entities, 3u);
   EXPECT_EQ(m.persons, 3u);
@@ -66,6 +68,11 @@ TEST_F(EvaluateTest, AllMerged) {
   // Cross-agency: 3 police x 3 prison = 9 predicted, 3 true.
   EXPECT_EQ(m.cross_agency.predicted, 9u);
   EXPECT_DOUBLE_EQ(m.cross_agency.precision, 3.0 / 9);
+  // Within an agency: a1-a2, a1-a3, a2-a3 and the three of b: 6
+  // predicted, one true (a2-a3).
+  EXPECT_EQ(m.within_agency.predicted, 6u);
+  EXPECT_EQ(m.within_agency.actual, 1u);
+  EXPECT_EQ(m.within_agency.true_positive, 1u);
   // B-cubed precision: (2*2/6 + 3*3/6 + 1*1/6) / 6.
   EXPECT_NEAR(m.bcubed_precision, (4.0 / 6 + 9.0 / 6 + 1.0 / 6) / 6, 1e-12);
   EXPECT_DOUBLE_EQ(m.bcubed_recall, 1.0);
