@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 WORK=${KEEP:-$(mktemp -d)}
 mkdir -p "$WORK"
-trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; [ -n "$KEEP" ] || rm -rf "$WORK"' EXIT
+trap '[ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null || true; [ -n "$KEEP" ] || rm -rf "$WORK"' EXIT
 printf 'bench secret\n' > "$WORK/secret"
 
 # Extracts: NAME AGENCY CSV, one per line.

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 WORK=$(mktemp -d)
-trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap '[ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # About 1.55 police records per synthetic person; generate a margin.
 PEOPLE=$(( RECORDS * 10 / 14 + 1000 ))
