@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "keys/key_check.h"
 #include "linkage/encoding/csv_writer.h"
 #include "util/names.h"
 #include "util/text.h"
@@ -28,6 +29,17 @@ CLI::Validator NameRule() {
         return s.ok() ? "" : std::string(s.message());
       },
       "NAME");
+}
+
+CLI::Validator KeyCheckValueRule() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        auto bytes = util::HexDecode(v);
+        return bytes.ok() && bytes->size() == keys::kKeyCheckValueSize
+                   ? ""
+                   : "must be 16 hex digits";
+      },
+      "HEX16");
 }
 
 void PrintKeyValues(

@@ -31,6 +31,8 @@ void PrintError(const absl::Status& status);
 // A CLI11 check of the name rule (util/names.h), so that a name the server
 // would refuse is a usage error (exit 2) before anything is sent.
 CLI::Validator NameRule();
+// A CLI11 check of a key check value: 16 hex digits.
+CLI::Validator KeyCheckValueRule();
 
 // Human-readable output: a two-column "key  value" list and aligned tables.
 void PrintKeyValues(const std::vector<std::pair<std::string, std::string>>& kv);

@@ -3,16 +3,24 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "client/commands.h"
 #include "client/progress.h"
 #include "client/rpc.h"
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "keys/key_check.h"
+#include "keys/secret.h"
+#include "linkage/encoding/clk_import.h"
 #include "linkage/encoding/extract_file.h"
 #include "linkage/store/key_epoch.h"
 #include "util/status_macros.h"
@@ -31,7 +39,73 @@ struct UploadArgs : ConnArgs {
   std::string extract, file;
   int retries = 3;
   uint32_t key_epoch = 1;
+  // --input-format clkhash-json: CLKs made by clkhash or anonlink-client,
+  // with the schema they were made with and the secret (or its key check
+  // value).
+  std::string input_format = "clx", schema, secret, key_check_value;
 };
+
+// A private directory (0700) under $TMPDIR, removed with its files.
+class PrivateDir {
+ public:
+  static absl::StatusOr<PrivateDir> Create() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern =
+        absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                     "/cohortlink-upload-XXXXXX");
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("cannot make a private directory under ",
+                       tmp != nullptr ? tmp : "/tmp"));
+    }
+    return PrivateDir(pattern);
+  }
+  PrivateDir(PrivateDir&& o) noexcept : path_(std::move(o.path_)) {
+    o.path_.clear();
+  }
+  PrivateDir& operator=(PrivateDir&& o) noexcept {
+    std::swap(path_, o.path_);
+    return *this;
+  }
+  ~PrivateDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const {
+    return absl::StrCat(path_, "/", name);
+  }
+
+ private:
+  explicit PrivateDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// clkhash JSON CLKs as an extract file in `dir` (the key check value from
+// the secret, or as given).
+absl::StatusOr<std::string> ImportClks(const UploadArgs& a,
+                                       const PrivateDir& dir) {
+  ASSIGN_OR_RETURN(encoding::LoadedSchema schema,
+                   encoding::LoadSchemaFile(a.schema));
+  std::string kcv;
+  if (!a.secret.empty()) {
+    ASSIGN_OR_RETURN(keys::SecretBytes secret, keys::LoadSecretFile(a.secret));
+    auto v = keys::KeyCheckValue(secret.view(), schema.fingerprint());
+    secret.Wipe();
+    if (!v.ok()) return v.status();
+    kcv = *std::move(v);
+  } else {
+    ASSIGN_OR_RETURN(kcv, util::HexDecode(a.key_check_value));
+  }
+  ASSIGN_OR_RETURN(cohortlink::v1::ExtractHeader header,
+                   encoding::ClkhashExtractHeader(schema, kcv));
+  header.set_encoder("clkhash JSON, imported by cohortlink upload");
+  header.set_created_at(
+      absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone()));
+  std::string out = dir.File("clks.clx");
+  RETURN_IF_ERROR(encoding::ImportClkhashJson(a.file, header, out).status());
+  return out;
+}
 
 absl::StatusOr<cohortlink::v1::UploadReceipt> UploadOnce(
     cohortlink::v1::IngestService::Stub* stub, const UploadArgs& a,
@@ -71,7 +145,13 @@ absl::StatusOr<cohortlink::v1::UploadReceipt> UploadOnce(
   return receipt;
 }
 
-absl::Status RunUpload(const UploadArgs& a) {
+absl::Status RunUpload(const UploadArgs& given) {
+  UploadArgs a = given;
+  std::optional<PrivateDir> dir;
+  if (a.input_format == "clkhash-json") {
+    ASSIGN_OR_RETURN(dir, PrivateDir::Create());
+    ASSIGN_OR_RETURN(a.file, ImportClks(given, *dir));
+  }
   ASSIGN_OR_RETURN(auto stub, Connect(a));
   struct stat st;
   ProgressBar bar("uploading",
@@ -248,9 +328,38 @@ void RegisterIngest(CLI::App& app, Context* ctx) {
   upload->add_option("--extract", up->extract, "Extract name")
       ->required()
       ->check(NameRule());
-  upload->add_option("file", up->file, "Encoded extract (.clx)")
+  upload
+      ->add_option("file", up->file,
+                   "Encoded extract (.clx), or clkhash JSON CLKs with "
+                   "--input-format clkhash-json")
       ->required()
       ->check(CLI::ExistingFile);
+  upload
+      ->add_option("--input-format", up->input_format,
+                   "clx (from cohortlink encode) or clkhash-json (CLKs made "
+                   "by clkhash or anonlink-client: {\"clks\": [...]})")
+      ->check(CLI::IsMember({"clx", "clkhash-json"}))
+      ->capture_default_str();
+  upload
+      ->add_option("--schema", up->schema,
+                   "clkhash-json: the clkhash schema the CLKs were made "
+                   "with")
+      ->check(CLI::ExistingFile);
+  CLI::Option* secret_opt =
+      upload
+          ->add_option("--secret", up->secret,
+                       "clkhash-json: the linkage secret file (for the key "
+                       "check value only; the CLKs are not re-encoded)")
+          ->check(CLI::ExistingFile);
+  CLI::Option* kcv_opt =
+      upload
+          ->add_option("--key-check-value", up->key_check_value,
+                       "clkhash-json, instead of --secret: the secret's key "
+                       "check value for this schema (16 hex digits, as "
+                       "`cohortlink encode --report json` gives it)")
+          ->check(KeyCheckValueRule());
+  secret_opt->excludes(kcv_opt);
+
   upload->add_option("--retries", up->retries, "Retries on transport failure")
       ->capture_default_str();
   upload
@@ -259,7 +368,23 @@ void RegisterIngest(CLI::App& app, Context* ctx) {
                    "with (a new secret: the next epoch)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  upload->callback([ctx, up] { ctx->run = [up] { return RunUpload(*up); }; });
+  upload->callback([ctx, up] {
+    const bool clks = up->input_format == "clkhash-json";
+    if (clks && (up->schema.empty() ||
+                 (up->secret.empty() && up->key_check_value.empty()))) {
+      throw CLI::ValidationError(
+          "--input-format clkhash-json",
+          "needs --schema and one of --secret or --key-check-value");
+    }
+    if (!clks && (!up->schema.empty() || !up->secret.empty() ||
+                  !up->key_check_value.empty())) {
+      throw CLI::ValidationError(
+          "--schema/--secret/--key-check-value",
+          "apply to --input-format clkhash-json only (a .clx file carries "
+          "its schema and key check value)");
+    }
+    ctx->run = [up] { return RunUpload(*up); };
+  });
 
   auto st = std::make_shared<StatusArgs>();
   CLI::App* status =

@@ -301,14 +301,7 @@ void RegisterLinkage(CLI::App& app, Context* ctx) {
                    "`cohortlink encode --report json` gives as "
                    "key_check_value")
       ->required()
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            auto bytes = util::HexDecode(v);
-            return bytes.ok() && bytes->size() == keys::kKeyCheckValueSize
-                       ? ""
-                       : "must be 16 hex digits";
-          },
-          "HEX16"));
+      ->check(KeyCheckValueRule());
   open->callback([ctx, oa] { ctx->run = [oa] { return RunOpen(*oa); }; });
 }
 

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "keys/pki.h"
 #include "linkage/encoding/extract_file.h"
+#include "linkage/encoding/test_data.h"
 #include "linkage/store/store.h"
 #include "tests/access_log.h"
 #include "tests/cli_runner.h"
@@ -193,6 +194,88 @@ TEST_F(ServerIngestTest, MixedSecretIsRefusedWithTheAgencyNamed) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(Status("prison").out.find("releases"), std::string::npos);
+}
+
+// CLKs made by anonlink-client (clkhash JSON) upload as they are, and link
+// with the same people's CLKs made by `cohortlink encode` from the CSV:
+// NCVR party 0 encoded here, party 1 as anonlink-client published it.
+TEST_F(ServerIngestTest, ClkhashJsonClksUploadAndLinkWithEncodedOnes) {
+  const std::string schema = testing::DatasetPath("ncvr/novt_schema.json");
+  const std::string party0 = testing::DatasetPath(
+      "ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv");
+  const std::string clks1 =
+      testing::DatasetPath("anonlink-client/novt_clk_1.json");
+  REQUIRE_DATASET("ncvr/novt_schema.json");
+  REQUIRE_DATASET("anonlink-client/novt_clk_1.json");
+  REQUIRE_DATASET("ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv");
+  std::ofstream(tmp_.File("ncvr.secret")) << "secret";
+  auto r =
+      Cli({"encode", "--schema", schema, "--secret", tmp_.File("ncvr.secret"),
+           "--input", party0, "--output", tmp_.File("p0.clx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string server = "127.0.0.1:" + std::to_string(port_);
+  auto upload_clks = [&](const std::string& file,
+                         std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "upload",         "--server",  server,     "--tls",
+        Tls("probation"), "--extract", "voters-1", "--input-format",
+        "clkhash-json",   "--schema",  schema,     "--format",
+        "json",           "--retries", "0",        file};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Cli(args);
+  };
+
+  // Usage errors: the schema and a key check value are required, and
+  // they belong to clkhash-json only.
+  r = Cli({"upload", "--server", server, "--tls", Tls("probation"), "--extract",
+           "voters-1", "--input-format", "clkhash-json", clks1});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("needs --schema"), std::string::npos) << r.err;
+  r = Cli({"upload", "--server", server, "--tls", Tls("police"), "--extract",
+           "x", "--schema", schema, tmp_.File("p0.clx")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+
+  // A damaged CLK is refused by position, and nothing is stored.
+  std::string doc = testing::Slurp(clks1);
+  size_t second = doc.find('"', doc.find('"', doc.find('[')) + 1) + 1;
+  second = doc.find('"', second);  // the second CLK's opening quote
+  std::string damaged = doc;
+  damaged.insert(second + 1, "!!!!");
+  std::ofstream(tmp_.File("damaged.json")) << damaged;
+  r = upload_clks(tmp_.File("damaged.json"),
+                  {"--secret", tmp_.File("ncvr.secret")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a base64 character"), std::string::npos) << r.err;
+  EXPECT_EQ(Status("probation").out.find("voters-1"), std::string::npos);
+
+  // Upload both; the key check value is taken from the secret.
+  r = Upload("police", "voters-0", "p0.clx");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = upload_clks(clks1, {"--secret", tmp_.File("ncvr.secret")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"records\": 5000"), std::string::npos) << r.out;
+  r = Cli(
+      {"status", "--server", server, "--tls", Tls("admin"), "--wait", "120"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cli({"export-links", "--server", server, "--tls", Tls("exporter"),
+           "--out", tmp_.File("links.csv")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Entities holding a record of each agency: the people of both parties.
+  std::ifstream links(tmp_.File("links.csv"));
+  std::string line;
+  std::getline(links, line);
+  std::map<std::string, std::set<std::string>> agencies;
+  while (std::getline(links, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    ASSERT_GE(f.size(), 4u);
+    agencies[f[3]].insert(f[0]);
+  }
+  int both = 0;
+  for (const auto& [entity, a] : agencies) both += a.size() == 2;
+  // The two parties share 1,224 people (by recid); a linkage that read
+  // the imported CLKs wrongly would join almost none.
+  EXPECT_GE(both, 1100) << "entities with both agencies";
+  EXPECT_LE(both, 1224 + 30);
 }
 
 TEST_F(ServerIngestTest, ForeignCaIsRefusedAtTheHandshake) {

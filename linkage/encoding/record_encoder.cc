@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keys/key_check.h"
+#include "linkage/encoding/clk_import.h"
 #include "linkage/encoding/clkhash_encoder.h"
 #include "linkage/encoding/json.h"
 #include "util/atomic_file.h"
@@ -115,21 +116,10 @@ absl::StatusOr<std::unique_ptr<RecordEncoder>> NewRecordEncoder(
   }
   const auto& cs = std::get<ClkhashSchema>(schema.schema);
   ASSIGN_OR_RETURN(auto enc, ClkhashEncoder::Create(cs, secret));
-  cohortlink::v1::ExtractHeader header;
-  header.set_schema_kind(schema.kind());
-  header.set_schema_name(schema.path);
-  header.set_schema_fingerprint(cs.fingerprint);
   ASSIGN_OR_RETURN(std::string kcv,
                    keys::KeyCheckValue(secret, cs.fingerprint));
-  header.set_key_check_value(kcv);
-  auto* layout = header.mutable_layout();
-  layout->set_total_bits(static_cast<uint32_t>(cs.l));
-  auto* seg = layout->add_segments();
-  seg->set_name("clk");
-  seg->set_kind(cohortlink::v1::FilterSegment::RECORD);
-  seg->set_offset_bits(0);
-  seg->set_length_bits(static_cast<uint32_t>(cs.l));
-  if (cs.xor_folds > 0) seg->add_hardening("xor_fold");
+  ASSIGN_OR_RETURN(cohortlink::v1::ExtractHeader header,
+                   ClkhashExtractHeader(schema, kcv));
   return std::unique_ptr<RecordEncoder>(new ClkhashRecordEncoder(
       std::move(enc), std::move(header), options.check_header));
 }
