@@ -355,6 +355,11 @@ bool TrainMixture(const blocking::Dataset& data,
   }
   if (lo < 0) return false;  // nothing looks like a match
   if (hi < 0) hi = *std::max_element(values.begin(), values.end());
+  // Levels stay within the closest pairs' range: below their first
+  // percentile the fit has nothing to say.
+  std::vector<double> sorted_values = values;
+  std::sort(sorted_values.begin(), sorted_values.end());
+  lo = std::max(lo, sorted_values[sorted_values.size() / 100]);
   if (hi - lo < 1e-3) return false;
   const int k = std::min(o.fine_levels, 13);
   m->thresholds.clear();
@@ -366,6 +371,33 @@ bool TrainMixture(const blocking::Dataset& data,
   const double n_top = static_cast<double>(values.size());
   const double all = static_cast<double>(data.ComparablePairs(o.within_source));
   const double matches = mix.match_share * n_top;
+  // Random pairs: their level frequencies (where at least 20 of 200,000
+  // reach the level) bound u from below, as the closest pairs leave out
+  // the bulk of non-matches.
+  std::vector<double> random_u(k + 1, 0);
+  {
+    constexpr uint64_t kRandom = 200'000;
+    std::mt19937_64 rng(o.seed ^ 0x6d6978747572ULL);
+    std::uniform_int_distribution<uint32_t> pick(0, data.size() - 1);
+    uint64_t drawn = 0;
+    for (uint64_t t = 0; t < 4 * kRandom && drawn < kRandom; ++t) {
+      uint32_t i = pick(rng), j = pick(rng);
+      if (i == j || data.partition(i) != data.partition(j)) continue;
+      if (!o.within_source && data.source(i) == data.source(j)) continue;
+      if (data.missing(i, field) || data.missing(j, field)) continue;
+      similarity::SegmentDice(filters, i, filters, j,
+                              absl::MakeSpan(field_dice, data.num_fields()));
+      int l = 0;
+      while (l < k && field_dice[field] < m->thresholds[l]) ++l;
+      random_u[l] += 1;
+      ++drawn;
+    }
+    // A level a few random pairs reach says little (and a random pair
+    // that similar may be a match): only well-sampled levels count.
+    constexpr double kMinCount = 20;
+    for (double& v : random_u)
+      v = v < kMinCount ? 0 : v / std::max<double>(drawn, 1);
+  }
   double m_sum = 0, u_sum = 0;
   for (int l = 0; l <= k; ++l) {
     double top = l == 0 ? 1.0 : m->thresholds[l - 1];
@@ -378,6 +410,7 @@ bool TrainMixture(const blocking::Dataset& data,
       f.u[l] = (1 - mix.match_share) * n_top *
                BetaMass(mix.non_match, bottom, top) /
                std::max(all - matches, 1.0);
+      f.u[l] = std::max(f.u[l], random_u[l]);
       u_sum += f.u[l];
     }
   }
