@@ -13,6 +13,10 @@
 #   febrl4         Febrl 4a/4b, examples/schemas/febrl-linkage.json
 #   ncvr           NCVR ocp_20, three parties, examples/schemas/ncvr-linkage.json
 #   febrl1..3      Febrl dataset1/2/3, one agency's extract each (dedupe)
+#   dedupe-hard    bench/dedupe_extract: 1,000 Febrl people, 1-8 records each,
+#                  every record corrupted independently, one extract (dedupe),
+#                  examples/schemas/febrl-names-dob-town.json
+#   dedupe-hard-all  the same extract, examples/schemas/febrl-linkage.json
 #   synth-100k     cohortlink synth, 100,000 people, five agencies
 # With --large also synth-500k and synth-1830k (slow: minutes and GiB).
 #
@@ -132,6 +136,12 @@ for k in 1 2 3; do
   run "febrl$k" examples/schemas/febrl-linkage.json "--truth-from febrl" \
     "$SKIP" "$FEBRL/dataset$k.csv"
 done
+"$BUILD_DIR/bench/dedupe_extract" "$FEBRL/dataset4a.csv" \
+  "$WORK/dedupe-hard.csv" 1000
+run dedupe-hard examples/schemas/febrl-names-dob-town.json \
+  "--truth-from febrl" "" "$WORK/dedupe-hard.csv"
+run dedupe-hard-all examples/schemas/febrl-linkage.json "--truth-from febrl" \
+  "" "$WORK/dedupe-hard.csv"
 synth_run synth-100k 100000
 if [ "$LARGE" = 1 ]; then
   synth_run synth-500k 500000

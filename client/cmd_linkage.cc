@@ -141,22 +141,27 @@ absl::Status RunModelShow(const ModelArgs& a) {
   auto count = [](bool has, uint64_t n, const char* what) {
     return has ? absl::StrCat(WithThousands(n), " ", what) : std::string();
   };
-  PrintKeyValues(
-      {{"model",
-        absl::StrCat("v", m.version(), ", trained ", m.trained_at(), " on ",
-                     count(m.has_records(), m.records(), "records of "),
-                     m.agencies(),
-                     m.agencies() == 1 ? " agency" : " agencies")},
-       {"prior",
-        absl::StrFormat("%.3g (weight %.2f)", m.prior(), m.prior_weight())},
-       {"training",
-        absl::StrCat(
-            count(m.has_candidate_pairs(), m.candidate_pairs(),
-                  "candidate pairs, "),
-            count(m.has_u_sample_pairs(), m.u_sample_pairs(), "random pairs, "),
-            m.em_iterations(), " EM iterations",
-            m.em_converged() ? "" : " (not converged)")},
-       {"method", m.method().empty() ? std::string("em") : m.method()}});
+  std::vector<std::pair<std::string, std::string>> facts = {
+      {"model",
+       absl::StrCat("v", m.version(), ", trained ", m.trained_at(), " on ",
+                    count(m.has_records(), m.records(), "records of "),
+                    m.agencies(), m.agencies() == 1 ? " agency" : " agencies")},
+      {m.within_source_prior() > 0 ? "prior, across agencies" : "prior",
+       absl::StrFormat("%.3g (weight %.2f)", m.prior(), m.prior_weight())},
+      {"training", absl::StrCat(count(m.has_candidate_pairs(),
+                                      m.candidate_pairs(), "candidate pairs, "),
+                                count(m.has_u_sample_pairs(),
+                                      m.u_sample_pairs(), "random pairs, "),
+                                m.em_iterations(), " EM iterations",
+                                m.em_converged() ? "" : " (not converged)")},
+      {"method", m.method().empty() ? std::string("em") : m.method()}};
+  if (m.within_source_prior() > 0) {
+    facts.insert(facts.begin() + 2,
+                 {"prior, within an extract",
+                  absl::StrFormat("%.3g (weight %.2f)", m.within_source_prior(),
+                                  m.within_source_prior_weight())});
+  }
+  PrintKeyValues(facts);
   std::cout << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : m.comparisons()) {

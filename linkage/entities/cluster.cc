@@ -1,13 +1,28 @@
 #include "linkage/entities/cluster.h"
 
 #include <algorithm>
+#include <cmath>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 
 namespace cohortlink::entities {
+namespace {
+
+double Clip(double w) {
+  return std::clamp(w, -kClusterWeightClip, kClusterWeightClip);
+}
+
+double LogOdds(double p) {
+  if (p <= 0) return -kClusterWeightClip;
+  if (p >= 1) return kClusterWeightClip;
+  return Clip(std::log2(p / (1 - p)));
+}
+
+}  // namespace
 
 Clustering Cluster(absl::Span<const uint32_t> sources,
-                   std::vector<ScoredLink> links, const ClusterOptions& o) {
+                   std::vector<ScoredLink> links, const ClusterOptions& o,
+                   const PairWeight& weight) {
   const size_t n = sources.size();
   Clustering out;
   links.erase(std::remove_if(links.begin(), links.end(),
@@ -21,12 +36,20 @@ Clustering Cluster(absl::Span<const uint32_t> sources,
                 return x.probability > y.probability;
               return std::tie(x.a, x.b) < std::tie(y.a, y.b);
             });
-  absl::flat_hash_set<uint64_t> direct;
-  direct.reserve(links.size());
   auto key = [](uint32_t a, uint32_t b) {
     return a < b ? uint64_t{a} << 32 | b : uint64_t{b} << 32 | a;
   };
-  for (const auto& l : links) direct.insert(key(l.a, l.b));
+  absl::flat_hash_map<uint64_t, float> direct;
+  if (!weight) {
+    direct.reserve(links.size());
+    for (const auto& l : links) direct.emplace(key(l.a, l.b), l.probability);
+  }
+  auto pair_weight = [&](uint32_t x, uint32_t y) {
+    ++out.stats.scored_pairs;
+    if (weight) return Clip(weight(x, y));
+    auto it = direct.find(key(x, y));
+    return it == direct.end() ? -kClusterWeightClip : LogOdds(it->second);
+  };
 
   // Each entity's members, owned by its representative.
   std::vector<uint32_t> rep(n);
@@ -35,6 +58,26 @@ Clustering Cluster(absl::Span<const uint32_t> sources,
     rep[i] = i;
     members[i] = {i};
   }
+  auto shares_source = [&](const std::vector<uint32_t>& ma,
+                           const std::vector<uint32_t>& mb) {
+    for (uint32_t x : ma)
+      for (uint32_t y : mb)
+        if (sources[x] == sources[y]) return true;
+    return false;
+  };
+  // Whether the cross pairs of ma and mb weigh in favour of one person.
+  auto supported = [&](const std::vector<uint32_t>& ma,
+                       const std::vector<uint32_t>& mb) {
+    const uint64_t pairs = uint64_t{ma.size()} * mb.size();
+    const uint64_t take = std::min(pairs, kClusterMaxScoredPairs);
+    double sum = 0;
+    for (uint64_t k = 0; k < take; ++k) {
+      uint64_t t = pairs == take ? k : k * pairs / take;
+      uint32_t x = ma[t / mb.size()], y = mb[t % mb.size()];
+      sum += pair_weight(x, y);
+    }
+    return sum > 0;
+  };
   out.probability.assign(n, 0.0f);
   for (const auto& l : links) {
     ++out.stats.links_considered;
@@ -46,17 +89,7 @@ Clustering Cluster(absl::Span<const uint32_t> sources,
     }
     const auto& ma = members[ra];
     const auto& mb = members[rb];
-    bool ok = true;
-    for (uint32_t x : ma) {
-      for (uint32_t y : mb) {
-        if (sources[x] == sources[y] && !direct.contains(key(x, y))) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) break;
-    }
-    if (!ok) {
+    if (shares_source(ma, mb) && !supported(ma, mb)) {
       ++out.stats.refused_merges;
       continue;
     }

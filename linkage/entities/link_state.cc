@@ -268,7 +268,7 @@ void LinkState::Score(const std::vector<blocking::Pair>& pairs) {
     for (size_t p = t; p < pairs.size(); p += threads) {
       auto [i, j] = pairs[p];
       model::Compare(data_, i, j, model_.thresholds, absl::MakeSpan(lv));
-      double prob = model_.Probability(lv);
+      double prob = model_.Probability(lv, data_.source(i) == data_.source(j));
       if (prob >= options_.cluster.threshold)
         found[t].push_back({i, j, static_cast<float>(prob)});
     }
@@ -321,7 +321,15 @@ void LinkState::Recluster(std::vector<uint32_t> seeds) {
       if (k < ky) links.push_back({k, ky, p});
     }
   }
-  Clustering c = Cluster(sources, std::move(links), options_.cluster);
+  // Same-source merges weigh every pair of the two entities, linked or
+  // not, with the model.
+  std::vector<uint8_t> levels(data_.num_fields());
+  auto weight = [&](uint32_t a, uint32_t b) {
+    model::Compare(data_, reps[a], reps[b], model_.thresholds,
+                   absl::MakeSpan(levels));
+    return model_.Weight(levels, sources[a] == sources[b]);
+  };
+  Clustering c = Cluster(sources, std::move(links), options_.cluster, weight);
   stats_.cluster = c.stats;
 
   // Back to records: a duplicate joins its representative's entity, its
@@ -339,7 +347,7 @@ void LinkState::Recluster(std::vector<uint32_t> seeds) {
     auto dups = duplicates_.find(r);
     if (dups != duplicates_.end()) {
       model::Compare(data_, r, r, model_.thresholds, absl::MakeSpan(lv));
-      float ident = static_cast<float>(model_.Probability(lv));
+      float ident = static_cast<float>(model_.Probability(lv, true));
       p = entity_size[c.entity[k]] == 1 ? ident : std::max(p, ident);
       for (uint32_t d : dups->second) {
         Assign(d, label);

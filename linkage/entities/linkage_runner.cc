@@ -111,7 +111,11 @@ LinkageModel ModelToProto(const model::Model& m,
     }
   }
   p.set_prior(m.prior);
-  p.set_prior_weight(std::log2(m.prior / (1 - m.prior)));
+  p.set_prior_weight(m.PriorWeight());
+  if (m.within_source_prior > 0) {
+    p.set_within_source_prior(m.within_source_prior);
+    p.set_within_source_prior_weight(m.PriorWeight(true));
+  }
   p.set_candidate_pairs(m.candidate_pairs);
   p.set_u_sample_pairs(m.u_sample_pairs);
   p.set_em_iterations(m.em_iterations);
@@ -141,6 +145,7 @@ absl::StatusOr<model::Model> ModelFromProto(
   m.version = p.version();
   m.thresholds.assign(p.thresholds().begin(), p.thresholds().end());
   m.prior = p.prior();
+  m.within_source_prior = p.within_source_prior();
   m.candidate_pairs = p.candidate_pairs();
   m.u_sample_pairs = p.u_sample_pairs();
   m.em_iterations = p.em_iterations();

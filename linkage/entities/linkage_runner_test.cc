@@ -233,7 +233,7 @@ TEST(LinkageRunnerTest, IncrementalRunsEqualAFullRelinkWithTheSameModel) {
         ++kept;
       }
     }
-    EXPECT_GT(kept, 50u);
+    EXPECT_GT(kept, 30u);  // enough cases for the check to mean something
   }
   s.Withdraw("health", "gp");  // withdraw
   s.Link();

@@ -55,15 +55,22 @@ std::string Model::LevelName(size_t c, uint8_t level) const {
   return absl::StrCat(part(a), " / ", part(b));
 }
 
-double Model::Weight(absl::Span<const uint8_t> levels) const {
-  double w = std::log2(prior / (1 - prior));
+double Model::PriorWeight(bool same_source) const {
+  double p =
+      same_source && within_source_prior > 0 ? within_source_prior : prior;
+  return std::log2(p / (1 - p));
+}
+
+double Model::Weight(absl::Span<const uint8_t> levels, bool same_source) const {
+  double w = PriorWeight(same_source);
   for (size_t c = 0; c < fields.size(); ++c)
     w += LevelWeight(c, ComparisonLevel(c, levels));
   return w;
 }
 
-double Model::Probability(absl::Span<const uint8_t> levels) const {
-  double w = Weight(levels);
+double Model::Probability(absl::Span<const uint8_t> levels,
+                          bool same_source) const {
+  double w = Weight(levels, same_source);
   if (w > 60) return 1.0;
   double b = std::exp2(w);
   return b / (1 + b);
@@ -440,6 +447,59 @@ void MakeMonotone(Model* m) {
 
 }  // namespace
 
+void SplitPriorBySource(
+    const blocking::Dataset& data,
+    absl::Span<const std::pair<uint32_t, uint32_t>> candidates,
+    const TrainOptions& o, Model* m) {
+  if (!o.within_source || candidates.empty()) return;
+  const double all = static_cast<double>(data.ComparablePairs(true));
+  const double cross = static_cast<double>(data.ComparablePairs(false));
+  const double within = all - cross;
+  if (cross <= 0 || within <= 0) return;  // one source: one prior
+  // The candidates' weights, of a random sample (a stride could alias
+  // with the order blocking lists pairs in).
+  constexpr size_t kSample = 2'000'000;
+  const uint64_t step = std::max<size_t>(1, candidates.size() / kSample);
+  std::mt19937_64 rng(o.seed);
+  std::vector<float> evidence;
+  std::vector<uint8_t> same;
+  std::vector<uint8_t> lv(data.num_fields());
+  for (size_t p = 0; p < candidates.size(); ++p) {
+    if (step > 1 && rng() % step != 0) continue;
+    auto [i, j] = candidates[p];
+    Compare(data, i, j, m->thresholds, absl::MakeSpan(lv));
+    evidence.push_back(static_cast<float>(m->Weight(lv)));
+    same.push_back(data.source(i) == data.source(j));
+  }
+  // EM for the two priors, m and u held: each round shares the matches
+  // the prior counts between the kinds as the posteriors (each kind's
+  // under its own prior) do, until neither prior moves by 0.1%.
+  const double matches = m->prior * all;
+  double pw = m->prior, pc = m->prior;
+  for (int round = 0; round < 50; ++round) {
+    const double lw = std::log2(pw / (1 - pw)), lc = std::log2(pc / (1 - pc));
+    const double base = m->PriorWeight();
+    double ew = 0, ec = 0;
+    for (size_t k = 0; k < evidence.size(); ++k) {
+      double w = evidence[k] - base + (same[k] ? lw : lc);
+      double post = w > 60 ? 1.0 : std::exp2(w) / (1 + std::exp2(w));
+      (same[k] ? ew : ec) += post;
+    }
+    // Half a match of each kind keeps a kind with none above zero.
+    ew += 0.5;
+    ec += 0.5;
+    const double w2 = std::clamp(matches * ew / (ew + ec) / within, 1e-12, 0.5);
+    const double c2 = std::clamp(matches * ec / (ew + ec) / cross, 1e-12, 0.5);
+    const bool settled =
+        std::abs(w2 - pw) <= 1e-3 * pw && std::abs(c2 - pc) <= 1e-3 * pc;
+    pw = w2;
+    pc = c2;
+    if (settled) break;
+  }
+  m->prior = pc;
+  m->within_source_prior = pw;
+}
+
 absl::StatusOr<Model> Train(
     const blocking::Dataset& data,
     absl::Span<const std::pair<uint32_t, uint32_t>> candidates,
@@ -500,6 +560,7 @@ absl::StatusOr<Model> Train(
   if (nc == 1 && m.fields[0].members.size() == 1 &&
       TrainMixture(data, candidates, o, &m)) {
     MakeMonotone(&m);
+    SplitPriorBySource(data, candidates, o, &m);
     return m;
   }
 
@@ -628,6 +689,7 @@ absl::StatusOr<Model> Train(
       (det + static_cast<double>(o.identical_pairs)) / std::max(recall, 1e-6);
   m.prior = std::clamp(matches / static_cast<double>(total_pairs), 1e-12, 0.5);
   MakeMonotone(&m);
+  SplitPriorBySource(data, candidates, o, &m);
   return m;
 }
 

@@ -56,6 +56,11 @@ struct Model {
   std::vector<double> thresholds;
   std::vector<FieldParams> fields;
   double prior = 0;  // probability two random records match
+  // With records from two or more sources: the probability that two random
+  // records of one source match (duplicates within an extract), while
+  // `prior` is then that of two records of different sources. 0: `prior`
+  // for every pair. See SplitPriorBySource.
+  double within_source_prior = 0;
   // Training facts, for `model show`.
   uint64_t candidate_pairs = 0, u_sample_pairs = 0, total_pairs = 0;
   int em_iterations = 0;
@@ -66,9 +71,14 @@ struct Model {
   // with levels placed where the fitted match probability rises).
   std::string method = "em";
 
-  // `levels` are per data field, as Compare gives them.
-  double Weight(absl::Span<const uint8_t> levels) const;
-  double Probability(absl::Span<const uint8_t> levels) const;
+  // `levels` are per data field, as Compare gives them; `same_source`:
+  // the pair's records come from one source.
+  double Weight(absl::Span<const uint8_t> levels,
+                bool same_source = false) const;
+  double Probability(absl::Span<const uint8_t> levels,
+                     bool same_source = false) const;
+  // log2(p / (1 - p)) of the prior that applies.
+  double PriorWeight(bool same_source = false) const;
   // The level of comparison c for per-field `levels` (kNull when absent).
   uint8_t ComparisonLevel(size_t c, absl::Span<const uint8_t> levels) const;
   // log2(m / u) of `level` of comparison c (0 for kNull).
@@ -105,6 +115,21 @@ struct TrainOptions {
   // comparison, counted by the prior's rule).
   uint64_t identical_pairs = 0;
 };
+
+// With records from two or more sources (and options.within_source):
+// splits m->prior, which counts matches over every comparable pair, into a
+// prior for pairs within one source and one for pairs across sources. The
+// matches the prior counts are shared between the two kinds as the
+// candidates' posteriors are (a random sample of about 2,000,000
+// candidates, EM for the two priors with m and u held, half a match added
+// to each kind), and each share is divided by
+// that kind's comparable pairs. Extracts without duplicates thereby get a
+// within-source prior near zero, and two of their records need far more
+// evidence to be linked than two records of different agencies.
+void SplitPriorBySource(
+    const blocking::Dataset& data,
+    absl::Span<const std::pair<uint32_t, uint32_t>> candidates,
+    const TrainOptions& options, Model* m);
 
 // Trains a model on `data` and its candidate pairs. FAILED_PRECONDITION
 // when there are too few records or candidates to estimate anything.

@@ -63,13 +63,17 @@ TEST(ModelTest, EmRecoversKnownMAndU) {
     ASSERT_TRUE(data.Add(source, r).ok());
   };
   std::uniform_real_distribution<double> unit(0, 1);
-  for (int p = 0; p < people; ++p) add(0, values[p]);
-  for (int p = 0; p < people; ++p) {  // source 1: the same people, corrupted
-    auto v = values[p];
+  auto corrupt = [&](std::array<int, kFields> v) {
     for (int f = 0; f < kFields; ++f)
       if (unit(rng) > m_top[f]) v[f] = static_cast<int>(rng() % vocab[f]);
-    add(1, v);
-  }
+    return v;
+  };
+  // Source 0: every person, and a corrupted second record of every tenth
+  // (duplicates within the extract); source 1: every person, corrupted.
+  const int dups = people / 10;
+  for (int p = 0; p < people; ++p) add(0, values[p]);
+  for (int p = 0; p < dups; ++p) add(0, corrupt(values[p * 10]));
+  for (int p = 0; p < people; ++p) add(1, corrupt(values[p]));
   // Every pair is a candidate (small data).
   std::vector<std::pair<uint32_t, uint32_t>> all;
   for (uint32_t i = 0; i < data.size(); ++i)
@@ -85,11 +89,16 @@ TEST(ModelTest, EmRecoversKnownMAndU) {
     EXPECT_NEAR(m->fields[f].u[0], 1.0 / vocab[f], 0.4 / vocab[f])
         << "field " << f;
   }
-  // One true match per person among all pairs.
-  double n = data.size();
-  double true_prior = people / (n * (n - 1) / 2);
-  EXPECT_GT(m->prior, true_prior / 2);
-  EXPECT_LT(m->prior, true_prior * 2);
+  // The priors of pairs across and within the sources: each person's
+  // records match across (two pairs for a duplicated person), and each
+  // duplicate matches within source 1.
+  const double across = (people + dups) / (double{people} * (people + dups));
+  const double n0 = people + dups, n1 = people;
+  const double within = dups / (n0 * (n0 - 1) / 2 + n1 * (n1 - 1) / 2);
+  EXPECT_GT(m->prior, across / 2);
+  EXPECT_LT(m->prior, across * 2);
+  EXPECT_GT(m->within_source_prior, within / 2);
+  EXPECT_LT(m->within_source_prior, within * 2);
 }
 
 // A record-level CLK: one filter holding every field's tokens. The model
@@ -138,10 +147,11 @@ TEST(ModelTest, OneComparisonIsFittedAsAMixture) {
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->method, "beta mixture");
   ASSERT_EQ(m->fields.size(), 1u);
-  double n = data.size();
-  double true_prior = kPeople / (n * (n - 1) / 2);
+  // One match per person across the sources, none within either.
+  double true_prior = 1.0 / kPeople;
   EXPECT_GT(m->prior, true_prior / 2);
   EXPECT_LT(m->prior, true_prior * 2);
+  EXPECT_LT(m->within_source_prior, true_prior / 100);
   for (size_t l = 1; l < m->fields[0].m.size(); ++l) {
     EXPECT_GE(m->LevelWeight(0, static_cast<uint8_t>(l - 1)) + 1e-9,
               m->LevelWeight(0, static_cast<uint8_t>(l)))
@@ -153,7 +163,7 @@ TEST(ModelTest, OneComparisonIsFittedAsAMixture) {
   for (auto [i, j] : all) {
     Compare(data, i, j, m->thresholds, absl::MakeSpan(lv));
     bool same = j == i + kPeople;
-    bool linked = m->Probability(lv) >= 0.5;
+    bool linked = m->Probability(lv, data.source(i) == data.source(j)) >= 0.5;
     matched += same && linked;
     false_links += !same && linked;
   }
