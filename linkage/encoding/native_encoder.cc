@@ -9,6 +9,7 @@
 //   info "blocking"              HMAC key for blocking tokens
 //   info "balance/<filter>"      permutation seed for balancing
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
@@ -402,22 +403,35 @@ class NativeEncoder : public RecordEncoder {
   absl::Status EncodeBlocking(EncodedRecord* out) {
     uint8_t mac[32];
     for (const auto& rule : plan_->spec.blocking()) {
-      std::vector<std::string> combos = {rule.name()};
+      // Every combination of the parts' alternatives (metaphone gives two).
+      std::vector<std::vector<std::string>> combos(1);
       for (const auto& part : rule.parts()) {
         auto alts = Resolve(part);
         if (alts.empty()) {
           combos.clear();
           break;
         }
-        std::vector<std::string> next;
+        std::vector<std::vector<std::string>> next;
         for (const auto& c : combos) {
-          for (const auto& a : alts)
-            next.push_back(absl::StrCat(c, std::string(1, kSep), a));
+          for (const auto& a : alts) {
+            next.push_back(c);
+            next.back().push_back(a);
+          }
         }
         combos = std::move(next);
       }
-      for (const auto& c : combos) {
-        RETURN_IF_ERROR(blocking_mac_->Compute(c, mac));
+      std::vector<std::string> texts;
+      for (auto& c : combos) {
+        if (rule.unordered()) std::sort(c.begin(), c.end());
+        std::string text = rule.name();
+        for (const auto& v : c) absl::StrAppend(&text, std::string(1, kSep), v);
+        texts.push_back(std::move(text));
+      }
+      // Sorting can make two combinations one.
+      std::sort(texts.begin(), texts.end());
+      texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
+      for (const auto& text : texts) {
+        RETURN_IF_ERROR(blocking_mac_->Compute(text, mac));
         uint64_t tok = 0;
         for (int b = 0; b < 8; ++b) tok = (tok << 8) | mac[b];
         out->add_blocking_tokens(tok);

@@ -106,6 +106,48 @@ TEST(NativeEncoderTest, SecretChangesEverythingKeyed) {
   EXPECT_EQ(a->header().schema_fingerprint(), b->header().schema_fingerprint());
 }
 
+// An unordered rule sorts its parts' values: given name and surname
+// swapped give the same token, which an ordered rule does not.
+TEST(NativeEncoderTest, UnorderedBlockingRuleIgnoresTheOrderOfItsParts) {
+  auto schema = ParseNativeSchema(R"({
+    "cohortlink_schema": 1, "name": "t", "record_key": {"column": "id"},
+    "identifiers": [
+      {"name": "given", "normalise": ["fold", "letters", "name"],
+       "segment": {"bits": 128, "insert": {"bits_per_token": 8}}},
+      {"name": "surname", "normalise": ["fold", "letters", "name"],
+       "segment": {"bits": 128, "insert": {"bits_per_token": 8}}}],
+    "blocking": [
+      {"name": "names", "parts": [
+        {"identifier": "given", "transform": "soundex"},
+        {"identifier": "surname", "transform": "soundex"}]},
+      {"name": "names-any-order", "unordered": true, "parts": [
+        {"identifier": "given", "transform": "metaphone"},
+        {"identifier": "surname", "transform": "metaphone"}]}]
+  })",
+                                  "t");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  auto enc = NewRecordEncoder(LoadedSchema{*schema, "t"}, "s3cret", {});
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  ASSERT_TRUE((*enc)->BindHeader({"id", "given", "surname"}).ok());
+  auto tokens = [&](const char* given, const char* surname) {
+    EncodedRecord r;
+    CsvRow row{{"1", given, surname}, 2};
+    auto st = (*enc)->Encode(row, 0, &r);
+    EXPECT_TRUE(st.ok()) << st;
+    return std::vector<uint64_t>(r.blocking_tokens().begin(),
+                                 r.blocking_tokens().end());
+  };
+  auto a = tokens("Wei", "Zhang"), b = tokens("Zhang", "Wei");
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_NE(a[0], b[0]);  // ordered: "W000 Z520" against "Z520 W000"
+  std::set<uint64_t> unordered_a(a.begin() + 1, a.end()),
+      unordered_b(b.begin() + 1, b.end());
+  EXPECT_FALSE(unordered_a.empty());
+  EXPECT_EQ(unordered_a, unordered_b);
+  // Distinct tokens only, though sorting can merge combinations.
+  EXPECT_EQ(unordered_a.size(), a.size() - 1);
+}
+
 TEST(NativeEncoderTest, MissingValuesAreFlaggedAndEmpty) {
   auto enc = Make();
   auto r = Encode(*enc, {"1", "n/a", "", "", "arrest", "2024-05-01", ""});

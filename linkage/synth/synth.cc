@@ -456,6 +456,10 @@ const char* SynthSchemaJson() {
                                           {"identifier": "date_of_birth", "transform": "year"}]},
     {"name": "dm-given-dob", "parts": [{"identifier": "given_name", "transform": "metaphone"},
                                         {"identifier": "date_of_birth"}]},
+    {"name": "sdx-names-any-order-yob", "unordered": true,
+     "parts": [{"identifier": "given_name", "transform": "soundex"},
+               {"identifier": "surname", "transform": "soundex"},
+               {"identifier": "date_of_birth", "transform": "year"}]},
     {"name": "dob-sex-postcode-area", "parts": [{"identifier": "date_of_birth"},
                                                  {"identifier": "sex"},
                                                  {"identifier": "postcode", "transform": "first3"}]}
