@@ -290,6 +290,14 @@ absl::Status RunStatus(const StatusArgs& a) {
   }
   if (!linkage.message().empty())
     absl::StrAppend(&summary, " (", util::Printable(linkage.message()), ")");
+  if (linkage.has_model_converged() && !linkage.model_converged()) {
+    absl::StrAppend(
+        &summary, "\nmodel v", linkage.model_version(), " (",
+        linkage.model_method(), "): EM stopped at ",
+        WithThousands(linkage.model_em_iterations()),
+        " iterations without converging; the last iteration's estimates "
+        "are in use (see cohortlink model show)");
+  }
   if (linkage.state() == cohortlink::v1::FAILED) {
     absl::StrAppend(&summary, "\nlinkage FAILED",
                     linkage.failed_at().empty()

@@ -178,6 +178,23 @@ TEST_F(ServerLinkageTest, AfterARestartTheNextChangeIsIncremental) {
   model = As("admin", {"model", "show", "--format", "json"});
   ASSERT_EQ(model.exit_code, 0) << model.err;
   EXPECT_GT(JsonNumberAfter(model.out, "records"), 0) << model.out;
+  // status names the model's method and whether its EM converged, as
+  // model show does, and the table says so when it did not.
+  st = As("admin", {"status", "--format", "json"});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find("\"model_method\": \"em\""), std::string::npos)
+      << st.out;
+  const bool converged =
+      st.out.find("\"model_converged\": true") != std::string::npos;
+  EXPECT_TRUE(converged ||
+              st.out.find("\"model_converged\": false") != std::string::npos)
+      << st.out;
+  text = As("admin", {"status"});
+  EXPECT_EQ(text.out.find("without converging") == std::string::npos, converged)
+      << text.out;
+  auto shown = As("admin", {"model", "show"});
+  EXPECT_EQ(shown.out.find("(not converged)") == std::string::npos, converged)
+      << shown.out;
 }
 
 TEST_F(ServerLinkageTest, OnlyTheirRolesMayExportOrRetrain) {

@@ -530,6 +530,13 @@ absl::Status LinkageRunner::Run() {
   st.set_records(mem.state ? mem.state->live() : mem.rows.size());
   st.set_entities(mem.state ? mem.state->entities() : mem.rows.size());
   st.set_model_version(model_version);
+  {
+    const LinkageModel& used =
+        new_model.has_value() ? *new_model : stored_model;
+    st.set_model_method(used.method().empty() ? "em" : used.method());
+    st.set_model_converged(used.em_converged());
+    st.set_model_em_iterations(used.em_iterations());
+  }
   st.set_linked_at(util::FormatUtc(options_.now()));
   st.set_run_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
