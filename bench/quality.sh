@@ -17,6 +17,8 @@
 #                  every record corrupted independently, one extract (dedupe),
 #                  examples/schemas/febrl-names-dob-town.json
 #   dedupe-hard-all  the same extract, examples/schemas/febrl-linkage.json
+#   dedupe-hard-grouped  the same, febrl-address-grouped.json (the address
+#                  parts one comparison)
 #   synth-100k     cohortlink synth, 100,000 people, five agencies
 # With --large also synth-500k and synth-1830k (slow: minutes and GiB).
 #
@@ -142,6 +144,8 @@ run dedupe-hard examples/schemas/febrl-names-dob-town.json \
   "--truth-from febrl" "" "$WORK/dedupe-hard.csv"
 run dedupe-hard-all examples/schemas/febrl-linkage.json "--truth-from febrl" \
   "" "$WORK/dedupe-hard.csv"
+run dedupe-hard-grouped examples/schemas/febrl-address-grouped.json \
+  "--truth-from febrl" "" "$WORK/dedupe-hard.csv"
 synth_run synth-100k 100000
 if [ "$LARGE" = 1 ]; then
   synth_run synth-500k 500000

@@ -110,7 +110,7 @@ absl::Status DrawModel(const cohortlink::v1::LinkageModel& m,
   for (const auto& c : m.comparisons()) {
     chart.bars.push_back({c.name(), 0, 0, /*heading=*/true});
     for (int l = 0; l < c.weight_size(); ++l) {
-      if (c.members_size() > 1 && c.m(l) < 1e-3)
+      if (c.members_size() > 1 && !c.grouped() && c.m(l) < 1e-3)
         continue;  // joint levels matches almost never reach
       chart.bars.push_back({c.level_names(l), c.weight(l)});
     }
@@ -166,7 +166,7 @@ absl::Status RunModelShow(const ModelArgs& a) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : m.comparisons()) {
     for (int l = 0; l < c.weight_size(); ++l) {
-      if (c.members_size() > 1 && c.m(l) < 1e-3) continue;
+      if (c.members_size() > 1 && !c.grouped() && c.m(l) < 1e-3) continue;
       const bool pooled = l < c.pooled_size() && c.pooled(l);
       rows.push_back(
           {c.name(), absl::StrCat(c.level_names(l), pooled ? " (pooled)" : ""),

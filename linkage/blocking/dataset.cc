@@ -16,7 +16,7 @@ absl::StatusOr<Dataset> Dataset::ForLayout(
         "filter layout must be a non-empty multiple of 64 bits");
   }
   std::vector<similarity::SegmentWords> segs;
-  std::vector<std::string> names;
+  std::vector<std::string> names, groups;
   std::vector<int> mask_bit;
   for (int s = 0; s < layout.segments_size(); ++s) {
     const FilterSegment& seg = layout.segments(s);
@@ -29,6 +29,7 @@ absl::StatusOr<Dataset> Dataset::ForLayout(
     segs.push_back(
         {seg.offset_bits() / 64, (seg.offset_bits() + seg.length_bits()) / 64});
     names.push_back(seg.name());
+    groups.push_back(seg.compare_group());
     mask_bit.push_back(s);
   }
   if (segs.size() > 32) {
@@ -37,10 +38,11 @@ absl::StatusOr<Dataset> Dataset::ForLayout(
   if (segs.empty()) {  // a record-level CLK: one field, the whole filter
     segs.push_back({0, layout.total_bits() / 64});
     names.push_back("clk");
+    groups.emplace_back();
     mask_bit.push_back(-1);
   }
   return Dataset(similarity::FilterMatrix(layout.total_bits(), std::move(segs)),
-                 std::move(names), std::move(mask_bit));
+                 std::move(names), std::move(groups), std::move(mask_bit));
 }
 
 void Dataset::Reserve(size_t n) {
@@ -81,7 +83,7 @@ absl::Status Dataset::Add(uint32_t source,
 absl::StatusOr<Dataset> Dataset::EmptyCopy() const {
   return Dataset(
       similarity::FilterMatrix(filters_.words() * 64, filters_.segments()),
-      fields_, mask_bit_);
+      fields_, groups_, mask_bit_);
 }
 
 void Dataset::AddCopy(const Dataset& from, size_t i) {

@@ -46,6 +46,8 @@ class Dataset {
   size_t size() const { return sources_.size(); }
   const similarity::FilterMatrix& filters() const { return filters_; }
   const std::vector<std::string>& field_names() const { return fields_; }
+  // Per field: its layout segment's compare_group ("" for none).
+  const std::vector<std::string>& field_groups() const { return groups_; }
   size_t num_fields() const { return fields_.size(); }
   // Whether field f of record i is missing (or empty).
   bool missing(size_t i, size_t f) const;
@@ -66,12 +68,13 @@ class Dataset {
 
  private:
   Dataset(similarity::FilterMatrix filters, std::vector<std::string> fields,
-          std::vector<int> mask_bit)
+          std::vector<std::string> groups, std::vector<int> mask_bit)
       : filters_(std::move(filters)),
         fields_(std::move(fields)),
+        groups_(std::move(groups)),
         mask_bit_(std::move(mask_bit)) {}
   similarity::FilterMatrix filters_;
-  std::vector<std::string> fields_;
+  std::vector<std::string> fields_, groups_;
   std::vector<int> mask_bit_;  // layout segment index of each field (-1: none)
   std::vector<uint32_t> sources_, missing_, partitions_;
   std::vector<uint64_t> tokens_;

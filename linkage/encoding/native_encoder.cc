@@ -603,6 +603,7 @@ absl::StatusOr<cohortlink::v1::FilterLayout> NativeLayout(
     auto* seg = layout.add_segments();
     seg->set_name(who < 0 ? "clk" : s.identifiers(who).name());
     seg->set_kind(who < 0 ? FilterSegment::RECORD : FilterSegment::FIELD);
+    if (who >= 0) seg->set_compare_group(s.identifiers(who).compare_group());
     seg->set_offset_bits(offset);
     seg->set_length_bits(FinalBits(bits, hard));
     for (const auto& n : HardeningNames(hard)) seg->add_hardening(n);

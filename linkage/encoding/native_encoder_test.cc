@@ -1,5 +1,6 @@
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "linkage/encoding/bloom.h"
 #include "linkage/encoding/record_encoder.h"
@@ -146,6 +147,46 @@ TEST(NativeEncoderTest, UnorderedBlockingRuleIgnoresTheOrderOfItsParts) {
   EXPECT_EQ(unordered_a, unordered_b);
   // Distinct tokens only, though sorting can merge combinations.
   EXPECT_EQ(unordered_a.size(), a.size() - 1);
+}
+
+// compare_group reaches the layout, where the model reads it; a group
+// must name only filtered identifiers and not clash with a name.
+TEST(NativeEncoderTest, CompareGroupsAreCheckedAndCarriedInTheLayout) {
+  auto schema_with = [](const std::string& town_extra) {
+    return absl::StrCat(R"({
+      "cohortlink_schema": 1, "name": "t", "record_key": {"column": "id"},
+      "identifiers": [
+        {"name": "street", "compare_group": "address",
+         "segment": {"bits": 128, "insert": {"bits_per_token": 8}}},
+        {"name": "town")",
+                        town_extra, R"(}]})");
+  };
+  auto ok = ParseNativeSchema(schema_with(R"(, "compare_group": "address",
+         "segment": {"bits": 128, "insert": {"bits_per_token": 8}})"),
+                              "t");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  auto enc = NewRecordEncoder(LoadedSchema{*ok, "t"}, "s3cret", {});
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  const auto& layout = (*enc)->header().layout();
+  ASSERT_EQ(layout.segments_size(), 2);
+  EXPECT_EQ(layout.segments(0).compare_group(), "address");
+  EXPECT_EQ(layout.segments(1).compare_group(), "address");
+  auto no_filter = ParseNativeSchema(
+      schema_with(
+          R"(, "compare_group": "address", "tokens": {"kind": "exact"})"),
+      "t");
+  ASSERT_FALSE(no_filter.ok());
+  EXPECT_NE(no_filter.status().message().find(
+                "identifiers[1].compare_group: only an identifier"),
+            std::string::npos)
+      << no_filter.status();
+  auto clash = ParseNativeSchema(schema_with(R"(, "compare_group": "street",
+         "segment": {"bits": 128, "insert": {"bits_per_token": 8}})"),
+                                 "t");
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.status().message().find("must not be an identifier's name"),
+            std::string::npos)
+      << clash.status();
 }
 
 TEST(NativeEncoderTest, MissingValuesAreFlaggedAndEmpty) {

@@ -234,6 +234,18 @@ absl::Status Validate(const LinkageSchema& s) {
                "\"segment\" or add a record-level \"clk\"");
   }
   if (filters > 32) return Err("identifiers", "at most 32 filters");
+  for (int i = 0; i < s.identifiers_size(); ++i) {
+    const auto& id = s.identifiers(i);
+    if (id.compare_group().empty()) continue;
+    const std::string path = absl::StrCat("identifiers[", i, "].compare_group");
+    RETURN_IF_ERROR(CheckName(path, id.compare_group()));
+    if (!id.has_segment())
+      return Err(path, "only an identifier with a \"segment\" is compared");
+    for (const auto& other : s.identifiers()) {
+      if (other.name() == id.compare_group())
+        return Err(path, "must not be an identifier's name");
+    }
+  }
   std::set<std::string> rule_names;
   for (int i = 0; i < s.blocking_size(); ++i) {
     std::string path = absl::StrCat("blocking[", i, "]");

@@ -102,6 +102,7 @@ LinkageModel ModelToProto(const model::Model& m,
     auto* cp = p.add_comparisons();
     cp->set_name(f.name);
     for (int member : f.members) cp->add_members(field_names[member]);
+    cp->set_grouped(f.grouped);
     for (size_t l = 0; l < f.m.size(); ++l) {
       cp->add_level_names(m.LevelName(c, static_cast<uint8_t>(l)));
       cp->add_m(f.m[l]);
@@ -165,6 +166,7 @@ absl::StatusOr<model::Model> ModelFromProto(
     f.m.assign(cp.m().begin(), cp.m().end());
     f.u.assign(cp.u().begin(), cp.u().end());
     f.pooled.assign(cp.pooled().begin(), cp.pooled().end());
+    f.grouped = cp.grouped();
     m.fields.push_back(std::move(f));
   }
   return m;

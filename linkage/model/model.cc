@@ -14,17 +14,27 @@ namespace cohortlink::model {
 namespace {
 
 // Level of a comparison from its members' levels; `nl` levels per field.
-uint8_t JointLevel(absl::Span<const int> members,
+uint8_t JointLevel(absl::Span<const int> members, bool grouped,
                    absl::Span<const uint8_t> levels, size_t nl) {
   if (members.size() == 1) return levels[members[0]];
+  if (grouped) {
+    unsigned sum = 0, present = 0;
+    for (int f : members) {
+      if (levels[f] == kNull) continue;
+      sum += levels[f];
+      ++present;
+    }
+    if (present == 0) return kNull;
+    return static_cast<uint8_t>((2 * sum + present) / (2 * present));
+  }
   uint8_t a = levels[members[0]], b = levels[members[1]];
   if (a == kNull && b == kNull) return kNull;
   size_t ai = a == kNull ? nl : a, bi = b == kNull ? nl : b;
   return static_cast<uint8_t>(ai * (nl + 1) + bi);
 }
 
-size_t LevelCount(size_t members, size_t nl) {
-  return members == 1 ? nl : (nl + 1) * (nl + 1) - 1;
+size_t LevelCount(const FieldParams& f, size_t nl) {
+  return f.members.size() == 1 || f.grouped ? nl : (nl + 1) * (nl + 1) - 1;
 }
 
 std::string FieldLevelName(const std::vector<double>& thresholds, size_t l) {
@@ -36,7 +46,8 @@ std::string FieldLevelName(const std::vector<double>& thresholds, size_t l) {
 
 uint8_t Model::ComparisonLevel(size_t c,
                                absl::Span<const uint8_t> levels) const {
-  return JointLevel(fields[c].members, levels, thresholds.size() + 1);
+  return JointLevel(fields[c].members, fields[c].grouped, levels,
+                    thresholds.size() + 1);
 }
 
 double Model::LevelWeight(size_t c, uint8_t level) const {
@@ -48,6 +59,9 @@ std::string Model::LevelName(size_t c, uint8_t level) const {
   const size_t nl = thresholds.size() + 1;
   if (level == kNull) return "null";
   if (fields[c].members.size() == 1) return FieldLevelName(thresholds, level);
+  if (fields[c].grouped) {
+    return absl::StrCat("mean ", FieldLevelName(thresholds, level));
+  }
   size_t a = level / (nl + 1), b = level % (nl + 1);
   auto part = [&](size_t l) {
     return l == nl ? std::string("null") : FieldLevelName(thresholds, l);
@@ -256,9 +270,10 @@ absl::flat_hash_map<uint64_t, uint64_t> SessionPatterns(
 }
 
 // Groups strongly dependent fields in pairs (see TrainOptions).
+// Fields with `skip` set (in a schema group) are left out.
 std::vector<std::vector<int>> Comparisons(
     const std::vector<uint8_t>& sample_levels, size_t nf,
-    const TrainOptions& o) {
+    const std::vector<uint8_t>& skip, const TrainOptions& o) {
   const size_t n = nf == 0 ? 0 : sample_levels.size() / nf;
   struct Candidate {
     double ratio;
@@ -267,6 +282,7 @@ std::vector<std::vector<int>> Comparisons(
   std::vector<Candidate> dependent;
   for (size_t f = 0; f < nf; ++f) {
     for (size_t g = f + 1; g < nf; ++g) {
+      if (skip[f] || skip[g]) continue;
       uint64_t both = 0, top_f = 0, top_g = 0, joint = 0;
       for (size_t s = 0; s < n; ++s) {
         uint8_t a = sample_levels[s * nf + f], b = sample_levels[s * nf + g];
@@ -302,6 +318,7 @@ std::vector<std::vector<int>> Comparisons(
   }
   std::vector<std::vector<int>> out;
   for (size_t f = 0; f < nf; ++f) {
+    if (skip[f]) continue;
     if (partner[f] < 0) {
       out.push_back({static_cast<int>(f)});
     } else if (partner[f] > static_cast<int>(f)) {
@@ -433,11 +450,12 @@ bool TrainMixture(const blocking::Dataset& data,
   return true;
 }
 
-// Makes each single-field comparison's weights non-increasing from its most
-// similar level to "else" (joint comparisons have no such order).
+// Makes each single-field or grouped comparison's weights non-increasing
+// from its most similar level to "else" (joint comparisons have no such
+// order).
 void MakeMonotone(Model* m) {
   for (FieldParams& f : m->fields) {
-    if (f.members.size() != 1) {
+    if (f.members.size() != 1 && !f.grouped) {
       f.pooled.assign(f.m.size(), 0);
       continue;
     }
@@ -530,7 +548,29 @@ absl::StatusOr<Model> Train(
     sample.insert(sample.end(), lv.begin(), lv.end());
   }
   const size_t sampled = sample.size() / nf;
-  for (auto& members : Comparisons(sample, nf, o)) {
+  // The schema's groups first, each one comparison named by its group;
+  // the other fields paired where random pairs show them dependent.
+  std::vector<uint8_t> in_group(nf, 0);
+  {
+    std::vector<std::string> seen;
+    for (size_t f = 0; f < nf; ++f) {
+      const std::string& g = data.field_groups()[f];
+      if (g.empty() || std::find(seen.begin(), seen.end(), g) != seen.end())
+        continue;
+      seen.push_back(g);
+      FieldParams fp;
+      fp.name = g;
+      for (size_t h = f; h < nf; ++h) {
+        if (data.field_groups()[h] != g) continue;
+        fp.members.push_back(static_cast<int>(h));
+        in_group[h] = 1;
+      }
+      fp.grouped = fp.members.size() > 1;
+      if (!fp.grouped) fp.name = data.field_names()[f];
+      m.fields.push_back(std::move(fp));
+    }
+  }
+  for (auto& members : Comparisons(sample, nf, in_group, o)) {
     FieldParams fp;
     for (int f : members) {
       if (!fp.name.empty()) fp.name += "+";
@@ -541,7 +581,7 @@ absl::StatusOr<Model> Train(
   }
   const size_t nc = m.fields.size();
   for (size_t c = 0; c < nc; ++c) {
-    const size_t n = LevelCount(m.fields[c].members.size(), nl);
+    const size_t n = LevelCount(m.fields[c], nl);
     std::vector<uint64_t> count(n, 0);
     uint64_t total = 0;
     for (size_t s = 0; s < sampled; ++s) {

@@ -41,6 +41,11 @@ inline constexpr uint8_t kNull = 0xff;
 struct FieldParams {
   std::string name;          // "suburb", or "suburb+postcode" when joint
   std::vector<int> members;  // the data fields compared (one or two)
+  // A group (the schema's compare_group): `members` (any number) compared
+  // as one, its level the rounded mean of the members' levels over those
+  // present in both records (null when none is), levels as a single
+  // field's.
+  bool grouped = false;
   // Per comparison level. A single field has thresholds.size() + 1 levels
   // ("else" last); a joint comparison has one level per combination of its
   // fields' levels including null, (L + 1)^2 - 1 (both null is kNull).
