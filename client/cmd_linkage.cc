@@ -184,6 +184,16 @@ absl::Status RunModelShow(const ModelArgs& a) {
                  "neighbours' m / u so that weights never rise as similarity "
                  "falls\n";
   }
+  bool any_joint = false;
+  for (const auto& c : m.comparisons())
+    any_joint |= c.members_size() > 1 && !c.grouped();
+  if (any_joint) {
+    std::cout << "\njoint comparisons (a+b) are two fields found dependent, "
+                 "one level per combination of theirs (levels matches "
+                 "almost never reach are not shown); the combinations have "
+                 "no single order of similarity, so their weights are not "
+                 "held monotone\n";
+  }
   if (!a.chart.empty()) std::cout << "\nchart written to " << a.chart << "\n";
   return absl::OkStatus();
 }
