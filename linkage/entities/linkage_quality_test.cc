@@ -174,6 +174,15 @@ class LinkageQualityTest : public ::testing::Test {
   std::string Schema(const std::string& name) {
     return std::string(COHORTLINK_SOURCE_DIR) + "/examples/schemas/" + name;
   }
+  // synth::WriteDedupeExtract of Febrl 4a's people, linked with `schema`.
+  LinkRun LinkHardDedupe(const std::string& schema) {
+    util::TempDir tmp("linkage_quality_dedupe");
+    const std::string csv = tmp.File("dedupe.csv");
+    auto written =
+        synth::WriteDedupeExtract(Datasets() + "/febrl/dataset4a.csv", csv);
+    EXPECT_TRUE(written.ok()) << written;
+    return LinkAndScore(Schema(schema), {{"a", csv}}, "febrl", false);
+  }
 };
 
 TEST_F(LinkageQualityTest, Febrl4aAgainst4b) {
@@ -214,12 +223,7 @@ TEST_F(LinkageQualityTest, Febrl2DuplicatesWithinOneFile) {
 // people. Requiring every same-extract pair to be linked directly gave
 // recall 0.760 here; weighing every pair of a merge gives 0.845.
 TEST_F(LinkageQualityTest, HardDedupeWithinOneFile) {
-  util::TempDir tmp("linkage_quality_dedupe");
-  const std::string csv = tmp.File("dedupe.csv");
-  ASSERT_TRUE(
-      synth::WriteDedupeExtract(Datasets() + "/febrl/dataset4a.csv", csv).ok());
-  LinkRun r = LinkAndScore(Schema("febrl-names-dob-town.json"), {{"a", csv}},
-                           "febrl", false);
+  LinkRun r = LinkHardDedupe("febrl-names-dob-town.json");
   EXPECT_GE(r.metrics.within_agency.precision, 0.99);
   EXPECT_GE(r.metrics.within_agency.recall, 0.82);
 }
@@ -230,12 +234,7 @@ TEST_F(LinkageQualityTest, HardDedupeWithinOneFile) {
 // address" for the match class (F1 0.72); compared as one group
 // (febrl-address-grouped.json), 0.97.
 TEST_F(LinkageQualityTest, HardDedupeWithMovesAddressAsOneComparison) {
-  util::TempDir tmp("linkage_quality_dedupe");
-  const std::string csv = tmp.File("dedupe.csv");
-  ASSERT_TRUE(
-      synth::WriteDedupeExtract(Datasets() + "/febrl/dataset4a.csv", csv).ok());
-  LinkRun r = LinkAndScore(Schema("febrl-address-grouped.json"), {{"a", csv}},
-                           "febrl", false);
+  LinkRun r = LinkHardDedupe("febrl-address-grouped.json");
   EXPECT_GE(r.metrics.within_agency.f1, 0.95);
   bool grouped = false;
   for (const auto& f : r.result.model.fields) grouped |= f.grouped;
