@@ -144,12 +144,14 @@ LinkRun LinkAndScore(const std::string& schema_path,
   std::printf(
       "records=%zu candidates=%llu reduction=%.6f completeness=%.4f "
       "lsh=%dx%d "
-      "em_iterations=%d prior=%.3g entities=%llu refused_merges=%llu "
+      "em_iterations=%d prior=%.3g within_prior=%.3g entities=%llu "
+      "refused_merges=%llu "
       "precision=%.4f recall=%.4f f1=%.4f within-agency precision=%.4f "
       "recall=%.4f\n",
       keys.size(), static_cast<unsigned long long>(b.candidates),
       b.reduction_ratio(), run.pair_completeness, b.lsh.tables, b.lsh.bits,
       run.result.model.em_iterations, run.result.model.prior,
+      run.result.model.within_source_prior,
       static_cast<unsigned long long>(run.result.clustering.stats.entities),
       static_cast<unsigned long long>(
           run.result.clustering.stats.refused_merges),
