@@ -68,6 +68,9 @@ inline constexpr char kPublishedSetWidth[] = "published/sketch_width";
 // The access log's latest signed tree head.
 inline constexpr char kLatestTreeHead[] = "audit/latest_tree_head";
 
+// The storage format of the database (big-endian 64-bit; Store::Open).
+inline constexpr char kStorageFormat[] = "storage/format";
+
 // Written by Store::TryResume to prove the disk takes writes again.
 inline constexpr char kHealthProbe[] = "health/probe";
 

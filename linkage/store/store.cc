@@ -136,7 +136,38 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   store->db_.reset(raw);
   store->default_ = handles[0];
   store->handles_.assign(handles.begin() + 1, handles.end());
+  RETURN_IF_ERROR(store->CheckFormat());
   return store;
+}
+
+absl::Status Store::CheckFormat() {
+  ASSIGN_OR_RETURN(auto stored, Get(Family::kMeta, meta::kStorageFormat));
+  uint64_t format = 0;  // not recorded: written before formats were
+  if (stored.has_value()) {
+    if (stored->size() != 8) {
+      return absl::DataLossError(absl::StrCat(
+          "the database in ", dir_, " records a storage format of ",
+          stored->size(), " bytes; the database is damaged"));
+    }
+    format = ReadBigEndian64(*stored);
+  }
+  if (format > kStorageFormat) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database in ", dir_, " has storage format ", format,
+        ", newer than this server's (", kStorageFormat,
+        "): run the release that wrote it or a newer one; nothing was "
+        "changed"));
+  }
+  if (format == kStorageFormat) return absl::OkStatus();
+  // Migrations, each from format f to f + 1, in one synced batch with the
+  // new format. 0 to 1 only records the format: the layout is the same.
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Put(cf(Family::kMeta), meta::kStorageFormat,
+                                      BigEndian64(kStorageFormat)),
+                            "record the storage format"));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "record the storage format");
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(

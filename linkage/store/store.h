@@ -48,6 +48,12 @@ std::string RecordKey(uint64_t id, uint64_t version, uint64_t index);
 // The prefix every record key of one version shares.
 std::string VersionPrefix(uint64_t id, uint64_t version);
 
+// The layout of keys and values this build reads and writes. A change of
+// layout raises it and adds the migration from the previous format to
+// Store::Open. Format 0 is a database from before the format was recorded
+// (its layout is format 1's).
+inline constexpr uint64_t kStorageFormat = 1;
+
 struct StoreOptions {
   // With a data key file, every file is encrypted
   // (linkage/store/encryption.h).
@@ -130,6 +136,9 @@ class Store {
   absl::Status TryResume();
 
  private:
+  // Stored format against kStorageFormat: refuses a newer one, migrates an
+  // older one (Open).
+  absl::Status CheckFormat();
   Store() = default;
   void NoteWriteError(const absl::Status& s);
   // RESOURCE_EXHAUSTED when less than `needed` bytes are free.
