@@ -106,8 +106,10 @@ RSS_KB=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
 # The figures of linkage run $1, from the server log (written once the
 # run's query index is built too, so wait for it).
 run_line() {
-  until grep -q "\"linkage run $1 (" "$WORK/server.log"; do sleep 0.1; done
-  grep "\"linkage run $1 (" "$WORK/server.log" | sed 's/.*"msg":"\([^"]*\)".*/\1/'
+  local line='"msg":"linkage run","generation":'"$1,"
+  until grep -q "$line" "$WORK/server.log"; do sleep 0.1; done
+  grep "$line" "$WORK/server.log" |
+    sed 's/.*"msg":"linkage run",//; s/}$//; s/"\([a-z_]*\)":/\1=/g; s/,/ /g'
 }
 generation() {
   "$CL" status --server "$ADDR" --tls "$TLS/admin" --format json |

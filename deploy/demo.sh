@@ -93,7 +93,9 @@ echo "-- an analyst may not upload:"
 
 say "8. The server links the extracts in the background"
 "$CL" status --server "$ADDR" --tls "$TLS/admin" --wait 300 | tail -n 1
-grep '"linkage run ' "$DEMO/server.log" | tail -n 1 | sed 's/.*"msg":"\([^"]*\)".*/\1/'
+# The last run's fields from the server log, as key=value.
+grep '"msg":"linkage run"' "$DEMO/server.log" | tail -n 1 |
+  sed 's/.*"msg":"linkage run",//; s/}$//; s/"\([a-z_]*\)":/\1=/g; s/,/ /g'
 echo "-- the model (an analyst may read it; chart in $DEMO/model-weights.svg):"
 "$CL" model show --server "$ADDR" --tls "$TLS/analyst" --chart "$DEMO/model-weights.svg" | head -n 12
 
@@ -153,7 +155,8 @@ cp "$DEMO/server/audit-public.pem" "$DEMO/shared/audit-public.pem"
 
 say "13. Stop the server; the access log"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
-sed -n 's/.*"msg":"\(access log: [0-9]* entries\)[^"]*".*/\1/p' "$DEMO/server.log"
+sed -n 's/.*"msg":"access log: final signed tree head","entries":\([0-9]*\).*/access log: \1 entries/p' \
+  "$DEMO/server.log"
 trap - EXIT
 echo "server stopped cleanly"
 

@@ -35,6 +35,7 @@
 #include "server/config.h"
 #include "server/ingest_service.h"
 #include "server/linkage_service.h"
+#include "server/log.h"
 #include "server/metrics.h"
 #include "server/query_service.h"
 #include "util/atomic_file.h"
@@ -84,14 +85,8 @@ class WithoutReflection : public grpc::ServerBuilderOption {
 
 void OnSignal(int) { g_stop.store(true); }
 
-// One JSON object per line on stderr; never personal data.
-void Log(const std::string& level, const std::string& msg) {
-  using cohortlink::encoding::JsonQuote;
-  std::cerr << "{\"time\":"
-            << JsonQuote(cohortlink::util::FormatUtc(absl::Now()))
-            << ",\"level\":" << JsonQuote(level)
-            << ",\"msg\":" << JsonQuote(msg) << "}" << std::endl;
-}
+using cohortlink::server::Log;
+using cohortlink::server::LogLevel;
 
 // The data directory, created 0700 when absent; one that group or others
 // may enter is refused with the command that fixes it.
@@ -153,7 +148,7 @@ absl::StatusOr<std::unique_ptr<cohortlink::keys::SigningKey>> CheckIntegrity(
         "is, start once with --accept-integrity-change; that is recorded in "
         "the access log"));
   }
-  Log("warning",
+  Log(LogLevel::kWarning,
       absl::StrCat("accepting a changed data directory (--accept-integrity-"
                    "change): ",
                    what));
@@ -177,7 +172,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
   if (config.dev) {
     ASSIGN_OR_RETURN(std::string dir, server::SetUpDevIdentities(&config));
-    Log("info",
+    Log(LogLevel::kInfo,
         absl::StrCat(
             "dev mode: throwaway CA and certificates in ", dir,
             " (server, police, probation, prison, health, local-authority, "
@@ -186,7 +181,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (config.insecure_loopback_only) {
     RETURN_IF_ERROR(server::CheckLoopback(config.listen));
-    Log("warning",
+    Log(LogLevel::kWarning,
         "INSECURE: no TLS; callers name themselves in metadata. Loopback "
         "only; never use this outside tests");
     creds = grpc::InsecureServerCredentials();
@@ -205,7 +200,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   ASSIGN_OR_RETURN(auto db,
                    store::Store::Open(config.data_dir + "/db", store_options));
   if (!config.data_key_file.empty())
-    Log("info", "database encrypted at rest (AES-256-CTR)");
+    Log(LogLevel::kInfo, "database encrypted at rest (AES-256-CTR)");
   store::ExtractStoreOptions opts;
   opts.max_records = config.max_records;
   ASSIGN_OR_RETURN(auto audit, store::AuditLog::Create(
@@ -229,30 +224,37 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   ro.on_run = [](const absl::Status& s,
                  const cohortlink::v1::LinkageStatus& st) {
     if (absl::IsCancelled(s)) {
-      Log("info", absl::StrCat("linkage run stopped: ", s.message()));
+      Log(LogLevel::kInfo, absl::StrCat("linkage run stopped: ", s.message()));
       return;
     }
     if (!s.ok()) {
-      Log("error", absl::StrCat("linkage run failed: ", s.message()));
+      Log(LogLevel::kError, absl::StrCat("linkage run failed: ", s.message()));
       return;
     }
-    Log("info",
-        absl::StrFormat(
-            "linkage run %d (%s, %.2fs): %d records (+%d, -%d, %d "
-            "reclustered), %d entities, model v%d, %d candidate pairs "
-            "(reduction %.6f; %d from tokens, %d from LSH, %d from splitting "
-            "%d blocks over their cap), %d links; blocking %.2fs training "
-            "%.2fs scoring %.2fs "
-            "clustering %.2fs%s",
-            st.generation(), st.incremental() ? "incremental" : "full relink",
-            st.run_seconds(), st.records(), st.records_added(),
-            st.records_removed(), st.records_touched(), st.entities(),
-            st.model_version(), st.candidate_pairs(), st.reduction_ratio(),
-            st.token_pairs(), st.lsh_pairs(), st.split_pairs(),
-            st.oversized_blocks(), st.links(), st.blocking_seconds(),
-            st.training_seconds(), st.scoring_seconds(),
-            st.clustering_seconds(),
-            st.message().empty() ? "" : absl::StrCat("; ", st.message())));
+    Log(LogLevel::kInfo, "linkage run",
+        {{"generation", st.generation()},
+         {"kind", st.incremental() ? "incremental" : "full relink"},
+         {"seconds", st.run_seconds()},
+         {"records", st.records()},
+         {"records_added", st.records_added()},
+         {"records_removed", st.records_removed()},
+         {"records_reclustered", st.records_touched()},
+         {"entities", st.entities()},
+         {"model_version", st.model_version()},
+         {"model_converged", st.model_converged()},
+         {"candidate_pairs", st.candidate_pairs()},
+         {"reduction_ratio", st.reduction_ratio()},
+         {"token_pairs", st.token_pairs()},
+         {"lsh_pairs", st.lsh_pairs()},
+         {"split_pairs", st.split_pairs()},
+         {"oversized_blocks", st.oversized_blocks()},
+         {"links", st.links()},
+         {"refused_merges", st.refused_merges()},
+         {"blocking_seconds", st.blocking_seconds()},
+         {"training_seconds", st.training_seconds()},
+         {"scoring_seconds", st.scoring_seconds()},
+         {"clustering_seconds", st.clustering_seconds()},
+         {"note", st.message()}});
   };
   entities::LinkageRunner runner(db.get(), extracts.get(), ro);
   runner_ptr.store(&runner);
@@ -276,9 +278,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(pub, 0644));
     RETURN_IF_ERROR(f->Write(signing_key->public_key_pem()));
     RETURN_IF_ERROR(f->Commit());
-    Log("info", absl::StrCat("access log public key (for cohortlink audit "
-                             "verify --pubkey): ",
-                             pub));
+    Log(LogLevel::kInfo,
+        absl::StrCat("access log public key (for cohortlink audit "
+                     "verify --pubkey): ",
+                     pub));
   }
   server::TreeHeads heads(db.get(), audit.get(), std::move(signing_key));
   server::AuditService auditing(&config, audit.get(), &heads);
@@ -311,10 +314,11 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       health);
   if (!config.metrics_listen.empty()) {
     RETURN_IF_ERROR(metrics.Listen(config.metrics_listen));
-    Log("info", absl::StrCat("metrics on http://",
-                             config.metrics_listen.substr(
-                                 0, config.metrics_listen.rfind(':')),
-                             ":", metrics.port(), "/metrics"));
+    const std::string at = absl::StrCat(
+        config.metrics_listen.substr(0, config.metrics_listen.rfind(':')), ":",
+        metrics.port());
+    Log(LogLevel::kInfo, absl::StrCat("metrics on http://", at, "/metrics"),
+        {{"listener", "metrics"}, {"address", at}});
   }
 
   // Standard gRPC health checking (grpc.health.v1) and server reflection,
@@ -372,10 +376,12 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on ", config.health_listen));
     }
-    Log("info", absl::StrCat("health checks (no client certificate) on ",
-                             config.health_listen.substr(
-                                 0, config.health_listen.rfind(':')),
-                             ":", health_port));
+    const std::string at = absl::StrCat(
+        config.health_listen.substr(0, config.health_listen.rfind(':')), ":",
+        health_port);
+    Log(LogLevel::kInfo,
+        absl::StrCat("health checks (no client certificate) on ", at),
+        {{"listener", "health"}, {"address", at}});
   }
   auto set_serving = [&](bool ok) {
     server->GetHealthCheckService()->SetServingStatus(ok);
@@ -384,12 +390,18 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   };
   bool serving = true;
   set_serving(serving);
-  Log("info",
-      absl::StrCat(
-          "listening on ", config.listen.substr(0, config.listen.rfind(':')),
-          ":", port,
-          config.insecure_loopback_only ? " (INSECURE, no TLS" : " (mutual TLS",
-          ", trust domain ", config.trust_domain, ")"));
+  {
+    const std::string at = absl::StrCat(
+        config.listen.substr(0, config.listen.rfind(':')), ":", port);
+    Log(LogLevel::kInfo,
+        absl::StrCat("listening on ", at,
+                     config.insecure_loopback_only ? " (INSECURE, no TLS)"
+                                                   : " (mutual TLS)"),
+        {{"listener", "grpc"},
+         {"address", at},
+         {"tls", !config.insecure_loopback_only},
+         {"trust_domain", config.trust_domain}});
+  }
   absl::Time next_resume = absl::InfinitePast();
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -400,7 +412,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     if (!h.storage_ok && absl::Now() >= next_resume) {
       next_resume = absl::Now() + absl::Seconds(1);
       if (db->TryResume().ok()) {
-        Log("info", "storage: writes succeed again; serving");
+        Log(LogLevel::kInfo, "storage: writes succeed again; serving");
         h = health();
       }
     }
@@ -409,19 +421,20 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       serving = ok;
       set_serving(serving);
       if (!serving) {
-        Log("error", absl::StrCat("health: NOT_SERVING (",
-                                  !h.storage_ok ? db->Health().message()
-                                                : runner.Failure().message(),
-                                  ")"));
+        Log(LogLevel::kError,
+            absl::StrCat("health: NOT_SERVING (",
+                         !h.storage_ok ? db->Health().message()
+                                       : runner.Failure().message(),
+                         ")"));
       } else {
-        Log("info", "health: SERVING");
+        Log(LogLevel::kInfo, "health: SERVING");
       }
     }
     // A signed tree head at least every 1,000 entries or 60 seconds.
     if (absl::Status s = heads.MaybeIssue(1000, absl::Seconds(60)); !s.ok())
-      Log("error", absl::StrCat("signing a tree head: ", s.message()));
+      Log(LogLevel::kError, absl::StrCat("signing a tree head: ", s.message()));
   }
-  Log("info", "shutting down: finishing in-flight calls");
+  Log(LogLevel::kInfo, "shutting down: finishing in-flight calls");
   set_serving(false);
   if (health_server) health_server->Shutdown();
   // In-flight calls get kShutdownGrace; then they are cancelled (a query
@@ -429,15 +442,15 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   runner.Stop();  // a linkage run in progress finishes (it is atomic anyway)
   if (auto sth = heads.Issue(); sth.ok()) {
-    Log("info", absl::StrCat("access log: ", sth->tree_size(),
-                             " entries, signed tree head root ",
-                             util::HexEncode(sth->root_hash()).substr(0, 16)));
+    Log(LogLevel::kInfo, "access log: final signed tree head",
+        {{"entries", sth->tree_size()},
+         {"root", util::HexEncode(sth->root_hash()).substr(0, 16)}});
   } else {
-    Log("error",
+    Log(LogLevel::kError,
         absl::StrCat("signing the final tree head: ", sth.status().message()));
   }
   runner_ptr.store(nullptr);
-  Log("info", "stopped");
+  Log(LogLevel::kInfo, "stopped");
   return absl::OkStatus();
 }
 
@@ -522,6 +535,12 @@ int main(int argc, char** argv) {
                  "its TLS directory) and exit: 0 when the server would accept "
                  "it")
       ->check(CLI::ExistingFile);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level,
+                 "Lowest level logged: debug, info, warning or error; gRPC's "
+                 "own messages follow it")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
+      ->capture_default_str();
   app.set_version_flag("--version", "cohortlink-server " COHORTLINK_VERSION);
   try {
     app.parse(argc, argv);
@@ -529,6 +548,9 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  cohortlink::server::SetLogLevel(
+      *cohortlink::server::ParseLogLevel(log_level));
+  cohortlink::server::RouteGrpcLogs();
   if (!check_config.empty()) {
     absl::Status s = CheckConfig(check_config);
     if (!s.ok()) {
@@ -541,7 +563,7 @@ int main(int argc, char** argv) {
   if (!config_path.empty()) {
     auto c = cohortlink::server::LoadConfig(config_path);
     if (!c.ok()) {
-      Log("error", std::string(c.status().message()));
+      Log(LogLevel::kError, std::string(c.status().message()));
       return 1;
     }
     config = *c;
@@ -561,23 +583,23 @@ int main(int argc, char** argv) {
   config.accept_integrity_change = accept_integrity_change;
   if (!rotate_to.empty()) {
     if (config.data_dir.empty()) {
-      Log("error", "--rotate-data-key needs --data-dir");
+      Log(LogLevel::kError, "--rotate-data-key needs --data-dir");
       return 2;
     }
     absl::Status s = cohortlink::store::Store::RotateDataKey(
         config.data_dir + "/db", config.data_key_file, rotate_to);
     if (!s.ok()) {
-      Log("error", std::string(s.message()));
+      Log(LogLevel::kError, std::string(s.message()));
       return 1;
     }
-    Log("info", absl::StrCat("database re-encrypted under ", rotate_to,
-                             "; the old one is in ", config.data_dir,
-                             "/db.old until you remove it"));
+    Log(LogLevel::kInfo, absl::StrCat("database re-encrypted under ", rotate_to,
+                                      "; the old one is in ", config.data_dir,
+                                      "/db.old until you remove it"));
     return 0;
   }
   absl::Status s = Serve(config);
   if (!s.ok()) {
-    Log("error", std::string(s.message()));
+    Log(LogLevel::kError, std::string(s.message()));
     return 1;
   }
   return 0;

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The deployment files against the real binaries:
-#   deploy_test.sh version|check-config|systemd SERVER CLI SOURCE_DIR
+#   deploy_test.sh version|check-config|systemd|log-level SERVER CLI SOURCE_DIR
 # version: both binaries print their version. check-config: the server's
 # --check-config accepts a good config and names what is wrong with a bad
 # one (a field, a readable key, a certificate from another CA).
 # systemd: deploy/systemd/cohortlink-server.service passes
 # `systemd-analyze verify` with its ExecStart pointing at SERVER, and its
 # `systemd-analyze security` exposure is at most 2.0 (exit 77, skipped,
-# without systemd-analyze).
+# without systemd-analyze). log-level: --log-level filters the server's
+# JSON log lines.
 set -euo pipefail
 what=$1 server=$2 cli=$3 src=$4
 tmp=$(mktemp -d)
@@ -52,6 +53,34 @@ systemd)
   [ -n "$score" ] || fail "no security score"
   awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "exposure $score above 2.0"
   ;;
-*) echo "usage: $0 version|check-config|systemd SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
+log-level)
+  # An unknown level is a usage error; at warning, the info lines go; every
+  # line is one JSON object with a millisecond timestamp, and the address
+  # the server listens on is a field.
+  if "$server" --log-level verbose --dev --data-dir "$tmp/d0" 2> /dev/null; then
+    fail "unknown log level accepted"
+  else
+    [ $? -eq 2 ] || fail "unknown log level: not exit 2"
+  fi
+  for level in warning info; do
+    "$server" --dev --data-dir "$tmp/d-$level" --listen 127.0.0.1:0 \
+      --log-level "$level" 2> "$tmp/$level.log" &
+    pid=$!
+    for _ in $(seq 100); do
+      grep -q '"msg":"stopped"\|listening on' "$tmp/$level.log" && break
+      sleep 0.1
+    done
+    sleep 0.5
+    kill -TERM "$pid"
+    wait "$pid" || fail "server at $level did not stop cleanly"
+    grep -qv '^{"time":"[0-9-]*T[0-9:]*\.[0-9][0-9][0-9]Z","level":"[a-z]*","msg":' \
+      "$tmp/$level.log" && fail "a line that is not a log object: $(cat "$tmp/$level.log")"
+  done
+  grep -q '"level":"info"' "$tmp/warning.log" && fail "info lines at warning: $(cat "$tmp/warning.log")"
+  grep -q '"msg":"listening on 127.0.0.1:[0-9]* (mutual TLS)","listener":"grpc","address":"127.0.0.1:[0-9]*"' \
+    "$tmp/info.log" || fail "no listening line with fields: $(cat "$tmp/info.log")"
+  grep -q '"msg":"stopped"' "$tmp/info.log" || fail "no stopped line"
+  ;;
+*) echo "usage: $0 version|check-config|systemd|log-level SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
 esac
 echo "ok: $what"
