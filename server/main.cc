@@ -383,13 +383,38 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         absl::StrCat("health checks (no client certificate) on ", at),
         {{"listener", "health"}, {"address", at}});
   }
-  auto set_serving = [&](bool ok) {
-    server->GetHealthCheckService()->SetServingStatus(ok);
-    if (health_server)
-      health_server->GetHealthCheckService()->SetServingStatus(ok);
+  // Health services: "liveness" is SERVING while the server runs;
+  // "readiness", and the overall status (""), only while it can answer:
+  // the database takes writes, the linkage has not failed, and the query
+  // index of the stored linkage is loaded (the warm start after a restart
+  // rebuilds it) or nothing is stored yet.
+  auto set_health = [&](const std::string& service, bool ok) {
+    for (grpc::Server* s : {server.get(), health_server.get()}) {
+      if (s == nullptr) continue;
+      if (service.empty()) {
+        s->GetHealthCheckService()->SetServingStatus(ok);
+      } else {
+        s->GetHealthCheckService()->SetServingStatus(service, ok);
+      }
+    }
   };
-  bool serving = true;
+  auto set_serving = [&](bool ok) {
+    set_health("", ok);
+    set_health("readiness", ok);
+  };
+  set_health("liveness", true);
+  // The stored linkage's query index: loaded, or there is none yet (no
+  // run has ever completed, so there is nothing to answer from).
+  auto index_ready = [&] {
+    return runner.QueryIndex() != nullptr || runner.Status().generation() == 0;
+  };
+  bool serving = index_ready();
   set_serving(serving);
+  if (!serving) {
+    Log(LogLevel::kInfo,
+        "health: NOT_SERVING until the stored linkage's query index is "
+        "loaded");
+  }
   {
     const std::string at = absl::StrCat(
         config.listen.substr(0, config.listen.rfind(':')), ":", port);
@@ -416,7 +441,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         h = health();
       }
     }
-    const bool ok = h.storage_ok && !h.linkage_failed;
+    const bool ok = h.storage_ok && !h.linkage_failed && index_ready();
     if (ok != serving) {
       serving = ok;
       set_serving(serving);
@@ -424,7 +449,10 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         Log(LogLevel::kError,
             absl::StrCat("health: NOT_SERVING (",
                          !h.storage_ok ? db->Health().message()
-                                       : runner.Failure().message(),
+                         : h.linkage_failed
+                             ? runner.Failure().message()
+                             : "the stored linkage's query index is "
+                               "loading",
                          ")"));
       } else {
         Log(LogLevel::kInfo, "health: SERVING");

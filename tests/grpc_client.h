@@ -116,7 +116,8 @@ inline grpc::Status RawBidi(const std::shared_ptr<grpc::Channel>& channel,
 // with the error in `error` when the call fails.
 // With an empty `tls_dir`, the call is plaintext (no certificate at all).
 inline int HealthCheck(const std::string& address, const std::string& tls_dir,
-                       std::string* error = nullptr) {
+                       std::string* error = nullptr,
+                       const std::string& service = "") {
   auto creds = tls_dir.empty() ? grpc::InsecureChannelCredentials()
                                : DevCredentials(tls_dir);
   if (creds == nullptr) {
@@ -126,8 +127,13 @@ inline int HealthCheck(const std::string& address, const std::string& tls_dir,
   grpc::GenericStub stub(grpc::CreateChannel(address, creds));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice empty("", 0);
-  grpc::ByteBuffer request(&empty, 1), response;
+  // HealthCheckRequest { string service = 1; }
+  std::string req;
+  if (!service.empty()) {
+    req = std::string(1, '\x0a') + static_cast<char>(service.size()) + service;
+  }
+  grpc::Slice slice(req);
+  grpc::ByteBuffer request(&slice, 1), response;
   std::promise<grpc::Status> done;
   stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
                  &request, &response,

@@ -575,6 +575,12 @@ TEST_F(HostileClientTest, HealthWithoutACertificateOnlyOnItsOwnListener) {
       "127.0.0.1:" + std::to_string(std::atoi(log.c_str() + at + kLine.size()));
   std::string error;
   EXPECT_EQ(testing::HealthCheck(health, "", &error), 1) << error;  // SERVING
+  // Liveness and readiness by name (nothing stored: ready at once); any
+  // other service is unknown.
+  EXPECT_EQ(testing::HealthCheck(health, "", &error, "liveness"), 1) << error;
+  EXPECT_EQ(testing::HealthCheck(health, "", &error, "readiness"), 1) << error;
+  EXPECT_EQ(testing::HealthCheck(health, "", &error, "other"), -1);
+  EXPECT_NE(error.find("service"), std::string::npos) << error;
   // Nothing else is served there: no reflection, no service.
   auto plain = grpc::CreateChannel(health, grpc::InsecureChannelCredentials());
   EXPECT_EQ(

@@ -355,6 +355,15 @@ TEST_F(ServerFailClosedTest, ACorruptRecordsTableFailsTheLinkageAndQueries) {
   EXPECT_EQ(
       testing::HealthCheck(server_.address(), server_.Tls("admin"), &herr), 2)
       << herr;
+  // Not ready, still alive: a restart would not help.
+  EXPECT_EQ(testing::HealthCheck(server_.address(), server_.Tls("admin"), &herr,
+                                 "readiness"),
+            2)
+      << herr;
+  EXPECT_EQ(testing::HealthCheck(server_.address(), server_.Tls("admin"), &herr,
+                                 "liveness"),
+            1)
+      << herr;
   std::string page = testing::HttpGet(server_.metrics_port(), "/metrics");
   EXPECT_NE(page.find("cohortlink_linkage_failed 1"), std::string::npos)
       << page;

@@ -535,9 +535,11 @@ absl::Status LinkageRunner::Run() {
   {
     const LinkageModel& used =
         new_model.has_value() ? *new_model : stored_model;
-    st.set_model_method(used.method().empty() ? "em" : used.method());
-    st.set_model_converged(used.em_converged());
-    st.set_model_em_iterations(used.em_iterations());
+    if (used.version() > 0) {
+      st.set_model_method(used.method().empty() ? "em" : used.method());
+      st.set_model_converged(used.em_converged());
+      st.set_model_em_iterations(used.em_iterations());
+    }
   }
   st.set_linked_at(util::FormatUtc(options_.now()));
   st.set_run_seconds(
