@@ -387,7 +387,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   // "readiness", and the overall status (""), only while it can answer:
   // the database takes writes, the linkage has not failed, and the query
   // index of the stored linkage is loaded (the warm start after a restart
-  // rebuilds it) or nothing is stored yet.
+  // rebuilds it) or no linkage run has ever completed.
   auto set_health = [&](const std::string& service, bool ok) {
     for (grpc::Server* s : {server.get(), health_server.get()}) {
       if (s == nullptr) continue;
