@@ -1,14 +1,13 @@
 // The storage format: a database from before the format was recorded
-// (linkage/store/testdata/format-0-db, written by the release before it:
-// one extract of 20 records) opens, keeps its data and is stamped with
-// the current format; a database of a newer format is refused untouched.
-
-#include <filesystem>
+// (one extract of 20 records, its format record removed, as the release
+// before wrote it) opens, keeps its data and is stamped with the current
+// format; a database of a newer format is refused untouched.
 
 #include "gtest/gtest.h"
 #include "linkage/store/extract_store.h"
 #include "linkage/store/meta_keys.h"
 #include "linkage/store/store.h"
+#include "linkage/store/test_upload.h"
 #include "util/temp_dir.h"
 
 namespace cohortlink::store {
@@ -16,12 +15,25 @@ namespace {
 
 class StorageFormatTest : public ::testing::Test {
  protected:
-  // A copy of the committed format-0 database.
-  std::string CopyOfFormat0() {
+  // A format-0 database: one extract of 20 records, and no format record
+  // (the layout of format 0 is format 1's; only the record is new).
+  std::string Format0() {
     const std::string db = tmp_.File("db");
-    std::filesystem::copy(std::string(COHORTLINK_SOURCE_DIR) +
-                              "/linkage/store/testdata/format-0-db",
-                          db, std::filesystem::copy_options::recursive);
+    auto store = Store::Open(db);
+    EXPECT_TRUE(store.ok()) << store.status();
+    auto extracts = ExtractStore::Create(store->get());
+    EXPECT_TRUE(extracts.ok()) << extracts.status();
+    const testing::Upload u = testing::MakeUpload("arrests-2025", 20);
+    auto s = (*extracts)->BeginUpload(
+        "police", "spiffe://t/agency/police/submitter", u.header);
+    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_TRUE((*s)->AddFramedRecords(u.framed).ok());
+    EXPECT_TRUE((*s)->Commit().ok());
+    rocksdb::WriteBatch b;
+    EXPECT_TRUE(
+        b.Delete((*store)->cf(Family::kMeta), meta::kStorageFormat).ok());
+    EXPECT_TRUE((*store)->Write(&b).ok());
+    EXPECT_EQ(StoredFormat(**store), 0u);
     return db;
   }
   uint64_t StoredFormat(Store& s) {
@@ -33,7 +45,7 @@ class StorageFormatTest : public ::testing::Test {
 };
 
 TEST_F(StorageFormatTest, AFormat0DatabaseOpensKeepsItsDataAndIsStamped) {
-  const std::string db = CopyOfFormat0();
+  const std::string db = Format0();
   {
     auto store = Store::Open(db);
     ASSERT_TRUE(store.ok()) << store.status();
