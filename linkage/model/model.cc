@@ -82,12 +82,20 @@ double Model::Weight(absl::Span<const uint8_t> levels, bool same_source) const {
   return w;
 }
 
-double Model::Probability(absl::Span<const uint8_t> levels,
-                          bool same_source) const {
-  double w = Weight(levels, same_source);
+namespace {
+
+// 2^w / (1 + 2^w), the probability of match weight w.
+double ProbabilityOfWeight(double w) {
   if (w > 60) return 1.0;
   double b = std::exp2(w);
   return b / (1 + b);
+}
+
+}  // namespace
+
+double Model::Probability(absl::Span<const uint8_t> levels,
+                          bool same_source) const {
+  return ProbabilityOfWeight(Weight(levels, same_source));
 }
 
 double Compare(const blocking::Dataset& data, uint32_t i, uint32_t j,
@@ -493,15 +501,14 @@ void SplitPriorBySource(
   // the prior counts between the kinds as the posteriors (each kind's
   // under its own prior) do, until neither prior moves by 0.1%.
   const double matches = m->prior * all;
+  const double base = m->PriorWeight();  // the prior in `evidence`
   double pw = m->prior, pc = m->prior;
   for (int round = 0; round < 50; ++round) {
     const double lw = std::log2(pw / (1 - pw)), lc = std::log2(pc / (1 - pc));
-    const double base = m->PriorWeight();
     double ew = 0, ec = 0;
     for (size_t k = 0; k < evidence.size(); ++k) {
-      double w = evidence[k] - base + (same[k] ? lw : lc);
-      double post = w > 60 ? 1.0 : std::exp2(w) / (1 + std::exp2(w));
-      (same[k] ? ew : ec) += post;
+      (same[k] ? ew : ec) +=
+          ProbabilityOfWeight(evidence[k] - base + (same[k] ? lw : lc));
     }
     // Half a match of each kind keeps a kind with none above zero.
     ew += 0.5;

@@ -8,11 +8,11 @@
 #include "util/status_macros.h"
 
 namespace cohortlink::synth {
-namespace {
-
 bool Chance(double p, Rng& rng) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng) < p;
 }
+
+namespace {
 
 int Uniform(int lo, int hi, Rng& rng) {
   return std::uniform_int_distribution<int>(lo, hi)(rng);

@@ -54,6 +54,9 @@ struct Identity {
 Identity Corrupt(const Identity& truth, int age, const CorruptionRates& rates,
                  const NameTables& names, const Region& region, Rng& rng);
 
+// True with probability p.
+bool Chance(double p, Rng& rng);
+
 // Single edits (exposed for tests).
 std::string Typo(const std::string& s, Rng& rng);
 std::string OcrConfuse(const std::string& s, Rng& rng);

@@ -37,10 +37,6 @@ constexpr std::array<const char*, kColumns> kNames = {
     "state",     "date_of_birth", "soc_sec_id"};
 using Row = std::array<std::string, kColumns>;
 
-bool Chance(double p, Rng& rng) {
-  return std::uniform_real_distribution<double>(0, 1)(rng) < p;
-}
-
 std::string Digit(const std::string& s, Rng& rng) {
   if (s.empty()) return s;
   std::string out = s;
