@@ -1,8 +1,12 @@
 #include "client/cli_util.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
@@ -155,18 +159,138 @@ google::protobuf::Value ToJsonValue(const google::protobuf::Message& m) {
   return out;
 }
 
-void PrintJson(const google::protobuf::Message& v) {
-  if (v.GetDescriptor() != google::protobuf::Value::descriptor()) {
-    PrintJson(ToJsonValue(v));
+namespace {
+
+void AppendJsonString(absl::string_view s, std::string* out) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(out, "\\u%04x", c);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// The shortest form that reads back as `d`; integers without a fraction.
+void AppendJsonNumber(double d, std::string* out) {
+  if (!std::isfinite(d)) {
+    out->append("null");
     return;
   }
+  if (d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
+    absl::StrAppendFormat(out, "%.0f", d);
+    return;
+  }
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::string text = absl::StrFormat("%.*g", precision, d);
+    if (precision == 17 || std::strtod(text.c_str(), nullptr) == d) {
+      out->append(text);
+      return;
+    }
+  }
+}
+
+// Protobuf's JSON printer writes a Struct's keys in its map's order,
+// which differs from run to run; scripts need one order, so keys are
+// sorted here. Layout as protobuf's with whitespace: one space per level.
+void AppendJson(const google::protobuf::Value& v, int depth, std::string* out) {
+  const std::string indent(depth + 1, ' ');
+  const std::string close_indent(depth, ' ');
+  switch (v.kind_case()) {
+    case google::protobuf::Value::kNullValue:
+    case google::protobuf::Value::KIND_NOT_SET:
+      out->append("null");
+      return;
+    case google::protobuf::Value::kNumberValue:
+      AppendJsonNumber(v.number_value(), out);
+      return;
+    case google::protobuf::Value::kStringValue:
+      AppendJsonString(v.string_value(), out);
+      return;
+    case google::protobuf::Value::kBoolValue:
+      out->append(v.bool_value() ? "true" : "false");
+      return;
+    case google::protobuf::Value::kStructValue: {
+      const auto& fields = v.struct_value().fields();
+      if (fields.empty()) {
+        out->append("{}");
+        return;
+      }
+      std::vector<std::string> keys;
+      for (const auto& [k, unused] : fields) keys.push_back(k);
+      std::sort(keys.begin(), keys.end());
+      out->append("{\n");
+      for (size_t i = 0; i < keys.size(); ++i) {
+        out->append(indent);
+        AppendJsonString(keys[i], out);
+        out->append(": ");
+        AppendJson(fields.at(keys[i]), depth + 1, out);
+        out->append(i + 1 < keys.size() ? ",\n" : "\n");
+      }
+      out->append(close_indent);
+      out->push_back('}');
+      return;
+    }
+    case google::protobuf::Value::kListValue: {
+      const auto& values = v.list_value().values();
+      if (values.empty()) {
+        out->append("[]");
+        return;
+      }
+      out->append("[\n");
+      for (int i = 0; i < values.size(); ++i) {
+        out->append(indent);
+        AppendJson(values[i], depth + 1, out);
+        out->append(i + 1 < values.size() ? ",\n" : "\n");
+      }
+      out->append(close_indent);
+      out->push_back(']');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::string JsonText(const google::protobuf::Value& v) {
   std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = true;
-  opts.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(v, &out, opts);
-  std::cout << out;
-  if (out.empty() || out.back() != '\n') std::cout << "\n";
+  AppendJson(v, 0, &out);
+  out.push_back('\n');
+  return out;
+}
+
+void PrintJson(const google::protobuf::Message& v) {
+  if (v.GetDescriptor() != google::protobuf::Value::descriptor()) {
+    google::protobuf::Value value;
+    if (v.GetDescriptor() == google::protobuf::Struct::descriptor()) {
+      value.mutable_struct_value()->CopyFrom(v);
+    } else {
+      value = ToJsonValue(v);
+    }
+    std::cout << JsonText(value);
+    return;
+  }
+  std::cout << JsonText(static_cast<const google::protobuf::Value&>(v));
 }
 
 google::protobuf::Value JsonString(const std::string& s) {

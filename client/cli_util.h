@@ -45,7 +45,10 @@ void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 // Pretty JSON of a protobuf Value, or of any message through ToJsonValue,
 // on stdout.
+// Keys are sorted, so the order is the same on every run.
 void PrintJson(const google::protobuf::Message& v);
+// The same text (with a final newline).
+std::string JsonText(const google::protobuf::Value& v);
 // A message as JSON with its proto field names, every field present (null
 // for an unset optional scalar or message), and 64-bit integers as numbers
 // (proto3's JSON mapping makes them strings).
