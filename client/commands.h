@@ -20,6 +20,7 @@ void RegisterIngest(CLI::App& app, Context* ctx);
 void RegisterLinkage(CLI::App& app, Context* ctx);
 void RegisterQuery(CLI::App& app, Context* ctx);
 void RegisterAudit(CLI::App& app, Context* ctx);
+void RegisterBackup(CLI::App& app, Context* ctx);
 
 // A project's privacy budget (its analysts and auditors may ask).
 absl::StatusOr<cohortlink::v1::PrivacyBudget> GetBudget(

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   RegisterLinkage(app, &ctx);
   RegisterQuery(app, &ctx);
   RegisterAudit(app, &ctx);
+  RegisterBackup(app, &ctx);
 
   try {
     app.parse(argc, argv);

@@ -30,6 +30,8 @@ class TreeHeads {
   // the last (the server calls this periodically, and Issue on shutdown).
   absl::Status MaybeIssue(uint64_t entries, absl::Duration interval);
   const std::string& public_key_pem() const { return key_->public_key_pem(); }
+  // The signing key (its Sign is thread-safe); backups sign with it too.
+  const keys::SigningKey& key() const { return *key_; }
 
  private:
   store::Store* store_;

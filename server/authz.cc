@@ -44,6 +44,8 @@ const char* MethodName(Method m) {
       return "RetireKeyEpoch";
     case Method::kOpenKeyEpoch:
       return "OpenKeyEpoch";
+    case Method::kCreateBackup:
+      return "CreateBackup";
   }
   return "";
 }
@@ -70,6 +72,8 @@ const char* ServiceName(Method m) {
     case Method::kGetInclusionProof:
     case Method::kGetConsistencyProof:
       return "AuditService";
+    case Method::kCreateBackup:
+      return "AdminService";
   }
   return "";
 }
@@ -134,6 +138,7 @@ absl::StatusOr<std::string> Authorize(const keys::Identity& who, Method m,
     case Method::kRetrainModel:
     case Method::kRetireKeyEpoch:
     case Method::kOpenKeyEpoch:
+    case Method::kCreateBackup:
       return OneOf(who, m, {Role::kAdmin});
     case Method::kGetLinkageStatus:
       return std::string();

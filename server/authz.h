@@ -27,6 +27,7 @@ enum class Method {
   kGetConsistencyProof,
   kRetireKeyEpoch,
   kOpenKeyEpoch,
+  kCreateBackup,
 };
 const char* MethodName(Method m);   // "Upload"
 const char* ServiceName(Method m);  // "IngestService"
@@ -37,7 +38,7 @@ const char* ServiceName(Method m);  // "IngestService"
 //   extracts; admins may list and read any agency's extract status.
 // - ExportLinks (the linkage map): linkage-export only.
 // - GetModel (no personal data): admin, analyst, auditor, linkage-export.
-// - RetrainModel, RetireKeyEpoch, OpenKeyEpoch: admin only.
+// - RetrainModel, RetireKeyEpoch, OpenKeyEpoch, CreateBackup: admin only.
 // - GetLinkageStatus: every role.
 // - RunQuery (cohort counts under disclosure control): analyst only.
 // - GetBudget (a project's privacy budget): analyst and auditor.

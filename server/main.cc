@@ -27,9 +27,11 @@
 #include "linkage/cohort/private_counts.h"
 #include "linkage/encoding/json.h"
 #include "linkage/entities/linkage_runner.h"
+#include "linkage/store/backup.h"
 #include "linkage/store/extract_store.h"
 #include "linkage/store/privacy_budgets.h"
 #include "linkage/store/published_sets.h"
+#include "server/admin_service.h"
 #include "server/audit_service.h"
 #include "server/auth.h"
 #include "server/config.h"
@@ -125,7 +127,8 @@ absl::StatusOr<std::unique_ptr<cohortlink::keys::SigningKey>> CheckIntegrity(
     const cohortlink::server::ServerConfig& config,
     cohortlink::store::AuditLog* audit) {
   using namespace cohortlink;
-  const std::string key_path = config.data_dir + "/audit-signing.key";
+  const std::string key_path =
+      absl::StrCat(config.data_dir, "/", store::kSigningKeyFile);
   auto key = keys::SigningKey::Load(key_path);
   if (!key.ok() && !absl::IsNotFound(key.status())) return key.status();
   std::vector<std::string> problems =
@@ -170,6 +173,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   if (config.data_dir.empty())
     return absl::InvalidArgumentError("--data-dir is required");
   RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+  server::AdminService::RemoveLeftovers(config.data_dir);
   if (config.dev) {
     ASSIGN_OR_RETURN(std::string dir, server::SetUpDevIdentities(&config));
     Log(LogLevel::kInfo,
@@ -197,15 +201,18 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   store::StoreOptions store_options;
   store_options.data_key_file = config.data_key_file;
   store_options.disk_reserve_bytes = config.disk_reserve_bytes;
-  ASSIGN_OR_RETURN(auto db,
-                   store::Store::Open(config.data_dir + "/db", store_options));
+  ASSIGN_OR_RETURN(
+      auto db,
+      store::Store::Open(absl::StrCat(config.data_dir, "/", store::kDataDbDir),
+                         store_options));
   if (!config.data_key_file.empty())
     Log(LogLevel::kInfo, "database encrypted at rest (AES-256-CTR)");
   store::ExtractStoreOptions opts;
   opts.max_records = config.max_records;
   ASSIGN_OR_RETURN(auto audit, store::AuditLog::Create(
                                    db.get(), [] { return absl::Now(); },
-                                   config.data_dir + "/access-log.checkpoint"));
+                                   absl::StrCat(config.data_dir, "/",
+                                                store::kAuditCheckpointFile)));
   // Before anything else is written: is this the data that was
   // acknowledged, signed by the key that signed it?
   ASSIGN_OR_RETURN(auto signing_key, CheckIntegrity(config, audit.get()));
@@ -274,7 +281,8 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   // Signed tree heads over the access log, with the server's Ed25519 key;
   // its public key is written beside it for auditors.
   {
-    const std::string pub = config.data_dir + "/audit-public.pem";
+    const std::string pub =
+        absl::StrCat(config.data_dir, "/", store::kPublicKeyFile);
     ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(pub, 0644));
     RETURN_IF_ERROR(f->Write(signing_key->public_key_pem()));
     RETURN_IF_ERROR(f->Commit());
@@ -285,6 +293,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   }
   server::TreeHeads heads(db.get(), audit.get(), std::move(signing_key));
   server::AuditService auditing(&config, audit.get(), &heads);
+  server::AdminService admin(&config, db.get(), audit.get(), &heads.key());
   auto health = [&db, &runner] {
     server::Health h;
     absl::Status storage = db->Health();
@@ -345,6 +354,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   builder.RegisterService(&linkage);
   builder.RegisterService(&queries);
   builder.RegisterService(&auditing);
+  builder.RegisterService(&admin);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -557,6 +567,16 @@ int main(int argc, char** argv) {
   app.add_flag("--dev", dev,
                "Create a throwaway CA and certificates under DATA_DIR/dev-tls "
                "on first start");
+  std::string restore_from, signing_key;
+  app.add_option("--restore", restore_from,
+                 "Build a new data directory (--data-dir, absent or empty) "
+                 "from this backup ('cohortlink backup create'), check it, "
+                 "and exit; then start the server on it")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--signing-key", signing_key,
+                 "With --restore: the access-log signing key "
+                 "(audit-signing.key) kept apart from the backups")
+      ->check(CLI::ExistingFile);
   std::string check_config;
   app.add_option("--check-config", check_config,
                  "Check this configuration file (every field and limit, and "
@@ -623,6 +643,34 @@ int main(int argc, char** argv) {
     Log(LogLevel::kInfo, absl::StrCat("database re-encrypted under ", rotate_to,
                                       "; the old one is in ", config.data_dir,
                                       "/db.old until you remove it"));
+    return 0;
+  }
+  if (!restore_from.empty()) {
+    if (config.data_dir.empty() || signing_key.empty()) {
+      Log(LogLevel::kError,
+          "--restore needs --data-dir (the new data directory) and "
+          "--signing-key (the access-log signing key kept apart from the "
+          "backups)");
+      return 2;
+    }
+    cohortlink::store::RestoreOptions ro;
+    ro.signing_key_file = signing_key;
+    ro.data_key_file = config.data_key_file;
+    const absl::Time start = absl::Now();
+    auto restored =
+        cohortlink::store::RestoreBackup(restore_from, config.data_dir, ro);
+    if (!restored.ok()) {
+      Log(LogLevel::kError,
+          absl::StrCat("restore: ", restored.status().message()));
+      return 1;
+    }
+    Log(LogLevel::kInfo,
+        absl::StrCat("restored ", restore_from, " into ", config.data_dir,
+                     "; start the server with --data-dir ", config.data_dir),
+        {{"access_log_entries", restored->access_log_entries},
+         {"extracts", restored->extracts},
+         {"records", restored->records},
+         {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}});
     return 0;
   }
   absl::Status s = Serve(config);

@@ -66,8 +66,29 @@ void BoundAuditEntry(cohortlink::v1::AuditEntry* e) {
 
 absl::Status AuditLog::Write(cohortlink::v1::AuditEntry entry,
                              rocksdb::WriteBatch* batch, bool sync) {
-  BoundAuditEntry(&entry);
   absl::MutexLock lock(&mu_);
+  return WriteLocked(std::move(entry), batch, sync);
+}
+
+absl::StatusOr<CheckpointState> AuditLog::AppendAndCopy(
+    cohortlink::v1::AuditEntry entry, absl::FunctionRef<absl::Status()> copy) {
+  absl::MutexLock lock(&mu_);
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(WriteLocked(std::move(entry), &batch, /*sync=*/true));
+  RETURN_IF_ERROR(copy());
+  CheckpointState cp;
+  if (checkpoint_ != nullptr) cp = checkpoint_->state();
+  cp.log_size = next_;
+  cp.last_leaf = tree_.leaf(next_ - 1);
+  if (cp.head_size > next_) {  // cannot be: heads are of stored entries
+    return absl::InternalError("access log: a tree head beyond the log");
+  }
+  return cp;
+}
+
+absl::Status AuditLog::WriteLocked(cohortlink::v1::AuditEntry entry,
+                                   rocksdb::WriteBatch* batch, bool sync) {
+  BoundAuditEntry(&entry);
   entry.set_sequence(next_);
   entry.set_time(util::FormatUtc(now_(), /*millis=*/true));
   std::string key;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -50,6 +51,13 @@ class AuditLog {
   // or neither.
   absl::Status Write(cohortlink::v1::AuditEntry entry,
                      rocksdb::WriteBatch* batch, bool sync = true);
+  // Appends `entry` and, before any later entry can be appended, runs
+  // `copy` (a checkpoint of the database for a backup), so that the copy
+  // holds exactly the log up to and including `entry`. Returns the
+  // checkpoint state that matches the copy: its size, last leaf and the
+  // last signed tree head within it. Appends wait while `copy` runs.
+  absl::StatusOr<CheckpointState> AppendAndCopy(
+      cohortlink::v1::AuditEntry entry, absl::FunctionRef<absl::Status()> copy);
   // Convenience for calls that change nothing.
   absl::Status Append(cohortlink::v1::AuditEntry entry);
 
@@ -92,6 +100,9 @@ class AuditLog {
       uint64_t from, uint64_t limit) const;
 
  private:
+  absl::Status WriteLocked(cohortlink::v1::AuditEntry entry,
+                           rocksdb::WriteBatch* batch, bool sync)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   AuditLog(Store* store, std::function<absl::Time()> now)
       : store_(store), now_(std::move(now)) {}
   Store* store_;

@@ -8,6 +8,7 @@
 #include "linkage/store/encryption.h"
 #include "linkage/store/meta_keys.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::store {
@@ -299,6 +300,15 @@ absl::Status Store::RotateDataKey(const std::string& dir,
         ".old"));
   }
   return absl::OkStatus();
+}
+
+absl::Status Store::Checkpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  return FromRocks(cp->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                   absl::StrCat("checkpoint into ", dir));
 }
 
 Store::~Store() {

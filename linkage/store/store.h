@@ -125,6 +125,13 @@ class Store {
   // RESOURCE_EXHAUSTED when the disk is full.
   absl::Status Write(rocksdb::WriteBatch* batch, bool sync = true);
 
+  // A consistent point-in-time copy of the database in `dir`, which must
+  // not exist and must be on the database's file system: RocksDB flushes
+  // every column family and hard-links the table files (so the copy takes
+  // little space or time), and copies the rest. Files stay encrypted when
+  // the database is.
+  absl::Status Checkpoint(const std::string& dir);
+
   // OK while writes succeed; after a failed write, the error, until
   // TryResume() succeeds (RocksDB stops writing after an I/O error such as
   // a full disk, and resumes only when asked); RESOURCE_EXHAUSTED while the
