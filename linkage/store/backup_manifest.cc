@@ -68,27 +68,36 @@ absl::StatusOr<cohortlink::v1::BackupManifest> ReadManifest(
         path, " is larger than the limit of ", kMaxManifestBytes, " bytes"));
   }
   ASSIGN_OR_RETURN(std::string json, util::ReadFile(path));
+  return ParseManifest(json, path);
+}
+
+absl::StatusOr<cohortlink::v1::BackupManifest> ParseManifest(
+    absl::string_view json, const std::string& what) {
+  if (json.size() > kMaxManifestBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " is larger than the limit of ", kMaxManifestBytes, " bytes"));
+  }
   cohortlink::v1::BackupManifest m;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(json, &m, options);
+  auto parsed = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &m, options);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a backup manifest: ",
-                     util::Printable(std::string(parsed.message()))));
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": not a backup manifest: ", util::Printable(parsed.ToString())));
   }
   if (m.format() != kBackupFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
-        path, ": backup format ", m.format(),
+        what, ": backup format ", m.format(),
         " is not the format this build reads (", kBackupFormat, ")"));
   }
   if (m.files_size() > kMaxBackupFiles) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": more than ", kMaxBackupFiles, " files"));
+        absl::StrCat(what, ": more than ", kMaxBackupFiles, " files"));
   }
   for (const auto& f : m.files()) {
     if (absl::Status s = CheckBackupPath(f.path()); !s.ok())
-      return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+      return absl::InvalidArgumentError(absl::StrCat(what, ": ", s.message()));
   }
   return m;
 }

@@ -47,6 +47,9 @@ std::string ManifestSignedBytes(const cohortlink::v1::BackupManifest& m);
 // and checks its format, file count and paths.
 absl::StatusOr<cohortlink::v1::BackupManifest> ReadManifest(
     const std::string& dir);
+// The same, of the text of a manifest (`what` names it in errors).
+absl::StatusOr<cohortlink::v1::BackupManifest> ParseManifest(
+    absl::string_view json, const std::string& what);
 // Writes DIR/backup.json atomically.
 absl::Status WriteManifest(const std::string& dir,
                            const cohortlink::v1::BackupManifest& m);
