@@ -19,10 +19,12 @@
 #include "cohortlink/v1/ingest.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "keys/key_check.h"
+#include "keys/pki.h"
 #include "keys/secret.h"
 #include "linkage/encoding/clk_import.h"
 #include "linkage/encoding/extract_file.h"
 #include "linkage/store/key_epoch.h"
+#include "util/atomic_file.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -197,6 +199,23 @@ struct StatusArgs : ConnArgs {
   int wait = 0;
 };
 
+// The server's warnings for an admin, and the caller's own certificate
+// when it expires within 30 days.
+std::vector<std::string> Warnings(const StatusArgs& a,
+                                  const cohortlink::v1::LinkageStatus& st) {
+  std::vector<std::string> out(st.warnings().begin(), st.warnings().end());
+  auto pem = util::ReadFile(absl::StrCat(a.tls, "/", keys::kCertFile));
+  if (!pem.ok()) return out;
+  auto until = keys::CertificateNotAfter(*pem);
+  if (until.ok() && *until - absl::Now() < absl::Hours(24 * 30)) {
+    out.push_back(absl::StrCat(
+        "your certificate (", a.tls, "/", keys::kCertFile, ") expires on ",
+        util::FormatUtc(*until),
+        ": ask your CA administrator to renew it (cohortlink keys csr)"));
+  }
+  return out;
+}
+
 absl::Status RunStatus(const StatusArgs& a) {
   ASSIGN_OR_RETURN(auto stub, Connect(a));
   // --wait: until the linkage has caught up with every stored extract.
@@ -245,6 +264,9 @@ absl::Status RunStatus(const StatusArgs& a) {
       *l->add_values() = ev;
     }
     (*top)["linkage"] = ToJsonValue(linkage);
+    auto* w = (*top)["warnings"].mutable_list_value();
+    for (const auto& text : Warnings(a, linkage))
+      *w->add_values() = JsonString(text);
     PrintJson(v);
     if (a.wait > 0 && linkage.state() == cohortlink::v1::FAILED)
       return absl::UnavailableError("the linkage failed: " + linkage.failure());
@@ -307,6 +329,8 @@ absl::Status RunStatus(const StatusArgs& a) {
                     "\nqueries are refused until a linkage run succeeds");
   }
   std::cout << summary << "\n";
+  for (const auto& text : Warnings(a, linkage))
+    std::cout << "warning: " << util::Printable(text) << "\n";
   if (a.wait > 0 && linkage.state() == cohortlink::v1::FAILED)
     return absl::UnavailableError("the linkage failed (see above)");
   return absl::OkStatus();

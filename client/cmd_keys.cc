@@ -4,9 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/commands.h"
+#include "keys/crl.h"
 #include "keys/pki.h"
 #include "keys/secret.h"
+#include "util/atomic_file.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace cohortlink::client {
 namespace {
@@ -45,7 +48,7 @@ absl::Status RunCaInit(const CaArgs& a) {
 struct IssueArgs {
   std::string ca, id, out;
   std::vector<std::string> dns, ips;
-  int days = 397;
+  int days = keys::kDefaultCertificateDays;
 };
 
 absl::Status RunIssue(const IssueArgs& a) {
@@ -58,6 +61,102 @@ absl::Status RunIssue(const IssueArgs& a) {
   std::cout << "issued " << a.id << " into " << a.out
             << " (ca.pem, cert.pem, key.pem; "
             << "valid " << a.days << " days)\n";
+  return absl::OkStatus();
+}
+
+struct CsrArgs {
+  std::string id, dir;
+  std::vector<std::string> dns, ips;
+};
+
+absl::Status RunCsr(const CsrArgs& a) {
+  RETURN_IF_ERROR(keys::CreateCsr(a.dir, {a.id, a.dns, a.ips}));
+  std::cout << "wrote " << a.dir << "/" << keys::kCsrFile
+            << ", a certificate request for " << a.id
+            << "; the private key stays in " << a.dir << "/" << keys::kKeyFile
+            << ".\nSend the request to the CA's administrator, and install "
+               "what they return with: cohortlink keys install --dir "
+            << a.dir << " --cert CERT.pem --ca-cert ca.pem\n";
+  return absl::OkStatus();
+}
+
+struct SignArgs {
+  std::string ca, csr, id, out;
+  std::vector<std::string> dns, ips;
+  int days = keys::kDefaultCertificateDays;
+};
+
+absl::Status RunSign(const SignArgs& a) {
+  ASSIGN_OR_RETURN(std::string csr, util::ReadFile(a.csr));
+  keys::IssueOptions o;
+  o.spiffe_id = a.id;
+  o.dns = a.dns;
+  o.ips = a.ips;
+  o.days = a.days;
+  ASSIGN_OR_RETURN(std::string cert, keys::SignCsr(a.ca, csr, o));
+  ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(a.out, 0644,
+                                                    /*overwrite=*/false));
+  RETURN_IF_ERROR(f->Write(cert));
+  RETURN_IF_ERROR(f->Commit());
+  ASSIGN_OR_RETURN(std::string serial, keys::CertificateSerial(cert));
+  std::cout << "signed " << a.id << " into " << a.out << " (serial " << serial
+            << ", valid " << a.days << " days). Return it with " << a.ca << "/"
+            << keys::kCaCertFile << ".\n";
+  return absl::OkStatus();
+}
+
+struct InstallArgs {
+  std::string dir, cert, ca_cert;
+};
+
+absl::Status RunInstall(const InstallArgs& a) {
+  ASSIGN_OR_RETURN(std::string cert, util::ReadFile(a.cert));
+  ASSIGN_OR_RETURN(std::string ca, util::ReadFile(a.ca_cert));
+  RETURN_IF_ERROR(keys::InstallCertificate(a.dir, cert, ca));
+  ASSIGN_OR_RETURN(absl::Time until, keys::CertificateNotAfter(cert));
+  std::cout << "installed the certificate into " << a.dir << " (valid until "
+            << util::FormatUtc(until) << ")\n";
+  return absl::OkStatus();
+}
+
+struct RenewArgs {
+  std::string ca, dir;
+  int days = keys::kDefaultCertificateDays;
+};
+
+absl::Status RunRenew(const RenewArgs& a) {
+  ASSIGN_OR_RETURN(std::string id, keys::RenewCertificate(a.ca, a.dir, a.days));
+  std::cout << "renewed " << id << " in " << a.dir << " (same key, valid "
+            << a.days
+            << " days). A server picks up its renewed certificate within a "
+               "minute, without a restart.\n";
+  return absl::OkStatus();
+}
+
+struct RevokeArgs {
+  std::string ca, cert, serial;
+  int crl_days = 30;
+};
+
+absl::Status RunRevoke(const RevokeArgs& a) {
+  std::string serial = a.serial;
+  if (!a.cert.empty()) {
+    ASSIGN_OR_RETURN(std::string pem, util::ReadFile(a.cert));
+    ASSIGN_OR_RETURN(serial, keys::CertificateSerial(pem));
+  }
+  keys::CrlOptions o;
+  o.days = a.crl_days;
+  ASSIGN_OR_RETURN(keys::CrlInfo info, keys::UpdateCrl(a.ca, serial, o));
+  if (serial.empty()) {
+    std::cout << "re-signed ";
+  } else {
+    std::cout << "revoked serial " << serial << "; ";
+  }
+  std::cout << a.ca << "/" << keys::kCrlFile << " (CRL number " << info.number
+            << ", " << info.revoked << " revoked, next update "
+            << util::FormatUtc(info.next_update)
+            << ").\nCopy it to the server's --crl file: the server reloads it "
+               "within a second, or at once on SIGHUP.\n";
   return absl::OkStatus();
 }
 
@@ -121,6 +220,106 @@ void RegisterKeys(CLI::App& app, Context* ctx) {
       ->capture_default_str();
   issue->callback([ctx, issue_args] {
     ctx->run = [issue_args] { return RunIssue(*issue_args); };
+  });
+
+  const std::string id_help =
+      "spiffe://<domain>/agency/<id>/<role>, /user/<name>/<role> or "
+      "/server/<name>";
+  auto csr_args = std::make_shared<CsrArgs>();
+  CLI::App* csr = keys->add_subcommand(
+      "csr",
+      "On your own machine: a certificate request (request.csr) for your "
+      "identity; the private key never leaves DIR");
+  csr->add_option("--id", csr_args->id, id_help)->required();
+  csr->add_option("--dir", csr_args->dir,
+                  "Your --tls directory (key.pem is created when absent and "
+                  "kept when present: a renewal)")
+      ->required();
+  csr->add_option("--dns", csr_args->dns, "DNS name SAN (servers; repeatable)");
+  csr->add_option("--ip", csr_args->ips,
+                  "IP address SAN (servers; repeatable)");
+  csr->callback(
+      [ctx, csr_args] { ctx->run = [csr_args] { return RunCsr(*csr_args); }; });
+
+  auto sign_args = std::make_shared<SignArgs>();
+  CLI::App* sign = keys->add_subcommand(
+      "sign",
+      "At the CA: sign a certificate request for the identity you decide");
+  sign->add_option("--ca", sign_args->ca, "CA directory")->required();
+  sign->add_option("--csr", sign_args->csr, "The request (request.csr)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sign->add_option("--id", sign_args->id,
+                   id_help + "; the request may not ask for another")
+      ->required();
+  sign->add_option("--out", sign_args->out, "Certificate file to write (PEM)")
+      ->required();
+  sign->add_option("--dns", sign_args->dns, "DNS name SAN (servers)");
+  sign->add_option("--ip", sign_args->ips, "IP address SAN (servers)");
+  sign->add_option("--days", sign_args->days, "Validity in days")
+      ->check(CLI::Range(1, 3650))
+      ->capture_default_str();
+  sign->callback([ctx, sign_args] {
+    ctx->run = [sign_args] { return RunSign(*sign_args); };
+  });
+
+  auto install_args = std::make_shared<InstallArgs>();
+  CLI::App* install = keys->add_subcommand(
+      "install",
+      "Put a signed certificate into your --tls directory (replacing the "
+      "one there), once it verifies and is for your key");
+  install->add_option("--dir", install_args->dir, "Your --tls directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  install->add_option("--cert", install_args->cert, "The signed certificate")
+      ->required()
+      ->check(CLI::ExistingFile);
+  install
+      ->add_option("--ca-cert", install_args->ca_cert,
+                   "The CA's certificate (ca.pem)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  install->callback([ctx, install_args] {
+    ctx->run = [install_args] { return RunInstall(*install_args); };
+  });
+
+  auto renew_args = std::make_shared<RenewArgs>();
+  CLI::App* renew = keys->add_subcommand(
+      "renew",
+      "Renew the certificate in a --tls directory in place (same key, "
+      "identity and names; new validity)");
+  renew->add_option("--ca", renew_args->ca, "CA directory")->required();
+  renew->add_option("--dir", renew_args->dir, "The --tls directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  renew->add_option("--days", renew_args->days, "Validity in days")
+      ->check(CLI::Range(1, 3650))
+      ->capture_default_str();
+  renew->callback([ctx, renew_args] {
+    ctx->run = [renew_args] { return RunRenew(*renew_args); };
+  });
+
+  auto revoke_args = std::make_shared<RevokeArgs>();
+  CLI::App* revoke = keys->add_subcommand(
+      "revoke",
+      "Revoke a certificate: add it to the CA's CRL (CA_DIR/crl.pem), which "
+      "the server checks at every handshake; without --cert or --serial, "
+      "re-sign the CRL before its next update");
+  revoke->add_option("--ca", revoke_args->ca, "CA directory")->required();
+  auto* by_cert =
+      revoke->add_option("--cert", revoke_args->cert, "The certificate (PEM)")
+          ->check(CLI::ExistingFile);
+  revoke
+      ->add_option("--serial", revoke_args->serial,
+                   "Its serial number (hex), as `keys sign` printed it")
+      ->excludes(by_cert);
+  revoke
+      ->add_option("--crl-days", revoke_args->crl_days,
+                   "Days until the CRL's next update")
+      ->check(CLI::Range(1, 365))
+      ->capture_default_str();
+  revoke->callback([ctx, revoke_args] {
+    ctx->run = [revoke_args] { return RunRevoke(*revoke_args); };
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -16,110 +17,56 @@
 #include "keys/openssl_error.h"
 #include "keys/openssl_handles.h"
 #include "keys/spiffe.h"
+#include "keys/x509_util.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::keys {
 namespace {
 
+using namespace x509;  // NOLINT: this file's vocabulary
 using Free = OpenSslFree;
-using Cert = std::unique_ptr<X509, Free>;
-using Ext = std::unique_ptr<X509_EXTENSION, Free>;
 
-absl::StatusOr<PKey> NewP256Key() {
-  PKey key(EVP_EC_gen("P-256"));
-  if (!key) return OpenSslError("generate P-256 key");
-  return key;
-}
-
-absl::StatusOr<std::string> KeyPem(EVP_PKEY* key) {
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0,
-                                       nullptr, nullptr) != 1) {
-    return OpenSslError("encode private key");
+// A leaf certificate for `public_key` naming `names` (its SPIFFE id
+// already checked), signed by `ca`: client and server authentication.
+absl::StatusOr<Cert> SignLeaf(const Ca& ca, EVP_PKEY* public_key,
+                              const Names& names, int days, absl::Time now) {
+  ASSIGN_OR_RETURN(Identity id, ParseSpiffeId(names.spiffe_id));
+  std::string cn = id.kind == Identity::Kind::kServer
+                       ? id.name
+                       : absl::StrCat(id.name, " (", RoleName(id.role), ")");
+  ASSIGN_OR_RETURN(Cert cert, NewCert(public_key, cn, now, days));
+  if (X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.cert.get())) !=
+      1) {
+    return OpenSslError("issuer");
   }
-  std::string pem = BioToString(bio.get());
-  return pem;
-}
-
-absl::StatusOr<std::string> CertPem(X509* cert) {
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1)
-    return OpenSslError("encode certificate");
-  return BioToString(bio.get());
-}
-
-absl::StatusOr<Cert> ParseCert(const std::string& pem,
-                               const std::string& what) {
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert)
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not a PEM certificate"));
+  std::string san = absl::StrCat("URI:", id.ToString());
+  for (const auto& d : names.dns) absl::StrAppend(&san, ",DNS:", d);
+  for (const auto& ip : names.ips) absl::StrAppend(&san, ",IP:", ip);
+  X509* issuer = ca.cert.get();
+  RETURN_IF_ERROR(
+      AddExt(cert.get(), issuer, NID_subject_alt_name, san.c_str()));
+  RETURN_IF_ERROR(
+      AddExt(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE"));
+  RETURN_IF_ERROR(
+      AddExt(cert.get(), issuer, NID_key_usage, "critical,digitalSignature"));
+  RETURN_IF_ERROR(
+      AddExt(cert.get(), issuer, NID_ext_key_usage, "serverAuth,clientAuth"));
+  RETURN_IF_ERROR(
+      AddExt(cert.get(), issuer, NID_authority_key_identifier, "keyid:always"));
+  if (X509_sign(cert.get(), ca.key.get(), EVP_sha256()) == 0)
+    return OpenSslError("sign certificate");
   return cert;
 }
 
-absl::StatusOr<PKey> ParseKey(const std::string& pem, const std::string& what) {
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key)
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not a PEM private key"));
-  return key;
-}
-
-absl::Status AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  Ext ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
-  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
-    return OpenSslError(absl::StrCat("add extension ", OBJ_nid2sn(nid)));
+// OK when `cert` certifies `key`'s public half.
+absl::Status CheckKeyMatches(X509* cert, EVP_PKEY* key,
+                             const std::string& what) {
+  if (X509_check_private_key(cert, key) != 1) {
+    ERR_clear_error();
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " is not for the private key beside it (", kKeyFile, ")"));
   }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Cert> NewCert(EVP_PKEY* key, const std::string& cn,
-                             absl::Time now, int days) {
-  Cert cert(X509_new());
-  if (!cert) return OpenSslError("X509_new");
-  unsigned char serial[16];
-  if (RAND_bytes(serial, sizeof serial) != 1) return OpenSslError("serial");
-  serial[0] &= 0x7f;  // positive
-  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
-  ASN1_INTEGER* s = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
-  BN_free(bn);
-  if (s == nullptr) return OpenSslError("serial");
-  time_t t = absl::ToTimeT(now);
-  if (X509_set_version(cert.get(), 2) != 1 ||
-      ASN1_TIME_adj(X509_getm_notBefore(cert.get()), t, 0, -300) == nullptr ||
-      ASN1_TIME_adj(X509_getm_notAfter(cert.get()), t, days, 0) == nullptr ||
-      X509_set_pubkey(cert.get(), key) != 1) {
-    return OpenSslError("certificate fields");
-  }
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  if (X509_NAME_add_entry_by_txt(
-          name, "CN", MBSTRING_UTF8,
-          reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0) != 1) {
-    return OpenSslError("subject name");
-  }
-  return cert;
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& data,
-                       unsigned mode) {
-  ASSIGN_OR_RETURN(auto f,
-                   util::AtomicFile::Create(path, mode, /*overwrite=*/false));
-  RETURN_IF_ERROR(f->Write(data));
-  return f->Commit();
-}
-
-absl::Status MakeDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create ", dir, ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -158,16 +105,8 @@ absl::Status InitCa(const std::string& dir, const CaOptions& o) {
 
 absl::Status IssueCertificate(const std::string& ca_dir, const IssueOptions& o,
                               const std::string& out_dir) {
-  ASSIGN_OR_RETURN(Identity id, ParseSpiffeId(o.spiffe_id));
-  ASSIGN_OR_RETURN(std::string ca_pem,
-                   util::ReadFile(absl::StrCat(ca_dir, "/", kCaCertFile)));
-  ASSIGN_OR_RETURN(std::string ca_key_pem,
-                   util::ReadFile(absl::StrCat(ca_dir, "/", kCaKeyFile)));
-  ASSIGN_OR_RETURN(Cert ca,
-                   ParseCert(ca_pem, absl::StrCat(ca_dir, "/", kCaCertFile)));
-  auto ca_key = ParseKey(ca_key_pem, absl::StrCat(ca_dir, "/", kCaKeyFile));
-  OPENSSL_cleanse(ca_key_pem.data(), ca_key_pem.size());
-  if (!ca_key.ok()) return ca_key.status();
+  RETURN_IF_ERROR(ParseSpiffeId(o.spiffe_id).status());
+  ASSIGN_OR_RETURN(Ca ca, LoadCa(ca_dir));
   for (const char* f : {kCertFile, kKeyFile, kCaCertFile}) {
     std::error_code ec;
     if (std::filesystem::exists(absl::StrCat(out_dir, "/", f), ec)) {
@@ -177,28 +116,9 @@ absl::Status IssueCertificate(const std::string& ca_dir, const IssueOptions& o,
   }
   RETURN_IF_ERROR(MakeDir(out_dir));
   ASSIGN_OR_RETURN(PKey key, NewP256Key());
-  std::string cn = id.kind == Identity::Kind::kServer
-                       ? id.name
-                       : absl::StrCat(id.name, " (", RoleName(id.role), ")");
-  ASSIGN_OR_RETURN(Cert cert, NewCert(key.get(), cn, o.now, o.days));
-  if (X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.get())) != 1) {
-    return OpenSslError("issuer");
-  }
-  std::string san = absl::StrCat("URI:", id.ToString());
-  for (const auto& d : o.dns) absl::StrAppend(&san, ",DNS:", d);
-  for (const auto& ip : o.ips) absl::StrAppend(&san, ",IP:", ip);
-  RETURN_IF_ERROR(
-      AddExt(cert.get(), ca.get(), NID_subject_alt_name, san.c_str()));
-  RETURN_IF_ERROR(
-      AddExt(cert.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE"));
-  RETURN_IF_ERROR(
-      AddExt(cert.get(), ca.get(), NID_key_usage, "critical,digitalSignature"));
-  RETURN_IF_ERROR(
-      AddExt(cert.get(), ca.get(), NID_ext_key_usage, "serverAuth,clientAuth"));
-  RETURN_IF_ERROR(AddExt(cert.get(), ca.get(), NID_authority_key_identifier,
-                         "keyid:always"));
-  if (X509_sign(cert.get(), ca_key->get(), EVP_sha256()) == 0)
-    return OpenSslError("sign certificate");
+  ASSIGN_OR_RETURN(
+      Cert cert,
+      SignLeaf(ca, key.get(), {o.spiffe_id, o.dns, o.ips}, o.days, o.now));
   ASSIGN_OR_RETURN(std::string key_pem, KeyPem(key.get()));
   ASSIGN_OR_RETURN(std::string cert_pem, CertPem(cert.get()));
   RETURN_IF_ERROR(
@@ -206,7 +126,154 @@ absl::Status IssueCertificate(const std::string& ca_dir, const IssueOptions& o,
   OPENSSL_cleanse(key_pem.data(), key_pem.size());
   RETURN_IF_ERROR(
       WriteFile(absl::StrCat(out_dir, "/", kCertFile), cert_pem, 0644));
-  return WriteFile(absl::StrCat(out_dir, "/", kCaCertFile), ca_pem, 0644);
+  return WriteFile(absl::StrCat(out_dir, "/", kCaCertFile), ca.cert_pem, 0644);
+}
+
+absl::Status CreateCsr(const std::string& dir, const CsrOptions& o) {
+  RETURN_IF_ERROR(ParseSpiffeId(o.spiffe_id).status());
+  RETURN_IF_ERROR(MakeDir(dir));
+  const std::string key_path = absl::StrCat(dir, "/", kKeyFile);
+  PKey key;
+  std::error_code ec;
+  if (std::filesystem::exists(key_path, ec)) {  // renewal keeps the key
+    RETURN_IF_ERROR(CheckPrivateFile(key_path));
+    ASSIGN_OR_RETURN(std::string pem, util::ReadFile(key_path));
+    auto parsed = ParseKey(pem, key_path);
+    OPENSSL_cleanse(pem.data(), pem.size());
+    if (!parsed.ok()) return parsed.status();
+    key = *std::move(parsed);
+  } else {
+    ASSIGN_OR_RETURN(key, NewP256Key());
+    ASSIGN_OR_RETURN(std::string pem, KeyPem(key.get()));
+    absl::Status written = WriteFile(key_path, pem, 0600);
+    OPENSSL_cleanse(pem.data(), pem.size());
+    RETURN_IF_ERROR(written);
+  }
+  std::unique_ptr<X509_REQ, Free> req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key.get()) != 1) {
+    return OpenSslError("certificate request");
+  }
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  if (X509_NAME_add_entry_by_txt(
+          name, "CN", MBSTRING_UTF8,
+          reinterpret_cast<const unsigned char*>(o.spiffe_id.c_str()), -1, -1,
+          0) != 1) {
+    return OpenSslError("request subject");
+  }
+  std::string san = absl::StrCat("URI:", o.spiffe_id);
+  for (const auto& d : o.dns) absl::StrAppend(&san, ",DNS:", d);
+  for (const auto& ip : o.ips) absl::StrAppend(&san, ",IP:", ip);
+  std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)>
+      exts(sk_X509_EXTENSION_new_null(), [](STACK_OF(X509_EXTENSION) * s) {
+        sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+      });
+  X509_EXTENSION* ext =
+      X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
+  if (!exts || ext == nullptr || sk_X509_EXTENSION_push(exts.get(), ext) == 0 ||
+      X509_REQ_add_extensions(req.get(), exts.get()) != 1 ||
+      X509_REQ_sign(req.get(), key.get(), EVP_sha256()) == 0) {
+    return OpenSslError("sign certificate request");
+  }
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1)
+    return OpenSslError("encode certificate request");
+  return WriteFile(absl::StrCat(dir, "/", kCsrFile), BioToString(bio.get()),
+                   0644, /*overwrite=*/true);
+}
+
+absl::StatusOr<std::string> SignCsr(const std::string& ca_dir,
+                                    const std::string& csr_pem,
+                                    const IssueOptions& o) {
+  RETURN_IF_ERROR(ParseSpiffeId(o.spiffe_id).status());
+  ASSIGN_OR_RETURN(Ca ca, LoadCa(ca_dir));
+  Bio bio(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+  std::unique_ptr<X509_REQ, Free> req(
+      PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+  if (!req) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("not a PEM certificate request");
+  }
+  PKey key(X509_REQ_get_pubkey(req.get()));
+  if (!key || X509_REQ_verify(req.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(
+        "the certificate request's signature does not verify (it was not "
+        "made with the key it names)");
+  }
+  // The identity is the CA's decision; the request must not ask for
+  // another.
+  std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)>
+      exts(X509_REQ_get_extensions(req.get()),
+           [](STACK_OF(X509_EXTENSION) * s) {
+             sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+           });
+  if (exts) {
+    std::unique_ptr<GENERAL_NAMES, Free> names(static_cast<GENERAL_NAMES*>(
+        X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr)));
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+      const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
+      if (n->type != GEN_URI) continue;
+      const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
+      std::string asked(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+          static_cast<size_t>(ASN1_STRING_length(uri)));
+      if (asked != o.spiffe_id) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("the request asks for ", asked, ", not ", o.spiffe_id,
+                         "; check who sent it"));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(
+      Cert cert,
+      SignLeaf(ca, key.get(), {o.spiffe_id, o.dns, o.ips}, o.days, o.now));
+  return CertPem(cert.get());
+}
+
+absl::Status InstallCertificate(const std::string& dir,
+                                const std::string& cert_pem,
+                                const std::string& ca_pem) {
+  ASSIGN_OR_RETURN(Cert cert, ParseCert(cert_pem, "the certificate"));
+  RETURN_IF_ERROR(VerifyCertificate(ca_pem, cert_pem));
+  const std::string key_path = absl::StrCat(dir, "/", kKeyFile);
+  RETURN_IF_ERROR(CheckPrivateFile(key_path));
+  ASSIGN_OR_RETURN(std::string pem, util::ReadFile(key_path));
+  auto key = ParseKey(pem, key_path);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (!key.ok()) return key.status();
+  RETURN_IF_ERROR(CheckKeyMatches(cert.get(), key->get(), "the certificate"));
+  RETURN_IF_ERROR(WriteFile(absl::StrCat(dir, "/", kCaCertFile), ca_pem, 0644,
+                            /*overwrite=*/true));
+  return WriteFile(absl::StrCat(dir, "/", kCertFile), cert_pem, 0644,
+                   /*overwrite=*/true);
+}
+
+absl::StatusOr<std::string> RenewCertificate(const std::string& ca_dir,
+                                             const std::string& dir, int days,
+                                             absl::Time now) {
+  ASSIGN_OR_RETURN(Ca ca, LoadCa(ca_dir));
+  ASSIGN_OR_RETURN(std::string old_pem,
+                   util::ReadFile(absl::StrCat(dir, "/", kCertFile)));
+  ASSIGN_OR_RETURN(Cert old,
+                   ParseCert(old_pem, absl::StrCat(dir, "/", kCertFile)));
+  Names names = SubjectNames(old.get());
+  if (names.spiffe_id.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, "/", kCertFile, " has no spiffe:// identity"));
+  }
+  const std::string key_path = absl::StrCat(dir, "/", kKeyFile);
+  RETURN_IF_ERROR(CheckPrivateFile(key_path));
+  ASSIGN_OR_RETURN(std::string pem, util::ReadFile(key_path));
+  auto key = ParseKey(pem, key_path);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (!key.ok()) return key.status();
+  RETURN_IF_ERROR(CheckKeyMatches(old.get(), key->get(),
+                                  absl::StrCat(dir, "/", kCertFile)));
+  ASSIGN_OR_RETURN(Cert cert, SignLeaf(ca, key->get(), names, days, now));
+  ASSIGN_OR_RETURN(std::string cert_pem, CertPem(cert.get()));
+  RETURN_IF_ERROR(InstallCertificate(dir, cert_pem, ca.cert_pem));
+  return names.spiffe_id;
 }
 
 absl::Status CheckPrivateFile(const std::string& path) {
@@ -244,19 +311,15 @@ absl::StatusOr<TlsFiles> LoadTlsDir(const std::string& dir) {
 
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& cert_pem) {
   ASSIGN_OR_RETURN(Cert cert, ParseCert(cert_pem, "certificate"));
-  std::unique_ptr<GENERAL_NAMES, Free> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
-  if (names) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-      const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
-      if (n->type != GEN_URI) continue;
-      const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
-      std::string s(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                    static_cast<size_t>(ASN1_STRING_length(uri)));
-      if (s.rfind("spiffe://", 0) == 0) return s;
-    }
-  }
-  return absl::NotFoundError("certificate has no spiffe:// URI SAN");
+  Names names = SubjectNames(cert.get());
+  if (names.spiffe_id.empty())
+    return absl::NotFoundError("certificate has no spiffe:// URI SAN");
+  return names.spiffe_id;
+}
+
+absl::StatusOr<absl::Time> CertificateNotAfter(const std::string& cert_pem) {
+  ASSIGN_OR_RETURN(Cert cert, ParseCert(cert_pem, "certificate"));
+  return NotAfter(cert.get());
 }
 
 absl::Status VerifyCertificate(const std::string& ca_pem,

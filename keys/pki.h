@@ -15,6 +15,12 @@ inline constexpr char kCaCertFile[] = "ca.pem";
 inline constexpr char kCaKeyFile[] = "ca-key.pem";
 inline constexpr char kCertFile[] = "cert.pem";
 inline constexpr char kKeyFile[] = "key.pem";
+inline constexpr char kCsrFile[] = "request.csr";
+// In the CA directory: the certificate revocation list (keys/crl.h).
+inline constexpr char kCrlFile[] = "crl.pem";
+// Leaf certificates are short-lived: renew them (RenewCertificate, or a new
+// request) before they expire; `status` warns an admin 30 days ahead.
+inline constexpr int kDefaultCertificateDays = 90;
 
 struct CaOptions {
   std::string common_name = "cohortlink CA";
@@ -31,7 +37,7 @@ struct IssueOptions {
   std::string spiffe_id;         // required; see keys/spiffe.h
   std::vector<std::string> dns;  // extra DNS SANs (servers)
   std::vector<std::string> ips;  // extra IP SANs (servers)
-  int days = 397;
+  int days = kDefaultCertificateDays;
   absl::Time now = absl::Now();
 };
 
@@ -42,6 +48,39 @@ struct IssueOptions {
 absl::Status IssueCertificate(const std::string& ca_dir,
                               const IssueOptions& options,
                               const std::string& out_dir);
+
+struct CsrOptions {
+  std::string spiffe_id;         // the identity asked for
+  std::vector<std::string> dns;  // servers
+  std::vector<std::string> ips;
+};
+
+// On the requester's machine: writes `dir`/request.csr, a certificate
+// signing request for `options.spiffe_id` signed by `dir`/key.pem. The key
+// is created (P-256, 0600) when `dir` has none, and kept when it has one
+// (a renewal); it never leaves `dir`.
+absl::Status CreateCsr(const std::string& dir, const CsrOptions& options);
+
+// At the CA: checks the request's own signature and that it asks for no
+// identity but `options.spiffe_id`, and returns a certificate (PEM) for its
+// key with `options`' identity, names and lifetime. The identity and names
+// are the CA's decision, not the request's.
+absl::StatusOr<std::string> SignCsr(const std::string& ca_dir,
+                                    const std::string& csr_pem,
+                                    const IssueOptions& options);
+
+// Puts `cert_pem` into the `--tls DIR` `dir` as cert.pem (replacing one
+// there: a renewal) with `ca_pem` as ca.pem, once the certificate verifies
+// against the CA and is for `dir`/key.pem. Atomic per file.
+absl::Status InstallCertificate(const std::string& dir,
+                                const std::string& cert_pem,
+                                const std::string& ca_pem);
+
+// Renews the certificate in `dir` in place: the same key, identity and
+// names, valid `days` from `now`. Returns the identity.
+absl::StatusOr<std::string> RenewCertificate(const std::string& ca_dir,
+                                             const std::string& dir, int days,
+                                             absl::Time now = absl::Now());
 
 // The three PEM files of a `--tls DIR`.
 struct TlsFiles {
@@ -60,6 +99,9 @@ absl::Status CheckPrivateFile(const std::string& path);
 
 // The SPIFFE URI SAN of a PEM certificate (NOT_FOUND if it has none).
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& cert_pem);
+
+// When a PEM certificate expires.
+absl::StatusOr<absl::Time> CertificateNotAfter(const std::string& cert_pem);
 
 // Verifies `cert_pem` against the CA certificate `ca_pem` at `at`.
 absl::Status VerifyCertificate(const std::string& ca_pem,

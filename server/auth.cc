@@ -5,23 +5,67 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "keys/pki.h"
 #include "util/status_macros.h"
 
 namespace cohortlink::server {
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerTlsCredentials(
-    const std::string& tls_dir) {
-  ASSIGN_OR_RETURN(keys::TlsFiles files, keys::LoadTlsDir(tls_dir));
-  grpc::SslServerCredentialsOptions opts(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  opts.pem_root_certs = files.ca_pem;
-  opts.pem_key_cert_pairs.push_back({files.key_pem, files.cert_pem});
-  auto creds = grpc::SslServerCredentials(opts);
-  for (auto& p : opts.pem_key_cert_pairs) {
-    std::fill(p.private_key.begin(), p.private_key.end(), '\0');
+namespace {
+
+// Every client certificate, at the handshake, through PeerCheck.
+class CheckingVerifier
+    : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  explicit CheckingVerifier(PeerCheck* check) : check_(check) {}
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)>,
+              grpc::Status* sync_status) override {
+    grpc::string_ref pem = request->peer_cert();
+    keys::PeerVerifier::Outcome out =
+        check_->Verify(std::string(pem.data(), pem.size()));
+    *sync_status =
+        out.refusal == keys::PeerVerifier::Refusal::kNone
+            ? grpc::Status::OK
+            : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, out.message);
+    return true;
   }
-  return creds;
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {
+  }
+
+ private:
+  PeerCheck* check_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerTlsCredentials(
+    const std::string& tls_dir, PeerCheck* check) {
+  // Checked once here (the key's mode, the files' presence); the provider
+  // then reads them again whenever they change, so a renewed server
+  // certificate is served without a restart.
+  { ASSIGN_OR_RETURN(keys::TlsFiles files, keys::LoadTlsDir(tls_dir)); }
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          absl::StrCat(tls_dir, "/", keys::kKeyFile),
+          absl::StrCat(tls_dir, "/", keys::kCertFile),
+          absl::StrCat(tls_dir, "/", keys::kCaCertFile),
+          kCertificateRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions opts(provider);
+  opts.watch_identity_key_cert_pairs();
+  opts.watch_root_certs();
+  // A client must present a certificate; the chain, its validity and the
+  // CRL are checked by PeerCheck (so that every refusal is counted and
+  // logged with the identity), not by gRPC's default verification.
+  opts.set_cert_request_type(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  opts.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<CheckingVerifier>(
+          check));
+  opts.set_check_call_host(false);
+  return grpc::experimental::TlsServerCredentials(opts);
 }
 
 namespace {

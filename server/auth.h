@@ -10,14 +10,19 @@
 #include "grpcpp/server_context.h"
 #include "keys/spiffe.h"
 #include "server/config.h"
+#include "server/peer_check.h"
 
 namespace cohortlink::server {
 
+// How often the server looks for a renewed certificate in its --tls DIR.
+inline constexpr unsigned kCertificateRefreshSeconds = 10;
+
 // Mutual-TLS server credentials from a --tls DIR: the server presents
-// cert.pem/key.pem and requires every client to present a certificate that
-// verifies against ca.pem (the handshake fails otherwise).
+// cert.pem/key.pem (read again when they change) and requires every client
+// to present a certificate that `check` accepts: it chains to the CA, is
+// valid, and is not revoked (the handshake fails otherwise).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerTlsCredentials(
-    const std::string& tls_dir);
+    const std::string& tls_dir, PeerCheck* check);
 
 // The caller's identity: the SPIFFE id in the URI SAN of its verified
 // client certificate. UNAUTHENTICATED when there is none or it is not a

@@ -49,6 +49,10 @@ struct ServerConfig {
   std::string data_dir;
   std::string listen = "127.0.0.1:7443";
   std::string tls_dir;  // ca.pem, cert.pem, key.pem of the server
+  // The CA's certificate revocation list (`cohortlink keys revoke`),
+  // checked at every handshake and reloaded when it changes or on SIGHUP;
+  // empty: none.
+  std::string crl_file;
   std::string trust_domain = "cohortlink.local";
   std::vector<AgencyConfig> agencies;
   // Event types and attributes each agency type may send

@@ -92,7 +92,11 @@ grpc::Status LinkageService::GetLinkageStatus(
   auto allowed = call.Authorize();
   if (!allowed.ok()) return call.Finish(allowed.status());
   *resp = runner_->Status();
-  ShowCountsTo(call.role() == keys::Role::kAdmin, resp);
+  const bool admin = call.role() == keys::Role::kAdmin;
+  ShowCountsTo(admin, resp);
+  if (admin && admin_warnings_) {
+    for (std::string& w : admin_warnings_()) resp->add_warnings(std::move(w));
+  }
   return call.Finish(absl::OkStatus());
 }
 

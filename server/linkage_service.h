@@ -1,6 +1,10 @@
 #ifndef COHORTLINK_SERVER_LINKAGE_SERVICE_H_
 #define COHORTLINK_SERVER_LINKAGE_SERVICE_H_
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "cohortlink/v1/linkage.grpc.pb.h"
 #include "linkage/entities/linkage_runner.h"
 #include "linkage/store/audit_log.h"
@@ -14,9 +18,15 @@ namespace cohortlink::server {
 // records how many rows it sent). Thread-safe.
 class LinkageService final : public cohortlink::v1::LinkageService::Service {
  public:
-  LinkageService(const ServerConfig* config, entities::LinkageRunner* runner,
-                 store::ExtractStore* extracts, store::AuditLog* audit)
-      : config_(config), runner_(runner), extracts_(extracts), audit_(audit) {}
+  LinkageService(
+      const ServerConfig* config, entities::LinkageRunner* runner,
+      store::ExtractStore* extracts, store::AuditLog* audit,
+      std::function<std::vector<std::string>()> admin_warnings = nullptr)
+      : config_(config),
+        runner_(runner),
+        extracts_(extracts),
+        audit_(audit),
+        admin_warnings_(std::move(admin_warnings)) {}
 
   grpc::Status ExportLinks(
       grpc::ServerContext* ctx, const cohortlink::v1::ExportLinksRequest* req,
@@ -44,6 +54,7 @@ class LinkageService final : public cohortlink::v1::LinkageService::Service {
   entities::LinkageRunner* runner_;
   store::ExtractStore* extracts_;
   store::AuditLog* audit_;
+  std::function<std::vector<std::string>()> admin_warnings_;
 };
 
 }  // namespace cohortlink::server

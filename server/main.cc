@@ -39,6 +39,7 @@
 #include "server/linkage_service.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/peer_check.h"
 #include "server/query_service.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
@@ -46,11 +47,15 @@
 
 namespace {
 
-std::atomic<bool> g_stop{false};  // set by the signal handler only
+std::atomic<bool> g_stop{false};    // set by the signal handler only
+std::atomic<bool> g_reload{false};  // SIGHUP: reload the CA and CRL
 // docs/limits.md
 constexpr std::chrono::seconds kShutdownGrace{10};
 constexpr int kMaxStreamsPerConnection = 32;
 constexpr int kMaxServerThreads = 128;
+// `status` warns an admin this many days before a certificate expires.
+constexpr int kWarnCertDays = 30;
+constexpr int kWarnCaDays = 90;
 
 // Every method of the health listener but the health service's.
 class HealthOnly : public grpc::CallbackGenericService {
@@ -86,6 +91,7 @@ class WithoutReflection : public grpc::ServerBuilderOption {
 };
 
 void OnSignal(int) { g_stop.store(true); }
+void OnHangup(int) { g_reload.store(true); }
 
 using cohortlink::server::Log;
 using cohortlink::server::LogLevel;
@@ -183,6 +189,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
             "analyst, auditor, admin, exporter)"));
   }
   std::shared_ptr<grpc::ServerCredentials> creds;
+  std::unique_ptr<server::PeerCheck> peers;
   if (config.insecure_loopback_only) {
     RETURN_IF_ERROR(server::CheckLoopback(config.listen));
     Log(LogLevel::kWarning,
@@ -194,7 +201,19 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         "no TLS identity: give --tls DIR, tls_dir in the config, "
         "or --dev");
   } else {
-    ASSIGN_OR_RETURN(creds, server::ServerTlsCredentials(config.tls_dir));
+    ASSIGN_OR_RETURN(peers,
+                     server::PeerCheck::Create(
+                         absl::StrCat(config.tls_dir, "/", keys::kCaCertFile),
+                         config.crl_file));
+    if (!config.crl_file.empty()) {
+      server::PeerCheck::Stats st = peers->stats();
+      Log(LogLevel::kInfo, "certificate revocation list loaded",
+          {{"file", config.crl_file},
+           {"revoked", static_cast<uint64_t>(st.revoked)},
+           {"next_update", util::FormatUtc(st.crl_next_update)}});
+    }
+    ASSIGN_OR_RETURN(creds,
+                     server::ServerTlsCredentials(config.tls_dir, peers.get()));
     creds->SetAuthMetadataProcessor(
         server::AdminOnlyReflection(config.trust_domain));
   }
@@ -268,7 +287,52 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   runner.Start();
   server::IngestService ingest(&config, extracts.get(), audit.get(),
                                [&runner] { return runner.progress(); });
-  server::LinkageService linkage(&config, &runner, extracts.get(), audit.get());
+  // What `status` tells an admin to act on: certificates and the CRL.
+  auto admin_warnings = [&peers, &config] {
+    std::vector<std::string> out;
+    if (peers == nullptr) return out;
+    const absl::Time now = absl::Now();
+    auto days = [&](absl::Time t) {
+      return static_cast<int64_t>(absl::ToDoubleHours(t - now) / 24);
+    };
+    server::PeerCheck::Stats st = peers->stats();
+    if (auto pem =
+            util::ReadFile(absl::StrCat(config.tls_dir, "/", keys::kCertFile));
+        pem.ok()) {
+      auto until = keys::CertificateNotAfter(*pem);
+      if (until.ok() && *until - now < absl::Hours(24 * kWarnCertDays)) {
+        out.push_back(absl::StrCat(
+            "the server's certificate expires on ", util::FormatUtc(*until),
+            " (in ", days(*until),
+            " days): renew it with cohortlink keys renew --ca CA_DIR --dir ",
+            config.tls_dir, "; the server picks it up without a restart"));
+      }
+    }
+    if (st.ca_not_after - now < absl::Hours(24 * kWarnCaDays)) {
+      out.push_back(absl::StrCat("the CA certificate expires on ",
+                                 util::FormatUtc(st.ca_not_after), " (in ",
+                                 days(st.ca_not_after),
+                                 " days): plan a new CA (docs/operations.md)"));
+    }
+    if (st.has_crl && st.crl_next_update - now < absl::Hours(24 * 7)) {
+      out.push_back(absl::StrCat(
+          "the revocation list's next update ",
+          st.crl_next_update < now ? "was due on " : "is due on ",
+          util::FormatUtc(st.crl_next_update),
+          ": re-sign it with cohortlink keys revoke --ca CA_DIR and copy it "
+          "to ",
+          config.crl_file));
+    }
+    if (st.reload_failures > 0) {
+      out.push_back(absl::StrCat(
+          st.reload_failures,
+          " reload(s) of the CA or revocation list failed since the start; "
+          "the last good list is in force (see the server's log)"));
+    }
+    return out;
+  };
+  server::LinkageService linkage(&config, &runner, extracts.get(), audit.get(),
+                                 admin_warnings);
   // The sets behind every published count, for the differencing rule.
   ASSIGN_OR_RETURN(
       auto published,
@@ -294,8 +358,27 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   server::TreeHeads heads(db.get(), audit.get(), std::move(signing_key));
   server::AuditService auditing(&config, audit.get(), &heads);
   server::AdminService admin(&config, db.get(), audit.get(), &heads.key());
-  auto health = [&db, &runner] {
+  auto health = [&db, &runner, &peers, &config] {
     server::Health h;
+    if (peers != nullptr) {
+      h.tls = true;
+      server::PeerCheck::Stats st = peers->stats();
+      h.handshakes_refused = {{"revoked", st.refused_revoked},
+                              {"expired", st.refused_expired},
+                              {"untrusted", st.refused_untrusted},
+                              {"malformed", st.refused_malformed}};
+      h.crl_reload_failures = st.reload_failures;
+      h.crl_loaded = st.has_crl;
+      h.crl_revoked = st.revoked;
+      h.crl_next_update = st.crl_next_update;
+      h.ca_not_after = st.ca_not_after;
+      if (auto pem = util::ReadFile(
+              absl::StrCat(config.tls_dir, "/", keys::kCertFile));
+          pem.ok()) {
+        h.server_cert_not_after =
+            keys::CertificateNotAfter(*pem).value_or(absl::InfinitePast());
+      }
+    }
     absl::Status storage = db->Health();
     h.storage_ok = storage.ok();
     h.storage_full = absl::IsResourceExhausted(storage);
@@ -438,6 +521,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
          {"trust_domain", config.trust_domain}});
   }
   absl::Time next_resume = absl::InfinitePast();
+  absl::Time next_crl_look = absl::InfinitePast();
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     // Health: NOT_SERVING while the database refuses writes (a full disk)
@@ -467,6 +551,30 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       } else {
         Log(LogLevel::kInfo, "health: SERVING");
       }
+    }
+    // The CA and CRL: at once on SIGHUP, and whenever their files change
+    // (looked at once a second).
+    if (peers != nullptr) {
+      absl::StatusOr<bool> reloaded = false;
+      if (g_reload.exchange(false)) {
+        absl::Status r = peers->Reload();
+        reloaded = r.ok() ? absl::StatusOr<bool>(true) : r;
+      } else if (absl::Now() >= next_crl_look) {
+        next_crl_look = absl::Now() + absl::Seconds(1);
+        reloaded = peers->ReloadIfChanged();
+      }
+      if (!reloaded.ok()) {
+        Log(LogLevel::kError, std::string(reloaded.status().message()));
+      } else if (*reloaded) {
+        server::PeerCheck::Stats st = peers->stats();
+        Log(LogLevel::kInfo, "certificate revocation list reloaded",
+            {{"file", config.crl_file},
+             {"revoked", static_cast<uint64_t>(st.revoked)},
+             {"next_update", st.has_crl ? util::FormatUtc(st.crl_next_update)
+                                        : std::string("none")}});
+      }
+    } else {
+      g_reload.store(false);
     }
     // A signed tree head at least every 1,000 entries or 60 seconds.
     if (absl::Status s = heads.MaybeIssue(1000, absl::Seconds(60)); !s.ok())
@@ -510,6 +618,14 @@ absl::Status CheckConfig(const std::string& path) {
         !v.ok())
       return fail("tls_dir", v);
   }
+  if (!c.crl_file.empty()) {
+    if (c.tls_dir.empty())
+      return fail("crl_file", absl::InvalidArgumentError("needs tls_dir"));
+    auto check = cohortlink::server::PeerCheck::Create(
+        absl::StrCat(c.tls_dir, "/", cohortlink::keys::kCaCertFile),
+        c.crl_file);
+    if (!check.ok()) return fail("crl_file", check.status());
+  }
   if (!c.data_key_file.empty()) {
     if (auto k = cohortlink::keys::CheckPrivateFile(c.data_key_file); !k.ok())
       return fail("data_key_file", k);
@@ -531,6 +647,7 @@ int main(int argc, char** argv) {
   ::umask(077);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnHangup);
   CLI::App app{"cohortlink-server: privacy-preserving record linkage server"};
   std::string config_path, data_dir, listen, tls_dir, metrics_listen,
       health_listen, data_key_file;
@@ -543,6 +660,11 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen,
                  "HOST:PORT to listen on (default 127.0.0.1:7443)");
   app.add_option("--tls", tls_dir, "The server's ca.pem, cert.pem, key.pem");
+  std::string crl_file;
+  app.add_option("--crl", crl_file,
+                 "The CA's revocation list (cohortlink keys revoke): checked "
+                 "at every handshake, reloaded on change or SIGHUP")
+      ->check(CLI::ExistingFile);
   app.add_option("--metrics-listen", metrics_listen,
                  "HOST:PORT for the Prometheus /metrics endpoint (off by "
                  "default; port 0 picks a free one)");
@@ -619,6 +741,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!listen.empty()) config.listen = listen;
   if (!tls_dir.empty()) config.tls_dir = tls_dir;
+  if (!crl_file.empty()) config.crl_file = crl_file;
   if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
   if (!health_listen.empty()) config.health_listen = health_listen;
   if (const char* env = std::getenv("COHORTLINK_DATA_KEY_FILE");

@@ -25,6 +25,69 @@ class Metrics::InventoryCollector : public prometheus::Collectable {
                      std::function<Health()> health)
       : inventory_(std::move(inventory)), health_(std::move(health)) {}
 
+  static void AddTls(const Health& h,
+                     std::vector<prometheus::MetricFamily>* out) {
+    auto seconds = [](absl::Time t) {
+      return static_cast<double>(absl::ToUnixSeconds(t));
+    };
+    prometheus::MetricFamily refused;
+    refused.name = "cohortlink_tls_handshakes_refused_total";
+    refused.help =
+        "Client certificates refused at the TLS handshake, by reason "
+        "(revoked, expired, untrusted, malformed)";
+    refused.type = prometheus::MetricType::Counter;
+    for (const auto& [reason, n] : h.handshakes_refused) {
+      refused.metric.emplace_back();
+      refused.metric.back().label.push_back({"reason", reason});
+      refused.metric.back().counter.value = static_cast<double>(n);
+    }
+    out->push_back(std::move(refused));
+    prometheus::MetricFamily expiry;
+    expiry.name = "cohortlink_certificate_expiry_timestamp_seconds";
+    expiry.help =
+        "When the server's own certificate and its CA certificate expire "
+        "(Unix time)";
+    expiry.type = prometheus::MetricType::Gauge;
+    for (const auto& [which, t] : {std::pair{"server", h.server_cert_not_after},
+                                   std::pair{"ca", h.ca_not_after}}) {
+      if (t == absl::InfiniteFuture() || t == absl::InfinitePast()) continue;
+      expiry.metric.emplace_back();
+      expiry.metric.back().label.push_back({"certificate", which});
+      expiry.metric.back().gauge.value = seconds(t);
+    }
+    out->push_back(std::move(expiry));
+    auto one = [](const char* name, const char* help,
+                  prometheus::MetricType type, double v) {
+      prometheus::MetricFamily f;
+      f.name = name;
+      f.help = help;
+      f.type = type;
+      f.metric.emplace_back();
+      if (type == prometheus::MetricType::Counter) {
+        f.metric.back().counter.value = v;
+      } else {
+        f.metric.back().gauge.value = v;
+      }
+      return f;
+    };
+    out->push_back(one("cohortlink_crl_reload_failures_total",
+                       "Reloads of the CA or CRL that failed (the last good "
+                       "list stayed in force)",
+                       prometheus::MetricType::Counter,
+                       static_cast<double>(h.crl_reload_failures)));
+    if (!h.crl_loaded) return;
+    out->push_back(one("cohortlink_crl_next_update_timestamp_seconds",
+                       "When the revocation list in force is due to be "
+                       "replaced (Unix time); refresh it with cohortlink "
+                       "keys revoke --ca DIR before then",
+                       prometheus::MetricType::Gauge,
+                       seconds(h.crl_next_update)));
+    out->push_back(one("cohortlink_crl_revoked_certificates",
+                       "Certificates on the revocation list in force",
+                       prometheus::MetricType::Gauge,
+                       static_cast<double>(h.crl_revoked)));
+  }
+
   std::vector<prometheus::MetricFamily> Collect() const override {
     auto family = [](const char* name, const char* help,
                      prometheus::MetricType type, double v) {
@@ -61,6 +124,7 @@ class Metrics::InventoryCollector : public prometheus::Collectable {
                            "Linkage runs that failed since the start",
                            prometheus::MetricType::Counter,
                            static_cast<double>(h.linkage_failures)));
+      if (h.tls) AddTls(h, &out);
     }
     auto inv = inventory_();
     if (!inv.ok()) return out;  // a failed read leaves these gauges out

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "prometheus/registry.h"
 
@@ -35,6 +36,15 @@ struct Health {
   bool storage_full = false;    // the last failed write found the disk full
   bool linkage_failed = false;  // the last linkage run failed
   uint64_t linkage_failures = 0;
+  // Mutual TLS (absent with --insecure-loopback-only).
+  bool tls = false;
+  std::vector<std::pair<std::string, uint64_t>> handshakes_refused;  // reason
+  uint64_t crl_reload_failures = 0;
+  bool crl_loaded = false;
+  size_t crl_revoked = 0;
+  absl::Time crl_next_update = absl::InfiniteFuture();
+  absl::Time ca_not_after = absl::InfiniteFuture();
+  absl::Time server_cert_not_after = absl::InfiniteFuture();
 };
 
 // Prometheus metrics on their own HTTP port (never the gRPC one):
@@ -48,6 +58,12 @@ struct Health {
 //   cohortlink_storage_writable, cohortlink_storage_disk_full,
 //   cohortlink_linkage_failed                       gauges, 0 or 1
 //   cohortlink_linkage_failed_runs_total            counter
+//   cohortlink_tls_handshakes_refused_total{reason} counter: client
+//                                                   certificates refused
+//   cohortlink_certificate_expiry_timestamp_seconds{certificate="server"|"ca"}
+//   cohortlink_crl_next_update_timestamp_seconds,
+//   cohortlink_crl_revoked_certificates             gauges (with a CRL)
+//   cohortlink_crl_reload_failures_total            counter
 // RPCs are counted by a gRPC server interceptor, so every service is
 // covered, including health and reflection. Labels never carry principals,
 // extract names or anything else from a request. Thread-safe.
