@@ -16,8 +16,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
 )
-# Optional: clang builds the libFuzzer targets when present.
-OPTIONAL_PACKAGES=(clang)
+# For tests that use real tools: clang builds the libFuzzer targets;
+# systemd-analyze checks the unit; promtool checks the metrics.
+OPTIONAL_PACKAGES=(clang systemd prometheus)
 
 missing=()
 for p in "${PACKAGES[@]}" "${OPTIONAL_PACKAGES[@]}"; do

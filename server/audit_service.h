@@ -30,6 +30,11 @@ class TreeHeads {
   // the last (the server calls this periodically, and Issue on shutdown).
   absl::Status MaybeIssue(uint64_t entries, absl::Duration interval);
   const std::string& public_key_pem() const { return key_->public_key_pem(); }
+  // When the last head was issued (InfinitePast before the first).
+  absl::Time last_issued() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return last_time_;
+  }
   // The signing key (its Sign is thread-safe); backups sign with it too.
   const keys::SigningKey& key() const { return *key_; }
 

@@ -10,7 +10,8 @@ namespace {
 absl::StatusOr<cohortlink::v1::UploadReceipt> RunUpload(
     grpc::ServerContext* ctx,
     grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
-    const ServerConfig& config, store::ExtractStore* extracts, Call* call) {
+    const ServerConfig& config, store::ExtractStore* extracts, Call* call,
+    uint64_t* bytes) {
   ASSIGN_OR_RETURN(std::string agency, call->Authorize());
   cohortlink::v1::UploadRequest msg;
   if (!reader->Read(&msg) || !msg.has_header()) {
@@ -27,6 +28,7 @@ absl::StatusOr<cohortlink::v1::UploadReceipt> RunUpload(
     if (!msg.has_batch())
       return absl::InvalidArgumentError("a second header in one upload");
     RETURN_IF_ERROR(session->AddFramedRecords(msg.batch().framed_records()));
+    *bytes += msg.batch().framed_records().size();
   }
   if (ctx->IsCancelled())
     return absl::CancelledError("upload cancelled by the client");
@@ -45,8 +47,12 @@ grpc::Status IngestService::Upload(
     grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
     cohortlink::v1::UploadReceipt* receipt) {
   Call call(ctx, config_, audit_, Method::kUpload);
-  auto r = RunUpload(ctx, reader, *config_, extracts_, &call);
-  if (r.ok()) *receipt = *std::move(r);
+  uint64_t bytes = 0;
+  auto r = RunUpload(ctx, reader, *config_, extracts_, &call, &bytes);
+  if (r.ok()) {
+    *receipt = *std::move(r);
+    if (on_commit_) on_commit_(receipt->records(), bytes);
+  }
   return call.Finish(r.status(), /*already_audited=*/r.ok());
 }
 

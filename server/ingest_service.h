@@ -19,13 +19,18 @@ class IngestService final : public cohortlink::v1::IngestService::Service {
  public:
   // `linkage_progress` (may be empty) gives the progress of the linkage
   // run in progress, shown for extracts whose state is LINKING.
-  IngestService(const ServerConfig* config, store::ExtractStore* extracts,
-                store::AuditLog* audit,
-                std::function<double()> linkage_progress = nullptr)
+  // `on_commit` (may be empty) is told the records and encoded bytes of
+  // every committed upload (for metrics).
+  IngestService(
+      const ServerConfig* config, store::ExtractStore* extracts,
+      store::AuditLog* audit,
+      std::function<double()> linkage_progress = nullptr,
+      std::function<void(uint64_t records, uint64_t bytes)> on_commit = nullptr)
       : config_(config),
         extracts_(extracts),
         audit_(audit),
-        linkage_progress_(std::move(linkage_progress)) {}
+        linkage_progress_(std::move(linkage_progress)),
+        on_commit_(std::move(on_commit)) {}
 
   grpc::Status Upload(grpc::ServerContext* ctx,
                       grpc::ServerReader<cohortlink::v1::UploadRequest>* reader,
@@ -47,6 +52,7 @@ class IngestService final : public cohortlink::v1::IngestService::Service {
   store::ExtractStore* extracts_;
   store::AuditLog* audit_;
   std::function<double()> linkage_progress_;
+  std::function<void(uint64_t, uint64_t)> on_commit_;
 };
 
 }  // namespace cohortlink::server

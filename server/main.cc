@@ -247,12 +247,17 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     const server::AgencyConfig* a = config.FindAgency(agency);
     return a == nullptr ? std::string() : a->type;
   };
-  ro.on_run = [](const absl::Status& s,
-                 const cohortlink::v1::LinkageStatus& st) {
+  // Metrics are built once everything they read exists; until then
+  // runs and uploads go uncounted (none can happen before serving).
+  std::atomic<server::Metrics*> metrics_ptr{nullptr};
+  ro.on_run = [&metrics_ptr](const absl::Status& s,
+                             const cohortlink::v1::LinkageStatus& st) {
     if (absl::IsCancelled(s)) {
       Log(LogLevel::kInfo, absl::StrCat("linkage run stopped: ", s.message()));
       return;
     }
+    if (auto* m = metrics_ptr.load(); m != nullptr)
+      m->ObserveLinkageRun(s.ok(), st);
     if (!s.ok()) {
       Log(LogLevel::kError, absl::StrCat("linkage run failed: ", s.message()));
       return;
@@ -285,8 +290,13 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   entities::LinkageRunner runner(db.get(), extracts.get(), ro);
   runner_ptr.store(&runner);
   runner.Start();
-  server::IngestService ingest(&config, extracts.get(), audit.get(),
-                               [&runner] { return runner.progress(); });
+  server::IngestService ingest(
+      &config, extracts.get(), audit.get(),
+      [&runner] { return runner.progress(); },
+      [&metrics_ptr](uint64_t records, uint64_t bytes) {
+        if (auto* m = metrics_ptr.load(); m != nullptr)
+          m->ObserveUpload(records, bytes);
+      });
   // What `status` tells an admin to act on: certificates and the CRL.
   auto admin_warnings = [&peers, &config] {
     std::vector<std::string> out;
@@ -387,10 +397,16 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     return h;
   };
   server::Metrics metrics(
-      [&extracts, &published, &budgets,
-       &config]() -> absl::StatusOr<server::Inventory> {
+      [&extracts, &published, &budgets, &config, &runner, &audit,
+       &heads]() -> absl::StatusOr<server::Inventory> {
         ASSIGN_OR_RETURN(auto all, extracts->List(""));
         server::Inventory inv;
+        const cohortlink::v1::LinkageStatus st = runner.Status();
+        inv.linkage_generation = st.generation();
+        inv.linkage_records = st.records();
+        inv.linkage_entities = st.entities();
+        inv.access_log_entries = audit->size();
+        inv.access_log_signed_at = heads.last_issued();
         inv.extracts = all.size();
         for (const auto& x : all) inv.records += x.records();
         inv.published_sets = published->EstimatedEntries();
@@ -404,6 +420,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         return inv;
       },
       health);
+  metrics_ptr.store(&metrics);
   if (!config.metrics_listen.empty()) {
     RETURN_IF_ERROR(metrics.Listen(config.metrics_listen));
     const std::string at = absl::StrCat(
@@ -596,6 +613,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         absl::StrCat("signing the final tree head: ", sth.status().message()));
   }
   runner_ptr.store(nullptr);
+  metrics_ptr.store(nullptr);
   Log(LogLevel::kInfo, "stopped");
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@
 #include "google/protobuf/descriptor.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/text_serializer.h"
 
@@ -18,6 +19,30 @@ std::string GrpcCodeName(grpc::StatusCode code) {
   // gRPC and absl share the canonical codes and names.
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
+
+namespace {
+
+// A metric family of one unlabelled value.
+prometheus::MetricFamily OneValue(const char* name, const char* help,
+                                  prometheus::MetricType type, double v) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  f.metric.emplace_back();
+  if (type == prometheus::MetricType::Counter) {
+    f.metric.back().counter.value = v;
+  } else {
+    f.metric.back().gauge.value = v;
+  }
+  return f;
+}
+
+prometheus::MetricFamily Gauge(const char* name, const char* help, double v) {
+  return OneValue(name, help, prometheus::MetricType::Gauge, v);
+}
+
+}  // namespace
 
 class Metrics::InventoryCollector : public prometheus::Collectable {
  public:
@@ -56,89 +81,79 @@ class Metrics::InventoryCollector : public prometheus::Collectable {
       expiry.metric.back().gauge.value = seconds(t);
     }
     out->push_back(std::move(expiry));
-    auto one = [](const char* name, const char* help,
-                  prometheus::MetricType type, double v) {
-      prometheus::MetricFamily f;
-      f.name = name;
-      f.help = help;
-      f.type = type;
-      f.metric.emplace_back();
-      if (type == prometheus::MetricType::Counter) {
-        f.metric.back().counter.value = v;
-      } else {
-        f.metric.back().gauge.value = v;
-      }
-      return f;
-    };
-    out->push_back(one("cohortlink_crl_reload_failures_total",
-                       "Reloads of the CA or CRL that failed (the last good "
-                       "list stayed in force)",
-                       prometheus::MetricType::Counter,
-                       static_cast<double>(h.crl_reload_failures)));
+    out->push_back(
+        OneValue("cohortlink_crl_reload_failures_total",
+                 "Reloads of the CA or CRL that failed (the last good "
+                 "list stayed in force)",
+                 prometheus::MetricType::Counter,
+                 static_cast<double>(h.crl_reload_failures)));
     if (!h.crl_loaded) return;
-    out->push_back(one("cohortlink_crl_next_update_timestamp_seconds",
-                       "When the revocation list in force is due to be "
-                       "replaced (Unix time); refresh it with cohortlink "
-                       "keys revoke --ca DIR before then",
-                       prometheus::MetricType::Gauge,
-                       seconds(h.crl_next_update)));
-    out->push_back(one("cohortlink_crl_revoked_certificates",
-                       "Certificates on the revocation list in force",
-                       prometheus::MetricType::Gauge,
-                       static_cast<double>(h.crl_revoked)));
+    out->push_back(OneValue("cohortlink_crl_next_update_timestamp_seconds",
+                            "When the revocation list in force is due to be "
+                            "replaced (Unix time); refresh it with cohortlink "
+                            "keys revoke --ca DIR before then",
+                            prometheus::MetricType::Gauge,
+                            seconds(h.crl_next_update)));
+    out->push_back(OneValue("cohortlink_crl_revoked_certificates",
+                            "Certificates on the revocation list in force",
+                            prometheus::MetricType::Gauge,
+                            static_cast<double>(h.crl_revoked)));
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    auto family = [](const char* name, const char* help,
-                     prometheus::MetricType type, double v) {
-      prometheus::MetricFamily f;
-      f.name = name;
-      f.help = help;
-      f.type = type;
-      f.metric.emplace_back();
-      if (type == prometheus::MetricType::Counter) {
-        f.metric.back().counter.value = v;
-      } else {
-        f.metric.back().gauge.value = v;
-      }
-      return f;
-    };
-    auto gauge = [&](const char* name, const char* help, double v) {
-      return family(name, help, prometheus::MetricType::Gauge, v);
-    };
     std::vector<prometheus::MetricFamily> out;
     if (health_) {
       Health h = health_();
-      out.push_back(gauge("cohortlink_storage_writable",
+      out.push_back(Gauge("cohortlink_storage_writable",
                           "1 while the database takes writes; 0 after a "
                           "failed write until it resumes",
                           h.storage_ok ? 1 : 0));
-      out.push_back(gauge("cohortlink_storage_disk_full",
+      out.push_back(Gauge("cohortlink_storage_disk_full",
                           "1 while writes fail because the disk is full",
                           h.storage_full ? 1 : 0));
-      out.push_back(gauge("cohortlink_linkage_failed",
+      out.push_back(Gauge("cohortlink_linkage_failed",
                           "1 while the last linkage run failed (queries are "
                           "refused)",
                           h.linkage_failed ? 1 : 0));
-      out.push_back(family("cohortlink_linkage_failed_runs_total",
-                           "Linkage runs that failed since the start",
-                           prometheus::MetricType::Counter,
-                           static_cast<double>(h.linkage_failures)));
+      out.push_back(OneValue("cohortlink_linkage_failed_runs_total",
+                             "Linkage runs that failed since the start",
+                             prometheus::MetricType::Counter,
+                             static_cast<double>(h.linkage_failures)));
       if (h.tls) AddTls(h, &out);
     }
     auto inv = inventory_();
     if (!inv.ok()) return out;  // a failed read leaves these gauges out
-    out.push_back(gauge("cohortlink_extracts", "Extracts currently stored",
+    out.push_back(Gauge("cohortlink_extracts", "Extracts currently stored",
                         static_cast<double>(inv->extracts)));
     out.push_back(
-        gauge("cohortlink_records_stored",
+        Gauge("cohortlink_records_stored",
               "Encoded records in the current versions of all extracts",
               static_cast<double>(inv->records)));
     out.push_back(
-        gauge("cohortlink_published_sets",
+        Gauge("cohortlink_published_sets",
               "Sets of people behind published counts that the differencing "
               "rule remembers (RocksDB's estimate)",
               static_cast<double>(inv->published_sets)));
+    out.push_back(Gauge("cohortlink_linkage_generation",
+                        "The generation of the linkage queries are answered "
+                        "from (0: none yet)",
+                        static_cast<double>(inv->linkage_generation)));
+    out.push_back(Gauge("cohortlink_linkage_records",
+                        "Records in the last completed linkage run",
+                        static_cast<double>(inv->linkage_records)));
+    out.push_back(Gauge("cohortlink_linkage_entities",
+                        "Entities (people) in the last completed linkage run",
+                        static_cast<double>(inv->linkage_entities)));
+    out.push_back(Gauge("cohortlink_access_log_entries",
+                        "Entries in the access log",
+                        static_cast<double>(inv->access_log_entries)));
+    if (inv->access_log_signed_at != absl::InfinitePast()) {
+      out.push_back(Gauge(
+          "cohortlink_access_log_last_signed_timestamp_seconds",
+          "When the last signed tree head over the access log was issued "
+          "(Unix time)",
+          static_cast<double>(absl::ToUnixSeconds(inv->access_log_signed_at))));
+    }
     if (!inv->budgets.empty()) {
       prometheus::MetricFamily spent, total;
       spent.name = "cohortlink_privacy_budget_rho_spent";
@@ -250,6 +265,60 @@ Metrics::Metrics(std::function<absl::StatusOr<Inventory>()> inventory,
                     .Name("cohortlink_rpc_duration_seconds")
                     .Help("gRPC call latency, by method and status code")
                     .Register(*registry_);
+  upload_records_ = &prometheus::BuildCounter()
+                         .Name("cohortlink_upload_records_total")
+                         .Help("Records in committed uploads")
+                         .Register(*registry_)
+                         .Add({});
+  upload_bytes_ =
+      &prometheus::BuildCounter()
+           .Name("cohortlink_upload_bytes_total")
+           .Help("Encoded bytes of the records in committed uploads")
+           .Register(*registry_)
+           .Add({});
+  linkage_runs_ = &prometheus::BuildCounter()
+                       .Name("cohortlink_linkage_runs_total")
+                       .Help(
+                           "Linkage runs, by kind (full, incremental) and "
+                           "outcome (ok, failed)")
+                       .Register(*registry_);
+  linkage_seconds_ = &prometheus::BuildHistogram()
+                          .Name("cohortlink_linkage_run_duration_seconds")
+                          .Help(
+                              "Linkage run time, by stage (blocking, "
+                              "training, scoring, clustering, total)")
+                          .Register(*registry_);
+  prometheus::BuildGauge()
+      .Name("cohortlink_build_info")
+      .Help("The server's version (the value is always 1)")
+      .Register(*registry_)
+      .Add({{"version", COHORTLINK_VERSION}})
+      .Set(1);
+}
+
+void Metrics::ObserveUpload(uint64_t records, uint64_t bytes) {
+  upload_records_->Increment(static_cast<double>(records));
+  upload_bytes_->Increment(static_cast<double>(bytes));
+}
+
+void Metrics::ObserveLinkageRun(bool ok,
+                                const cohortlink::v1::LinkageStatus& st) {
+  const std::string kind = st.incremental() ? "incremental" : "full";
+  linkage_runs_->Add({{"kind", kind}, {"outcome", ok ? "ok" : "failed"}})
+      .Increment();
+  if (!ok) return;
+  // 10 ms .. ~40 minutes: a small region links in well under a second,
+  // a national one in minutes.
+  static const auto* kBuckets = new prometheus::Histogram::BucketBoundaries{
+      0.01, 0.04, 0.16, 0.64, 2.56, 10.24, 40.96, 163.84, 655.36, 2621.44};
+  for (const auto& [stage, seconds] :
+       {std::pair{"blocking", st.blocking_seconds()},
+        std::pair{"training", st.training_seconds()},
+        std::pair{"scoring", st.scoring_seconds()},
+        std::pair{"clustering", st.clustering_seconds()},
+        std::pair{"total", st.run_seconds()}}) {
+    linkage_seconds_->Add({{"stage", stage}}, *kBuckets).Observe(seconds);
+  }
 }
 
 Metrics::~Metrics() = default;

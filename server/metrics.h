@@ -8,7 +8,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cohortlink/v1/linkage.pb.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace prometheus {
@@ -28,6 +31,10 @@ struct Inventory {
     double spent = 0, total = 0;
   };
   std::vector<Budget> budgets;
+  // The linkage queries are answered from, and the access log.
+  uint64_t linkage_generation = 0, linkage_records = 0, linkage_entities = 0;
+  uint64_t access_log_entries = 0;
+  absl::Time access_log_signed_at = absl::InfinitePast();  // none yet
 };
 
 // Whether the server can serve, read at each scrape.
@@ -58,6 +65,13 @@ struct Health {
 //   cohortlink_storage_writable, cohortlink_storage_disk_full,
 //   cohortlink_linkage_failed                       gauges, 0 or 1
 //   cohortlink_linkage_failed_runs_total            counter
+//   cohortlink_linkage_runs_total{kind,outcome}     counter
+//   cohortlink_linkage_run_duration_seconds{stage}  histogram
+//   cohortlink_linkage_generation, _records, _entities  gauges (at scrape)
+//   cohortlink_upload_records_total, _bytes_total   counters
+//   cohortlink_access_log_entries,
+//   cohortlink_access_log_last_signed_timestamp_seconds  gauges
+//   cohortlink_build_info{version}                  gauge, 1
 //   cohortlink_tls_handshakes_refused_total{reason} counter: client
 //                                                   certificates refused
 //   cohortlink_certificate_expiry_timestamp_seconds{certificate="server"|"ca"}
@@ -80,6 +94,10 @@ class Metrics {
 
   void ObserveRpc(absl::string_view method, absl::string_view code,
                   double seconds);
+  // A committed upload.
+  void ObserveUpload(uint64_t records, uint64_t bytes);
+  // A linkage run's outcome (cancelled runs are not observed).
+  void ObserveLinkageRun(bool ok, const cohortlink::v1::LinkageStatus& st);
   // The text exposition format of everything (also what /metrics returns).
   std::string Render() const;
 
@@ -93,6 +111,10 @@ class Metrics {
   std::shared_ptr<InventoryCollector> inventory_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* durations_;
+  prometheus::Counter* upload_records_;
+  prometheus::Counter* upload_bytes_;
+  prometheus::Family<prometheus::Counter>* linkage_runs_;
+  prometheus::Family<prometheus::Histogram>* linkage_seconds_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The deployment files against the real binaries:
-#   deploy_test.sh version|check-config|systemd|log-level SERVER CLI SOURCE_DIR
+#   deploy_test.sh version|check-config|systemd|log-level|metrics SERVER CLI SOURCE_DIR
 # version: both binaries print their version. check-config: the server's
 # --check-config accepts a good config and names what is wrong with a bad
 # one (a field, a readable key, a certificate from another CA).
@@ -8,7 +8,8 @@
 # `systemd-analyze verify` with its ExecStart pointing at SERVER, and its
 # `systemd-analyze security` exposure is at most 2.0 (exit 77, skipped,
 # without systemd-analyze). log-level: --log-level filters the server's
-# JSON log lines.
+# JSON log lines. metrics: /metrics passes `promtool check metrics` (exit
+# 77, skipped, without promtool).
 set -euo pipefail
 what=$1 server=$2 cli=$3 src=$4
 tmp=$(mktemp -d)
@@ -81,6 +82,51 @@ log-level)
     "$tmp/info.log" || fail "no listening line with fields: $(cat "$tmp/info.log")"
   grep -q '"msg":"stopped"' "$tmp/info.log" || fail "no stopped line"
   ;;
-*) echo "usage: $0 version|check-config|systemd|log-level SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
+metrics)
+  # A server that has taken an upload, linked it and answered calls: its
+  # /metrics passes `promtool check metrics` (Prometheus' naming and
+  # format rules) and carries each family docs/server.md lists.
+  command -v promtool > /dev/null || { echo "no promtool: skipped"; exit 77; }
+  "$cli" synth --people 300 --out "$tmp/region" > /dev/null
+  printf 'metrics test secret\n' > "$tmp/secret"
+  "$cli" encode --schema "$tmp/region/schema.json" --secret "$tmp/secret" \
+    --input "$tmp/region/police.csv" --output "$tmp/police.clx" > /dev/null
+  "$server" --dev --data-dir "$tmp/d" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+    2> "$tmp/server.log" &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+  for _ in $(seq 100); do grep -q "listening on" "$tmp/server.log" && break; sleep 0.1; done
+  addr=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$tmp/server.log" | head -n 1)
+  mport=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$tmp/server.log" | head -n 1)
+  [ -n "$addr" ] && [ -n "$mport" ] || fail "server did not start: $(cat "$tmp/server.log")"
+  "$cli" upload --server "$addr" --tls "$tmp/d/dev-tls/police" --extract m "$tmp/police.clx" > /dev/null
+  "$cli" status --server "$addr" --tls "$tmp/d/dev-tls/police" --wait 60 > /dev/null
+  # A refused handshake: a certificate from another CA.
+  "$cli" keys ca init --dir "$tmp/other-ca" > /dev/null
+  "$cli" keys issue --ca "$tmp/other-ca" --id spiffe://cohortlink.dev/agency/police/submitter \
+    --out "$tmp/other" > /dev/null
+  cp "$tmp/d/dev-tls/police/ca.pem" "$tmp/other/ca.pem"
+  "$cli" status --server "$addr" --tls "$tmp/other" > /dev/null 2>&1 && fail "foreign certificate accepted"
+  exec 3<>"/dev/tcp/127.0.0.1/$mport"
+  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  sed '1,/^\r$/d' <&3 > "$tmp/metrics.txt"
+  exec 3<&-
+  out=$(promtool check metrics < "$tmp/metrics.txt" 2>&1) || fail "promtool: $out"
+  [ -z "$out" ] || fail "promtool warns: $out"
+  for family in cohortlink_rpc_requests_total cohortlink_rpc_duration_seconds_bucket \
+      cohortlink_upload_records_total cohortlink_upload_bytes_total \
+      'cohortlink_linkage_runs_total{kind="full",outcome="ok"}' \
+      'cohortlink_linkage_run_duration_seconds_bucket{stage="scoring"' \
+      cohortlink_linkage_generation cohortlink_linkage_records cohortlink_linkage_entities \
+      cohortlink_access_log_entries cohortlink_build_info \
+      'cohortlink_tls_handshakes_refused_total{reason="untrusted"} 1' \
+      'cohortlink_certificate_expiry_timestamp_seconds{certificate="server"}' \
+      cohortlink_storage_writable cohortlink_records_stored; do
+    grep -qF "$family" "$tmp/metrics.txt" || fail "no $family in: $(cat "$tmp/metrics.txt")"
+  done
+  grep -q '^cohortlink_upload_records_total [1-9]' "$tmp/metrics.txt" || fail "no upload counted"
+  echo "promtool check metrics: OK ($(grep -c '^cohortlink_' "$tmp/metrics.txt") series)"
+  ;;
+*) echo "usage: $0 version|check-config|systemd|log-level|metrics SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
 esac
 echo "ok: $what"
