@@ -1,5 +1,6 @@
 // cohortlink keys ...: key material management.
 
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +8,7 @@
 #include "keys/crl.h"
 #include "keys/pki.h"
 #include "keys/secret.h"
+#include "keys/signing.h"
 #include "util/atomic_file.h"
 #include "util/status_macros.h"
 #include "util/text.h"
@@ -25,6 +27,24 @@ absl::Status RunSecret(const SecretArgs& a) {
             << " (mode 0600)\n"
             << "Share it with the other agencies over a secure channel; never "
                "with the linkage server.\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunSigningKey(const SecretArgs& a) {
+  std::error_code ec;
+  if (std::filesystem::exists(a.out, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(a.out, " already exists (refusing to overwrite)"));
+  }
+  ASSIGN_OR_RETURN(auto key, keys::SigningKey::LoadOrCreate(a.out));
+  const std::string pub = a.out + ".pub.pem";
+  ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(pub, 0644, false));
+  RETURN_IF_ERROR(f->Write(key->public_key_pem()));
+  RETURN_IF_ERROR(f->Commit());
+  std::cout << "wrote a new Ed25519 access-log signing key to " << a.out
+            << " (mode 0600) and its public key to " << pub
+            << ".\nGive the server the key (--signing-key or "
+               "signing_key_file); give auditors the public key.\n";
   return absl::OkStatus();
 }
 
@@ -175,6 +195,19 @@ void RegisterKeys(CLI::App& app, Context* ctx) {
       ->required();
   secret->callback(
       [ctx, args] { ctx->run = [args] { return RunSecret(*args); }; });
+
+  auto sk_args = std::make_shared<SecretArgs>();
+  CLI::App* sk = keys->add_subcommand(
+      "signing-key",
+      "Generate an access-log signing key (Ed25519) for a server that keeps "
+      "it outside its data directory (a Kubernetes Secret)");
+  sk->add_option("--out", sk_args->out,
+                 "File to create (mode 0600; its public key beside it as "
+                 "FILE.pub.pem)")
+      ->required();
+  sk->callback([ctx, sk_args] {
+    ctx->run = [sk_args] { return RunSigningKey(*sk_args); };
+  });
 
   CLI::App* ca = keys->add_subcommand("ca", "Manage the certificate authority");
   ca->require_subcommand(1);

@@ -280,9 +280,18 @@ absl::Status CheckPrivateFile(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     return absl::NotFoundError(absl::StrCat(path, ": not found"));
-  if ((st.st_mode & 077) != 0) {
+  // PostgreSQL's rule for its key file: readable by the owner only, or,
+  // when root owns it, by one group too (root's secret stores hand keys to
+  // services that way: Kubernetes mounts a Secret as root, group fsGroup,
+  // mode 0440). Never by others, never writable by the group.
+  const bool root_owned = st.st_uid == 0;
+  const mode_t refused = root_owned ? 037 : 077;
+  if ((st.st_mode & refused) != 0) {
     return absl::PermissionDeniedError(absl::StrCat(
-        path, " is readable by group or others; run: chmod 600 ", path));
+        path,
+        root_owned ? " is writable by its group or readable by others"
+                   : " is readable by group or others",
+        "; run: chmod 600 ", path));
   }
   return absl::OkStatus();
 }

@@ -92,9 +92,11 @@ struct TlsFiles {
 // key.pem that group or others can read, naming the file and the fix.
 absl::StatusOr<TlsFiles> LoadTlsDir(const std::string& dir);
 
-// OK when `path` exists and is readable by its owner only; NOT_FOUND or
-// PERMISSION_DENIED (with the chmod to run) otherwise. Every private key
-// the server loads passes this check.
+// OK when `path` exists and is readable by its owner only, or, for a file
+// root owns, by its owner and group at most (mode 0640 or less, as a
+// Kubernetes Secret is mounted); NOT_FOUND or PERMISSION_DENIED (with the
+// chmod to run) otherwise. Every private key the server loads passes this
+// check.
 absl::Status CheckPrivateFile(const std::string& path);
 
 // The SPIFFE URI SAN of a PEM certificate (NOT_FOUND if it has none).

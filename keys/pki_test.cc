@@ -1,6 +1,9 @@
 #include "keys/pki.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "gtest/gtest.h"
 #include "keys/spiffe.h"
@@ -89,6 +92,30 @@ TEST(PkiTest, ServerCertificatesCarryDnsAndIpSans) {
   bad.spiffe_id = "spiffe://x/agency/police/overlord";
   EXPECT_EQ(IssueCertificate(tmp.File("ca"), bad, tmp.File("bad")).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A private key may be read by its owner only, or, when root owns it, by
+// one group as well (a Kubernetes Secret: root, group fsGroup, 0440).
+TEST(PkiTest, PrivateFilesFollowTheOwnerOrRootGroupRule) {
+  util::TempDir tmp("pki_private");
+  const std::string f = tmp.File("key.pem");
+  { std::ofstream(f) << "k"; }
+  auto with = [&](uid_t uid, mode_t mode) {
+    EXPECT_EQ(::chown(f.c_str(), uid, static_cast<gid_t>(-1)), 0);
+    EXPECT_EQ(::chmod(f.c_str(), mode), 0);
+    return CheckPrivateFile(f).code();
+  };
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  EXPECT_EQ(with(0, 0600), absl::StatusCode::kOk);
+  EXPECT_EQ(with(0, 0440), absl::StatusCode::kOk);
+  EXPECT_EQ(with(0, 0640), absl::StatusCode::kOk);
+  EXPECT_EQ(with(0, 0660), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(with(0, 0604), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(with(10001, 0600), absl::StatusCode::kOk);
+  EXPECT_EQ(with(10001, 0640), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(with(10001, 0604), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CheckPrivateFile(tmp.File("absent")).code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

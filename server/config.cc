@@ -171,10 +171,11 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
   };
   auto root = encoding::JsonObject::Of(*doc, "");
   if (!root.ok()) return fail(root.status());
-  if (auto s = root->AllowOnly(
-          {"data_dir", "listen", "tls_dir", "crl_file", "trust_domain",
-           "metrics_listen", "health_listen", "agencies", "agency_types",
-           "limits", "disclosure", "query_space", "data_key_file", "projects"});
+  if (auto s = root->AllowOnly({"data_dir", "listen", "tls_dir", "crl_file",
+                                "signing_key_file", "trust_domain",
+                                "metrics_listen", "health_listen", "agencies",
+                                "agency_types", "limits", "disclosure",
+                                "query_space", "data_key_file", "projects"});
       !s.ok()) {
     return fail(s);
   }
@@ -182,6 +183,7 @@ absl::StatusOr<ServerConfig> ParseConfig(const std::string& text,
   for (auto [key, dest] :
        {std::pair{"data_dir", &c.data_dir}, std::pair{"listen", &c.listen},
         std::pair{"tls_dir", &c.tls_dir}, std::pair{"crl_file", &c.crl_file},
+        std::pair{"signing_key_file", &c.signing_key_file},
         std::pair{"trust_domain", &c.trust_domain},
         std::pair{"metrics_listen", &c.metrics_listen},
         std::pair{"health_listen", &c.health_listen},

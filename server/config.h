@@ -53,6 +53,9 @@ struct ServerConfig {
   // checked at every handshake and reloaded when it changes or on SIGHUP;
   // empty: none.
   std::string crl_file;
+  // The access-log signing key; empty: DATA_DIR/audit-signing.key, made
+  // on the first start. A file named here must exist.
+  std::string signing_key_file;
   std::string trust_domain = "cohortlink.local";
   std::vector<AgencyConfig> agencies;
   // Event types and attributes each agency type may send

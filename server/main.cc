@@ -133,10 +133,19 @@ absl::StatusOr<std::unique_ptr<cohortlink::keys::SigningKey>> CheckIntegrity(
     const cohortlink::server::ServerConfig& config,
     cohortlink::store::AuditLog* audit) {
   using namespace cohortlink;
+  // The key is DATA_DIR/audit-signing.key, made on the first start, unless
+  // signing_key_file names one kept elsewhere (a Kubernetes Secret), which
+  // must exist.
+  const bool own_file = !config.signing_key_file.empty();
   const std::string key_path =
-      absl::StrCat(config.data_dir, "/", store::kSigningKeyFile);
+      own_file ? config.signing_key_file
+               : absl::StrCat(config.data_dir, "/", store::kSigningKeyFile);
   auto key = keys::SigningKey::Load(key_path);
-  if (!key.ok() && !absl::IsNotFound(key.status())) return key.status();
+  if (!key.ok() && (own_file || !absl::IsNotFound(key.status()))) {
+    return absl::Status(
+        key.status().code(),
+        absl::StrCat("the access-log signing key: ", key.status().message()));
+  }
   std::vector<std::string> problems =
       audit->CheckIntegrity(key.ok() ? (*key)->fingerprint() : "");
   if (problems.empty()) {
@@ -644,6 +653,11 @@ absl::Status CheckConfig(const std::string& path) {
         c.crl_file);
     if (!check.ok()) return fail("crl_file", check.status());
   }
+  if (!c.signing_key_file.empty()) {
+    if (auto k = cohortlink::keys::SigningKey::Load(c.signing_key_file);
+        !k.ok())
+      return fail("signing_key_file", k.status());
+  }
   if (!c.data_key_file.empty()) {
     if (auto k = cohortlink::keys::CheckPrivateFile(c.data_key_file); !k.ok())
       return fail("data_key_file", k);
@@ -714,8 +728,10 @@ int main(int argc, char** argv) {
                  "and exit; then start the server on it")
       ->check(CLI::ExistingDirectory);
   app.add_option("--signing-key", signing_key,
-                 "With --restore: the access-log signing key "
-                 "(audit-signing.key) kept apart from the backups")
+                 "The access-log signing key (default "
+                 "DATA_DIR/audit-signing.key, made on the first start; "
+                 "cohortlink keys signing-key makes one); with --restore, "
+                 "the key kept apart from the backups")
       ->check(CLI::ExistingFile);
   std::string check_config;
   app.add_option("--check-config", check_config,
@@ -760,6 +776,7 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!tls_dir.empty()) config.tls_dir = tls_dir;
   if (!crl_file.empty()) config.crl_file = crl_file;
+  if (!signing_key.empty()) config.signing_key_file = signing_key;
   if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
   if (!health_listen.empty()) config.health_listen = health_listen;
   if (const char* env = std::getenv("COHORTLINK_DATA_KEY_FILE");

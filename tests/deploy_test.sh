@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The deployment files against the real binaries:
-#   deploy_test.sh version|check-config|systemd|log-level|metrics SERVER CLI SOURCE_DIR
+#   deploy_test.sh version|check-config|systemd|log-level|signing-key|metrics SERVER CLI SOURCE_DIR
 # version: both binaries print their version. check-config: the server's
 # --check-config accepts a good config and names what is wrong with a bad
 # one (a field, a readable key, a certificate from another CA).
@@ -82,6 +82,21 @@ log-level)
     "$tmp/info.log" || fail "no listening line with fields: $(cat "$tmp/info.log")"
   grep -q '"msg":"stopped"' "$tmp/info.log" || fail "no stopped line"
   ;;
+signing-key)
+  # A signing key kept outside the data directory (a Kubernetes Secret):
+  # the server signs with it and makes none of its own.
+  "$cli" keys signing-key --out "$tmp/signing.key" > /dev/null
+  [ "$(stat -c %a "$tmp/signing.key")" = 600 ] || fail "signing key not 0600"
+  "$cli" keys signing-key --out "$tmp/signing.key" > /dev/null 2>&1 && fail "overwrote a signing key"
+  "$server" --dev --data-dir "$tmp/d" --listen 127.0.0.1:0 --signing-key "$tmp/signing.key" \
+    2> "$tmp/server.log" &
+  pid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$tmp/server.log" && break; sleep 0.1; done
+  kill -TERM "$pid"; wait "$pid" || fail "server: $(cat "$tmp/server.log")"
+  [ ! -e "$tmp/d/audit-signing.key" ] || fail "the server made a key of its own"
+  cmp -s "$tmp/d/audit-public.pem" "$tmp/signing.key.pub.pem" || fail "signed with another key"
+  grep -q '"msg":"access log: final signed tree head"' "$tmp/server.log" || fail "no signed head"
+  ;;
 metrics)
   # A server that has taken an upload, linked it and answered calls: its
   # /metrics passes `promtool check metrics` (Prometheus' naming and
@@ -127,6 +142,6 @@ metrics)
   grep -q '^cohortlink_upload_records_total [1-9]' "$tmp/metrics.txt" || fail "no upload counted"
   echo "promtool check metrics: OK ($(grep -c '^cohortlink_' "$tmp/metrics.txt") series)"
   ;;
-*) echo "usage: $0 version|check-config|systemd|log-level|metrics SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
+*) echo "usage: $0 version|check-config|systemd|log-level|signing-key|metrics SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
 esac
 echo "ok: $what"
