@@ -17,8 +17,10 @@ PACKAGES=(
   libbenchmark-dev
 )
 # For tests that use real tools: clang builds the libFuzzer targets;
-# systemd-analyze checks the unit; promtool checks the metrics.
-OPTIONAL_PACKAGES=(clang systemd prometheus)
+# systemd-analyze checks the unit; promtool checks the metrics; podman
+# builds and runs the container image; python3-yaml reads the Kubernetes
+# manifests.
+OPTIONAL_PACKAGES=(clang systemd prometheus podman python3-yaml)
 
 missing=()
 for p in "${PACKAGES[@]}" "${OPTIONAL_PACKAGES[@]}"; do
