@@ -115,14 +115,7 @@ absl::Status RunCreate(const CreateArgs& a) {
         absl::StrCat("cannot create ", partial, ": ", ec.message()));
   }
   fs::permissions(partial, fs::perms::owner_all, ec);
-  struct Cleanup {
-    std::string dir;
-    bool keep = false;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!keep) fs::remove_all(dir, ignored);
-    }
-  } cleanup{partial};
+  util::RemoveUnlessKept cleanup(partial);
   ASSIGN_OR_RETURN(auto channel, MutualTlsChannel(a.server, a.tls));
   auto stub = cohortlink::v1::AdminService::NewStub(channel);
   grpc::ClientContext ctx;
@@ -148,7 +141,7 @@ absl::Status RunCreate(const CreateArgs& a) {
     return absl::InternalError(absl::StrCat("cannot rename ", partial, " to ",
                                             a.out, ": ", ec.message()));
   }
-  cleanup.keep = true;
+  cleanup.Keep();
   uint64_t bytes = 0;
   for (const auto& f : manifest->files()) bytes += f.bytes();
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);

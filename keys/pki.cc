@@ -136,12 +136,7 @@ absl::Status CreateCsr(const std::string& dir, const CsrOptions& o) {
   PKey key;
   std::error_code ec;
   if (std::filesystem::exists(key_path, ec)) {  // renewal keeps the key
-    RETURN_IF_ERROR(CheckPrivateFile(key_path));
-    ASSIGN_OR_RETURN(std::string pem, util::ReadFile(key_path));
-    auto parsed = ParseKey(pem, key_path);
-    OPENSSL_cleanse(pem.data(), pem.size());
-    if (!parsed.ok()) return parsed.status();
-    key = *std::move(parsed);
+    ASSIGN_OR_RETURN(key, LoadPrivateKey(key_path));
   } else {
     ASSIGN_OR_RETURN(key, NewP256Key());
     ASSIGN_OR_RETURN(std::string pem, KeyPem(key.get()));
@@ -236,13 +231,8 @@ absl::Status InstallCertificate(const std::string& dir,
                                 const std::string& ca_pem) {
   ASSIGN_OR_RETURN(Cert cert, ParseCert(cert_pem, "the certificate"));
   RETURN_IF_ERROR(VerifyCertificate(ca_pem, cert_pem));
-  const std::string key_path = absl::StrCat(dir, "/", kKeyFile);
-  RETURN_IF_ERROR(CheckPrivateFile(key_path));
-  ASSIGN_OR_RETURN(std::string pem, util::ReadFile(key_path));
-  auto key = ParseKey(pem, key_path);
-  OPENSSL_cleanse(pem.data(), pem.size());
-  if (!key.ok()) return key.status();
-  RETURN_IF_ERROR(CheckKeyMatches(cert.get(), key->get(), "the certificate"));
+  ASSIGN_OR_RETURN(PKey key, LoadPrivateKey(absl::StrCat(dir, "/", kKeyFile)));
+  RETURN_IF_ERROR(CheckKeyMatches(cert.get(), key.get(), "the certificate"));
   RETURN_IF_ERROR(WriteFile(absl::StrCat(dir, "/", kCaCertFile), ca_pem, 0644,
                             /*overwrite=*/true));
   return WriteFile(absl::StrCat(dir, "/", kCertFile), cert_pem, 0644,
@@ -262,15 +252,10 @@ absl::StatusOr<std::string> RenewCertificate(const std::string& ca_dir,
     return absl::InvalidArgumentError(
         absl::StrCat(dir, "/", kCertFile, " has no spiffe:// identity"));
   }
-  const std::string key_path = absl::StrCat(dir, "/", kKeyFile);
-  RETURN_IF_ERROR(CheckPrivateFile(key_path));
-  ASSIGN_OR_RETURN(std::string pem, util::ReadFile(key_path));
-  auto key = ParseKey(pem, key_path);
-  OPENSSL_cleanse(pem.data(), pem.size());
-  if (!key.ok()) return key.status();
-  RETURN_IF_ERROR(CheckKeyMatches(old.get(), key->get(),
-                                  absl::StrCat(dir, "/", kCertFile)));
-  ASSIGN_OR_RETURN(Cert cert, SignLeaf(ca, key->get(), names, days, now));
+  ASSIGN_OR_RETURN(PKey key, LoadPrivateKey(absl::StrCat(dir, "/", kKeyFile)));
+  RETURN_IF_ERROR(
+      CheckKeyMatches(old.get(), key.get(), absl::StrCat(dir, "/", kCertFile)));
+  ASSIGN_OR_RETURN(Cert cert, SignLeaf(ca, key.get(), names, days, now));
   ASSIGN_OR_RETURN(std::string cert_pem, CertPem(cert.get()));
   RETURN_IF_ERROR(InstallCertificate(dir, cert_pem, ca.cert_pem));
   return names.spiffe_id;
@@ -287,11 +272,11 @@ absl::Status CheckPrivateFile(const std::string& path) {
   const bool root_owned = st.st_uid == 0;
   const mode_t refused = root_owned ? 037 : 077;
   if ((st.st_mode & refused) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        path,
-        root_owned ? " is writable by its group or readable by others"
-                   : " is readable by group or others",
-        "; run: chmod 600 ", path));
+    const char* why = !root_owned ? " is readable by group or others"
+                      : (st.st_mode & 007) != 0 ? " is readable by others"
+                                                : " is writable by its group";
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, why, "; run: chmod 600 ", path));
   }
   return absl::OkStatus();
 }

@@ -142,14 +142,17 @@ absl::StatusOr<Ca> LoadCa(const std::string& ca_dir) {
                    util::ReadFile(absl::StrCat(ca_dir, "/", kCaCertFile)));
   ASSIGN_OR_RETURN(
       ca.cert, ParseCert(ca.cert_pem, absl::StrCat(ca_dir, "/", kCaCertFile)));
-  const std::string key_path = absl::StrCat(ca_dir, "/", kCaKeyFile);
-  RETURN_IF_ERROR(CheckPrivateFile(key_path));
-  ASSIGN_OR_RETURN(std::string key_pem, util::ReadFile(key_path));
-  auto key = ParseKey(key_pem, key_path);
-  OPENSSL_cleanse(key_pem.data(), key_pem.size());
-  if (!key.ok()) return key.status();
-  ca.key = *std::move(key);
+  ASSIGN_OR_RETURN(ca.key,
+                   LoadPrivateKey(absl::StrCat(ca_dir, "/", kCaKeyFile)));
   return ca;
+}
+
+absl::StatusOr<PKey> LoadPrivateKey(const std::string& path) {
+  RETURN_IF_ERROR(CheckPrivateFile(path));
+  ASSIGN_OR_RETURN(std::string pem, util::ReadFile(path));
+  auto key = ParseKey(pem, path);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  return key;
 }
 
 Names SubjectNames(const X509* cert) {

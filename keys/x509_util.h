@@ -32,6 +32,10 @@ std::string SerialHex(const X509* cert);
 absl::Time NotAfter(const X509* cert);
 absl::Time FromAsn1Time(const ASN1_TIME* t);
 
+// A private key file (PEM) that passes CheckPrivateFile; the PEM text is
+// wiped once parsed.
+absl::StatusOr<PKey> LoadPrivateKey(const std::string& path);
+
 // The CA of a CA directory: its certificate (PEM and parsed) and key.
 struct Ca {
   std::string cert_pem;

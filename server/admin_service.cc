@@ -33,7 +33,10 @@ absl::Status Send(const store::BackupSnapshot& snap,
     bool first = true;
     uint64_t sent = 0;
     while (first || sent < f.bytes()) {
-      in.read(buf.data(), buf.size());
+      // Never past the size the manifest gives (the copy's files are
+      // immutable; this keeps the stream to what was hashed).
+      in.read(buf.data(), static_cast<std::streamsize>(std::min<uint64_t>(
+                              buf.size(), f.bytes() - sent)));
       const auto n =
           static_cast<size_t>(std::max<std::streamsize>(0, in.gcount()));
       if (in.bad() || (n == 0 && sent < f.bytes())) {
@@ -81,7 +84,6 @@ grpc::Status AdminService::CreateBackup(
       COHORTLINK_VERSION);
   if (!snap.ok()) return call.Finish(snap.status());
   absl::Status s = Send(**snap, writer);
-  call.entry().set_records((*snap)->manifest().access_log_entries());
   if (!s.ok()) {
     call.entry().set_message("backup: sending the copy failed");
     return call.Finish(s);

@@ -256,8 +256,8 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
     const server::AgencyConfig* a = config.FindAgency(agency);
     return a == nullptr ? std::string() : a->type;
   };
-  // Metrics are built once everything they read exists; until then
-  // runs and uploads go uncounted (none can happen before serving).
+  // Metrics are built once everything they read exists; the runner starts
+  // after them, and uploads come only once serving.
   std::atomic<server::Metrics*> metrics_ptr{nullptr};
   ro.on_run = [&metrics_ptr](const absl::Status& s,
                              const cohortlink::v1::LinkageStatus& st) {
@@ -298,7 +298,6 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   };
   entities::LinkageRunner runner(db.get(), extracts.get(), ro);
   runner_ptr.store(&runner);
-  runner.Start();
   server::IngestService ingest(
       &config, extracts.get(), audit.get(),
       [&runner] { return runner.progress(); },
@@ -430,6 +429,9 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       },
       health);
   metrics_ptr.store(&metrics);
+  // The worker starts once its runs can be counted (its first, the warm
+  // start's relink, included).
+  runner.Start();
   if (!config.metrics_listen.empty()) {
     RETURN_IF_ERROR(metrics.Listen(config.metrics_listen));
     const std::string at = absl::StrCat(

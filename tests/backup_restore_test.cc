@@ -30,9 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kAgencies[] = {"police", "probation", "prison", "health",
-                           "local-authority"};
-
 // `cohortlink-server <args>`: the exit code, and stderr in `log`.
 int RunServer(const std::vector<std::string>& args, const std::string& log) {
   std::string cmd = testing::ShellQuote(testing::ServerBinary());
@@ -65,18 +62,7 @@ class BackupRestoreTest : public ::testing::Test {
   void SetUp() override {
     std::string error;
     ASSERT_TRUE(server_.Start(&error)) << error;
-    ASSERT_EQ(Cli({"synth", "--people", "1200", "--out", tmp_.File("region")})
-                  .exit_code,
-              0);
-    std::ofstream(tmp_.File("secret")) << "shared secret\n";
-    for (const char* a : kAgencies) {
-      std::string agency = a;
-      auto r = Cli({"encode", "--schema", tmp_.File("region/schema.json"),
-                    "--secret", tmp_.File("secret"), "--input",
-                    tmp_.File("region/" + agency + ".csv"), "--output",
-                    tmp_.File(agency + ".clx")});
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
+    ASSERT_EQ(testing::EncodeRegion(tmp_.path(), 1200), "");
   }
 
   testing::CliResult Cli(std::vector<std::string> args) {
@@ -133,7 +119,7 @@ class BackupRestoreTest : public ::testing::Test {
 // linkage map (entity ids included), the same query answer, and an access
 // log that extends what the auditor verified before the backup.
 TEST_F(BackupRestoreTest, RestoredServerAnswersAsTheOriginal) {
-  for (const char* a : kAgencies) Upload(a, "main");
+  for (const std::string& a : testing::Agencies()) Upload(a, "main");
   ASSERT_EQ(As(server_, "police", {"status", "--wait", "120"}).exit_code, 0);
   auto verified =
       As(server_, "auditor",

@@ -60,6 +60,45 @@ inline CliResult RunCli(const std::vector<std::string>& args,
   return r;
 }
 
+// The five synthetic agencies.
+inline const std::vector<std::string>& Agencies() {
+  static const auto* agencies = new std::vector<std::string>{
+      "police", "probation", "prison", "health", "local-authority"};
+  return *agencies;
+}
+
+// `cohortlink synth` of `people` into `dir`/region, a shared secret in
+// `dir`/secret, and each agency's extract encoded as `dir`/<agency>.clx
+// (with its key map as `dir`/<agency>.keys when asked). Empty, or the
+// first failure's stderr.
+inline std::string EncodeRegion(const std::filesystem::path& dir, int people,
+                                bool key_maps = false) {
+  auto file = [&](const std::string& name) { return (dir / name).string(); };
+  CliResult r = RunCli(
+      {"synth", "--people", std::to_string(people), "--out", file("region")},
+      dir);
+  if (r.exit_code != 0) return "synth: " + r.err;
+  std::ofstream(file("secret")) << "shared secret\n";
+  for (const std::string& agency : Agencies()) {
+    std::vector<std::string> args = {"encode",
+                                     "--schema",
+                                     file("region/schema.json"),
+                                     "--secret",
+                                     file("secret"),
+                                     "--input",
+                                     file("region/" + agency + ".csv"),
+                                     "--output",
+                                     file(agency + ".clx")};
+    if (key_maps) {
+      args.push_back("--key-map");
+      args.push_back(file(agency + ".keys"));
+    }
+    r = RunCli(args, dir);
+    if (r.exit_code != 0) return "encode " + agency + ": " + r.err;
+  }
+  return "";
+}
+
 }  // namespace cohortlink::testing
 
 #endif  // COHORTLINK_TESTS_CLI_RUNNER_H_

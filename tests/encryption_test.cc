@@ -118,7 +118,8 @@ TEST_F(EncryptionTest, WrongOrMissingKeyIsRefused) {
   ::chmod(tmp_.File("data.key").c_str(), 0644);
   std::tie(rc, log) = Refused("sealed", tmp_.File("data.key"));
   EXPECT_EQ(rc, 1);
-  EXPECT_NE(log.find("readable by group or others"), std::string::npos) << log;
+  EXPECT_NE(log.find("data.key is readable by"), std::string::npos) << log;
+  EXPECT_NE(log.find("run: chmod 600"), std::string::npos) << log;
 }
 
 TEST_F(EncryptionTest, TheDataKeyRotates) {

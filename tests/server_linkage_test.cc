@@ -25,19 +25,7 @@ class ServerLinkageTest : public ::testing::Test {
   void SetUp() override {
     std::string error;
     ASSERT_TRUE(server_.Start(&error)) << error;
-    ASSERT_EQ(Cli({"synth", "--people", "1500", "--out", tmp_.File("region")})
-                  .exit_code,
-              0);
-    std::ofstream(tmp_.File("secret")) << "shared secret\n";
-    for (const char* a : kAgencies) {
-      std::string agency = a;
-      auto r = Cli({"encode", "--schema", tmp_.File("region/schema.json"),
-                    "--secret", tmp_.File("secret"), "--input",
-                    tmp_.File("region/" + agency + ".csv"), "--output",
-                    tmp_.File(agency + ".clx"), "--key-map",
-                    tmp_.File(agency + ".keys")});
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
+    ASSERT_EQ(testing::EncodeRegion(tmp_.path(), 1500, /*key_maps=*/true), "");
   }
 
   testing::CliResult Cli(std::vector<std::string> args) {

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -141,6 +142,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) return ErrnoStatus(errno, absl::StrCat("cannot read ", path));
   return ss.str();
+}
+
+RemoveUnlessKept::~RemoveUnlessKept() {
+  if (keep_) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
 }
 
 }  // namespace cohortlink::util

@@ -61,6 +61,22 @@ class AtomicFile {
   bool done_ = false;
 };
 
+// Removes a directory tree when it goes out of scope, unless Keep() was
+// called: what a failed multi-file operation leaves is never mistaken for
+// a finished one.
+class RemoveUnlessKept {
+ public:
+  explicit RemoveUnlessKept(std::string dir) : dir_(std::move(dir)) {}
+  ~RemoveUnlessKept();
+  RemoveUnlessKept(const RemoveUnlessKept&) = delete;
+  RemoveUnlessKept& operator=(const RemoveUnlessKept&) = delete;
+  void Keep() { keep_ = true; }
+
+ private:
+  std::string dir_;
+  bool keep_ = false;
+};
+
 // Reads a whole file. Errors name the path.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 

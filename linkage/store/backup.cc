@@ -180,14 +180,7 @@ absl::StatusOr<RestoreSummary> RestoreBackup(const std::string& backup_dir,
   fs::create_directories(staging + "/" + kDataDbDir, ec);
   if (ec) return FsError(ec, absl::StrCat("create ", staging));
   fs::permissions(staging, fs::perms::owner_all, ec);
-  struct Cleanup {
-    std::string dir;
-    bool keep = false;
-    ~Cleanup() {
-      std::error_code ignored;
-      if (!keep) fs::remove_all(dir, ignored);
-    }
-  } cleanup{staging};
+  util::RemoveUnlessKept cleanup(staging);
   for (const auto& f : m.files()) {
     const bool is_public = f.path() == kBackupPublicKeyFile;
     RETURN_IF_ERROR(CopyDurably(absl::StrCat(backup_dir, "/", f.path()),
@@ -249,7 +242,7 @@ absl::StatusOr<RestoreSummary> RestoreBackup(const std::string& backup_dir,
   if (ec) return FsError(ec, absl::StrCat("remove the empty ", data_dir));
   fs::rename(staging, data_dir, ec);
   if (ec) return FsError(ec, absl::StrCat("rename into ", data_dir));
-  cleanup.keep = true;
+  cleanup.Keep();
   return summary;
 }
 
