@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The deployment files against the real binaries:
-#   deploy_test.sh version|check-config|systemd|log-level|signing-key|metrics SERVER CLI SOURCE_DIR
+#   deploy_test.sh version|check-config|systemd|log-level|signing-key|metrics|package SERVER CLI SOURCE_DIR
 # version: both binaries print their version. check-config: the server's
 # --check-config accepts a good config and names what is wrong with a bad
 # one (a field, a readable key, a certificate from another CA).
@@ -82,6 +82,34 @@ log-level)
     "$tmp/info.log" || fail "no listening line with fields: $(cat "$tmp/info.log")"
   grep -q '"msg":"stopped"' "$tmp/info.log" || fail "no stopped line"
   ;;
+package)
+  # The Debian package from this build (cpack -G DEB): the binaries, the
+  # unit and the docs where the unit expects them, the libraries it loads
+  # as dependencies, and binaries that run once unpacked.
+  command -v cpack > /dev/null && command -v dpkg-deb > /dev/null ||
+    { echo "no cpack or dpkg-deb: skipped"; exit 77; }
+  build=$(cd "$(dirname "$(dirname "$server")")" && pwd)
+  (cd "$tmp" && cpack -G DEB --config "$build/CPackConfig.cmake" > cpack.log 2>&1) ||
+    fail "cpack: $(cat "$tmp/cpack.log")"
+  deb=$(ls "$tmp"/cohortlink_*.deb)
+  dpkg-deb -c "$deb" > "$tmp/contents"
+  for f in ./usr/bin/cohortlink-server ./usr/bin/cohortlink \
+      ./usr/lib/systemd/system/cohortlink-server.service \
+      ./usr/share/doc/cohortlink/server.md ./usr/share/doc/cohortlink/operations.md \
+      ./usr/share/doc/cohortlink/examples/schemas/uk-default.json; do
+    grep -q " $f\$" "$tmp/contents" || grep -q " ${f/usr\/lib/lib}\$" "$tmp/contents" ||
+      fail "$f not in the package: $(cat "$tmp/contents")"
+  done
+  depends=$(dpkg-deb -f "$deb" Depends)
+  for lib in libgrpc++ librocksdb libprotobuf adduser; do
+    grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
+  done
+  dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q postinst || fail "no postinst"
+  dpkg-deb -x "$deb" "$tmp/root"
+  "$tmp/root/usr/bin/cohortlink-server" --version | grep -q "^cohortlink-server " ||
+    fail "the packaged server does not run"
+  echo "package: $(basename "$deb"), $(( $(stat -c %s "$deb") / 1024 )) KiB"
+  ;;
 signing-key)
   # A signing key kept outside the data directory (a Kubernetes Secret):
   # the server signs with it and makes none of its own.
@@ -142,6 +170,6 @@ metrics)
   grep -q '^cohortlink_upload_records_total [1-9]' "$tmp/metrics.txt" || fail "no upload counted"
   echo "promtool check metrics: OK ($(grep -c '^cohortlink_' "$tmp/metrics.txt") series)"
   ;;
-*) echo "usage: $0 version|check-config|systemd|log-level|signing-key|metrics SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
+*) echo "usage: $0 version|check-config|systemd|log-level|signing-key|metrics|package SERVER CLI SOURCE_DIR" >&2; exit 2 ;;
 esac
 echo "ok: $what"
