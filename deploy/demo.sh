@@ -153,7 +153,15 @@ cp "$DEMO/server/audit-public.pem" "$DEMO/shared/audit-public.pem"
   --pubkey "$DEMO/shared/audit-public.pem" --state "$DEMO/shared/auditor.state"
 "$CL" audit log --server "$ADDR" --tls "$TLS/auditor" --denied | tail -n 6
 
-say "13. Stop the server; the access log"
+say "13. The administrator backs up the serving server; the backup restores into a new data directory"
+rm -rf "$DEMO/backup" "$DEMO/restored"
+"$CL" backup create --server "$ADDR" --tls "$TLS/admin" --out "$DEMO/backup"
+"$CL" backup verify "$DEMO/backup" --pubkey "$DEMO/shared/audit-public.pem"
+"$SERVER" --restore "$DEMO/backup" --data-dir "$DEMO/restored" \
+  --signing-key "$DEMO/server/audit-signing.key" 2>&1 |
+  sed -n 's/.*"msg":"\(restored [^"]*\)".*"extracts":\([0-9]*\),"records":\([0-9]*\).*/\1 (\2 extracts, \3 records)/p'
+
+say "14. Stop the server; the access log"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
 sed -n 's/.*"msg":"access log: final signed tree head","entries":\([0-9]*\).*/access log: \1 entries/p' \
   "$DEMO/server.log"
@@ -162,7 +170,7 @@ echo "server stopped cleanly"
 
 DATASETS=../shared/datasets
 if [ -f "$DATASETS/ncvr/novt_schema.json" ]; then
-  say "14. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
+  say "15. clkhash compatibility: NCVR party 0 with anonlink's tutorial schema"
   printf 'secret' > "$DEMO/shared/ncvr.secret"
   "$CL" encode --schema "$DATASETS/ncvr/novt_schema.json" --secret "$DEMO/shared/ncvr.secret" \
     --input "$DATASETS/ncvr/ncvr_numrec_5000_modrec_2_ocp_20_myp_0_nump_10.csv" \
