@@ -20,6 +20,7 @@ BUILD_DIR=${1:-build/werror}
 CL="$BUILD_DIR/client/cohortlink"
 command -v podman > /dev/null || { echo "no podman: skipped"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "not root: skipped"; exit 77; }
+podman info > /dev/null 2>&1 || { echo "podman cannot run here (podman info fails): skipped"; exit 77; }
 TAG=cohortlink-server:test-$$
 WORK=$(mktemp -d)
 PID="" MOUNTED="" CONTAINER=""
@@ -48,6 +49,8 @@ if podman run --rm --read-only --network host "$TAG" --version > "$WORK/version"
   log() { podman logs "$CONTAINER" 2>&1; }
   stop() { podman stop -t 30 "$CONTAINER" > /dev/null; }
 else
+  unshare --mount --propagation private true 2> /dev/null ||
+    { echo "neither podman run nor unshare works here: skipped"; exit 77; }
   MODE="image root file system (podman run refused: $(tail -n 1 "$WORK/run.err"))"
   ROOT=$(podman image mount "$TAG")
   MOUNTED=1
