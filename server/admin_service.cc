@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "linkage/store/backup.h"
 #include "linkage/store/backup_manifest.h"
@@ -73,22 +72,28 @@ grpc::Status AdminService::CreateBackup(
     return call.Finish(absl::ResourceExhaustedError(
         "a backup is already being taken; try again when it has finished"));
   }
-  absl::Cleanup unlock = [this] { backup_mu_.Unlock(); };
+  grpc::Status result = Backup(&call, writer);
+  backup_mu_.Unlock();
+  return result;
+}
+
+grpc::Status AdminService::Backup(
+    Call* call, grpc::ServerWriter<cohortlink::v1::BackupChunk>* writer) {
   // The copy holds its own entry: this backup, by this admin.
-  cohortlink::v1::AuditEntry entry = call.entry();
+  cohortlink::v1::AuditEntry entry = call->entry();
   entry.set_code(0);
   entry.set_message("backup: consistent copy of the database taken");
   auto snap = store::BackupSnapshot::Take(
       store_, audit_, std::move(entry), SnapshotDir(config_->data_dir),
       config_->data_dir + "/" + store::kBackupKeyCheckFile, *key_,
       COHORTLINK_VERSION);
-  if (!snap.ok()) return call.Finish(snap.status());
+  if (!snap.ok()) return call->Finish(snap.status());
   absl::Status s = Send(**snap, writer);
   if (!s.ok()) {
-    call.entry().set_message("backup: sending the copy failed");
-    return call.Finish(s);
+    call->entry().set_message("backup: sending the copy failed");
+    return call->Finish(s);
   }
-  return call.Finish(absl::OkStatus(), /*already_audited=*/true);
+  return call->Finish(absl::OkStatus(), /*already_audited=*/true);
 }
 
 }  // namespace cohortlink::server

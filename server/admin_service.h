@@ -8,6 +8,7 @@
 #include "keys/signing.h"
 #include "linkage/store/audit_log.h"
 #include "linkage/store/store.h"
+#include "server/call.h"
 #include "server/config.h"
 
 namespace cohortlink::server {
@@ -33,6 +34,11 @@ class AdminService final : public cohortlink::v1::AdminService::Service {
   static void RemoveLeftovers(const std::string& data_dir);
 
  private:
+  // The backup itself, once this is the only one.
+  grpc::Status Backup(Call* call,
+                      grpc::ServerWriter<cohortlink::v1::BackupChunk>* writer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(backup_mu_);
+
   const ServerConfig* config_;
   store::Store* store_;
   store::AuditLog* audit_;
