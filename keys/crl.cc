@@ -74,7 +74,11 @@ absl::StatusOr<CrlInfo> UpdateCrl(const std::string& ca_dir,
     return OpenSslError("CRL");
   }
   const time_t now = absl::ToTimeT(o.now);
-  std::unique_ptr<ASN1_TIME, OpenSslFree> last(ASN1_TIME_set(nullptr, now));
+  // Issued five minutes back, as certificates are, so that a server whose
+  // clock is a little behind the CA's does not find the list not yet valid
+  // (and refuse everyone).
+  std::unique_ptr<ASN1_TIME, OpenSslFree> last(
+      ASN1_TIME_adj(nullptr, now, 0, -300));
   std::unique_ptr<ASN1_TIME, OpenSslFree> next(
       ASN1_TIME_adj(nullptr, now, o.days, 0));
   if (!last || !next || X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
