@@ -15,9 +15,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto m = cohortlink::store::ParseManifest(text, "fuzz.json");
   if (!m.ok()) return 0;
   for (const auto& f : m->files()) {
-    if (!cohortlink::store::CheckBackupPath(f.path()).ok() ||
-        f.path().find("..") == 0 || f.path().front() == '/')
+    // Inside the backup: relative, and no component climbs out of it
+    // ("..name" is a file name like any other).
+    const std::string& path = f.path();
+    if (!cohortlink::store::CheckBackupPath(path).ok() || path.empty() ||
+        path.front() == '/')
       __builtin_trap();
+    for (size_t start = 0; start <= path.size();) {
+      size_t end = path.find('/', start);
+      if (end == std::string::npos) end = path.size();
+      const std::string part = path.substr(start, end - start);
+      if (part.empty() || part == "." || part == "..") __builtin_trap();
+      start = end + 1;
+    }
   }
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(*m, &json).ok()) return 0;
