@@ -305,8 +305,16 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
         if (auto* m = metrics_ptr.load(); m != nullptr)
           m->ObserveUpload(records, bytes);
       });
+  // When the server's own certificate (as renewed on disk) expires;
+  // InfinitePast when it cannot be read. For `status` and metrics.
+  auto server_cert_not_after = [&config] {
+    auto pem =
+        util::ReadFile(absl::StrCat(config.tls_dir, "/", keys::kCertFile));
+    if (!pem.ok()) return absl::InfinitePast();
+    return keys::CertificateNotAfter(*pem).value_or(absl::InfinitePast());
+  };
   // What `status` tells an admin to act on: certificates and the CRL.
-  auto admin_warnings = [&peers, &config] {
+  auto admin_warnings = [&peers, &config, &server_cert_not_after] {
     std::vector<std::string> out;
     if (peers == nullptr) return out;
     const absl::Time now = absl::Now();
@@ -314,14 +322,12 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       return static_cast<int64_t>(absl::ToDoubleHours(t - now) / 24);
     };
     server::PeerCheck::Stats st = peers->stats();
-    if (auto pem =
-            util::ReadFile(absl::StrCat(config.tls_dir, "/", keys::kCertFile));
-        pem.ok()) {
-      auto until = keys::CertificateNotAfter(*pem);
-      if (until.ok() && *until - now < absl::Hours(24 * kWarnCertDays)) {
+    if (const absl::Time until = server_cert_not_after();
+        until != absl::InfinitePast()) {
+      if (until - now < absl::Hours(24 * kWarnCertDays)) {
         out.push_back(absl::StrCat(
-            "the server's certificate expires on ", util::FormatUtc(*until),
-            " (in ", days(*until),
+            "the server's certificate expires on ", util::FormatUtc(until),
+            " (in ", days(until),
             " days): renew it with cohortlink keys renew --ca CA_DIR --dir ",
             config.tls_dir, "; the server picks it up without a restart"));
       }
@@ -376,7 +382,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
   server::TreeHeads heads(db.get(), audit.get(), std::move(signing_key));
   server::AuditService auditing(&config, audit.get(), &heads);
   server::AdminService admin(&config, db.get(), audit.get(), &heads.key());
-  auto health = [&db, &runner, &peers, &config] {
+  auto health = [&db, &runner, &peers, &server_cert_not_after] {
     server::Health h;
     if (peers != nullptr) {
       h.tls = true;
@@ -390,12 +396,7 @@ absl::Status Serve(cohortlink::server::ServerConfig config) {
       h.crl_revoked = st.revoked;
       h.crl_next_update = st.crl_next_update;
       h.ca_not_after = st.ca_not_after;
-      if (auto pem = util::ReadFile(
-              absl::StrCat(config.tls_dir, "/", keys::kCertFile));
-          pem.ok()) {
-        h.server_cert_not_after =
-            keys::CertificateNotAfter(*pem).value_or(absl::InfinitePast());
-      }
+      h.server_cert_not_after = server_cert_not_after();
     }
     absl::Status storage = db->Health();
     h.storage_ok = storage.ok();

@@ -193,16 +193,9 @@ absl::StatusOr<RestoreSummary> RestoreBackup(const std::string& backup_dir,
     cohortlink::v1::BackupManifest copied = m;
     RETURN_IF_ERROR(VerifyBackup(staging, copied, key->public_key_pem()));
   }
-  ASSIGN_OR_RETURN(std::string key_pem,
-                   util::ReadFile(options.signing_key_file));
-  {
-    ASSIGN_OR_RETURN(auto f, util::AtomicFile::Create(
-                                 absl::StrCat(staging, "/", kSigningKeyFile),
-                                 0600, /*overwrite=*/false));
-    RETURN_IF_ERROR(f->Write(key_pem));
-    RETURN_IF_ERROR(f->Commit());
-  }
-  std::fill(key_pem.begin(), key_pem.end(), '\0');
+  RETURN_IF_ERROR(CopyDurably(options.signing_key_file,
+                              absl::StrCat(staging, "/", kSigningKeyFile),
+                              0600));
   CheckpointState cp;
   cp.log_size = m.access_log_entries();
   ASSIGN_OR_RETURN(cp.last_leaf, util::HexDecode(m.access_log_last_leaf()));
